@@ -1,0 +1,1 @@
+"""Aggregates and their events: dialogues, cases, commitments and accounts."""

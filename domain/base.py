@@ -1,0 +1,102 @@
+"""What every event carries besides its own fields, and how dates and that metadata are stored."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.persistence import Transcoding
+
+from domain.errors import InvalidInput
+
+# Derived ids (dialogue slugs, account names, token digests) live in this namespace.
+NAMESPACE = uuid5(NAMESPACE_URL, "https://jsd-tracker.invalid/ids")
+
+MAX_TEXT = 10_000
+MAX_TITLE = 300
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Who did it, for which party, on which business date, and why.
+
+    `actor` is the acting account's id (None only for the system itself); `party` the party id the
+    account acted for, where the action is a party's; `occurred_on` the business date, which may be
+    earlier than the recorded time (a meeting held last week). The recorded time is the event's own
+    `timestamp` and is never given by a caller.
+    """
+
+    actor: str | None
+    occurred_on: date
+    party: str | None = None
+    note: str | None = None
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class MetaAsDict(Transcoding):
+    type = Meta
+    name = "meta"
+
+    def encode(self, obj: Meta) -> dict[str, Any]:
+        return asdict(obj)
+
+    def decode(self, data: dict[str, Any]) -> Meta:
+        return Meta(**data)
+
+
+TRANSCODINGS: tuple[Transcoding, ...] = (DateAsISO(), MetaAsDict())
+
+
+def derived_id(kind: str, key: str) -> UUID:
+    """A stable id for a natural key, so that the event store itself refuses duplicates."""
+    return uuid5(NAMESPACE, f"{kind}:{key}")
+
+
+def clean_text(value: str | None, field: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
+    """Trim a text field and check it is present (when required) and not too long."""
+    text = (value or "").strip()
+    if required and not text:
+        raise InvalidInput(f"{field.replace('_', ' ')} is required", field)
+    if len(text) > limit:
+        raise InvalidInput(f"{field.replace('_', ' ')} is longer than {limit} characters", field)
+    if "\x00" in text:
+        raise InvalidInput(f"{field.replace('_', ' ')} contains a NUL character", field)
+    return text
+
+
+def clean_title(value: str | None, field: str = "title") -> str:
+    return clean_text(value, field, required=True, limit=MAX_TITLE)
+
+
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DUE_DATE = date(2100, 12, 31)
+
+
+def check_occurred_on(value: date, today: date) -> date:
+    """A business date is when something happened: not before 1990, not after tomorrow."""
+    if not EARLIEST_DATE <= value <= date.fromordinal(today.toordinal() + 1):
+        raise InvalidInput(
+            f"the date it happened must be between {EARLIEST_DATE.isoformat()} and today", "occurred_on"
+        )
+    return value
+
+
+def check_due_date(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DUE_DATE:
+        raise InvalidInput(
+            f"a due date must be between {EARLIEST_DATE.isoformat()} and {LATEST_DUE_DATE.isoformat()}",
+            "due_date",
+        )
+    return value

@@ -1,0 +1,43 @@
+"""Errors a committee member can read: each message says what was refused and why."""
+
+
+class DomainError(Exception):
+    """A command was refused by a rule of the domain."""
+
+    code = "refused"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TransitionRefused(DomainError):
+    """The action is not allowed in the aggregate's current status."""
+
+    code = "transition_refused"
+
+
+class InvalidInput(DomainError):
+    """A value given with a command is not acceptable."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """Someone else changed the aggregate since the caller read it, or the name is taken."""
+
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    """The acting account may not do this."""
+
+    code = "forbidden"

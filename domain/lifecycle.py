@@ -1,0 +1,95 @@
+"""The commitment lifecycle as one table: which action is allowed from which status, and where it leads.
+
+Read a row as: action -> (statuses it is allowed from, status it leads to). `None` as the target
+means the status does not change. `reopen` is the one action whose target depends on history; the
+commitment decides it (back to in progress if it was ever assigned, else back to agreed).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NamedTuple
+
+from domain.errors import TransitionRefused
+
+
+class Status(StrEnum):
+    PROPOSED = "proposed"
+    AGREED = "agreed"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
+
+
+P, A, IP = Status.PROPOSED, Status.AGREED, Status.IN_PROGRESS
+C, V = Status.COMPLETED, Status.VERIFIED
+REOPEN = "reopen"  # marker target: decided by the commitment's history
+
+class Rule(NamedTuple):
+    sources: frozenset[Status]
+    target: Status | str | None
+    phrase: str  # completes "only an agreed commitment can ..."
+
+
+LIFECYCLE: dict[str, Rule] = {
+    "amend": Rule(frozenset({P}), None, "be amended"),
+    "endorse": Rule(frozenset({P}), None, "be endorsed"),
+    "agree": Rule(frozenset({P}), A, "be agreed"),
+    "reject": Rule(frozenset({P}), Status.REJECTED, "be rejected"),
+    "withdraw": Rule(frozenset({P}), Status.WITHDRAWN, "be withdrawn"),
+    "assign": Rule(frozenset({A, IP}), IP, "be assigned"),
+    "progress": Rule(frozenset({IP}), None, "have progress reported"),
+    "add-milestone": Rule(frozenset({A, IP}), None, "get a new milestone"),
+    "complete-milestone": Rule(frozenset({IP}), None, "have a milestone completed"),
+    "attach-evidence": Rule(frozenset({IP, C, V}), None, "receive evidence"),
+    "complete": Rule(frozenset({IP}), C, "be completed"),
+    "verify": Rule(frozenset({C}), V, "be verified"),
+    "dispute": Rule(frozenset({C}), IP, "be disputed"),
+    "cancel": Rule(frozenset({A, IP}), Status.CANCELLED, "be cancelled"),
+    "reopen": Rule(frozenset({C, V, Status.CANCELLED}), REOPEN, "be reopened"),
+}
+
+ACTIONS: tuple[str, ...] = tuple(LIFECYCLE)
+
+# How a status reads in a sentence ("this one is still proposed").
+_STATUS_WORDS = {
+    Status.PROPOSED: "still proposed",
+    Status.AGREED: "agreed but not yet assigned",
+    Status.IN_PROGRESS: "in progress",
+    Status.COMPLETED: "completed and waiting for verification",
+    Status.VERIFIED: "already verified",
+    Status.REJECTED: "rejected",
+    Status.WITHDRAWN: "withdrawn",
+    Status.CANCELLED: "cancelled",
+}
+_ALLOWED_WORDS = {
+    Status.PROPOSED: "a proposed",
+    Status.AGREED: "an agreed",
+    Status.IN_PROGRESS: "an in-progress",
+    Status.COMPLETED: "a completed",
+    Status.VERIFIED: "a verified",
+    Status.CANCELLED: "a cancelled",
+}
+_ORDER = list(Status)
+
+
+def allowed_actions(status: Status) -> list[str]:
+    """Every action the lifecycle allows from this status, in table order."""
+    return [action for action, rule in LIFECYCLE.items() if status in rule.sources]
+
+
+def check_transition(action: str, status: Status) -> Status | str | None:
+    """Return the action's target, or raise TransitionRefused with a sentence saying why."""
+    try:
+        rule = LIFECYCLE[action]
+    except KeyError:
+        raise TransitionRefused(f"unknown action {action!r}") from None
+    if status not in rule.sources:
+        allowed = " or ".join(_ALLOWED_WORDS[s] for s in sorted(rule.sources, key=_ORDER.index))
+        raise TransitionRefused(
+            f"only {allowed} commitment can {rule.phrase}; this one is {_STATUS_WORDS[status]}"
+        )
+    return rule.target

@@ -1,0 +1,1 @@
+"""Read models over the event log, and the ledger."""

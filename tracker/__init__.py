@@ -1,0 +1,1 @@
+"""Application service, settings, persistence wiring and command line of the tracker."""

@@ -1,0 +1,615 @@
+"""The tracker's application service: one method per use case, plain values in and out.
+
+Every command takes the acting `Principal`, checks what that account may do, loads the aggregate,
+calls one domain command and saves, returning the aggregate's id, its new version and the position of
+its last event in the log (so the caller can wait for the read models: read-your-writes). A stale
+`expected_version` raises `Conflict` and changes nothing; a command given no expected version is
+retried when another writer saved first, so concurrent writers never lose an update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import retry
+
+from domain.account import Account, ApiToken, account_id, check_account_name
+from domain.base import TRANSCODINGS, Meta, check_occurred_on, clean_text
+from domain.case import Case
+from domain.commitment import Commitment
+from domain.dialogue import Dialogue, check_slug
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.lifecycle import LIFECYCLE, Status, allowed_actions
+
+A = TypeVar("A", bound=Aggregate)
+
+_hasher = PasswordHasher()
+MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: an account's id, name, role and its memberships (dialogue id -> party id)."""
+
+    account_id: str | None
+    name: str
+    role: str
+    memberships: Mapping[str, str] = field(default_factory=dict)
+    language: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.role == "auditor"
+
+    def party_in(self, dialogue_id: str) -> str | None:
+        return self.memberships.get(dialogue_id)
+
+    def can_read(self, dialogue_id: str) -> bool:
+        return self.role in ("admin", "auditor") or dialogue_id in self.memberships
+
+
+# The command line and the demo loader act as the system: an admin with no account.
+SYSTEM = Principal(account_id=None, name="system", role="admin")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command answers: the aggregate's id, its new version, its last event's position."""
+
+    id: str
+    version: int
+    position: int
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CommitmentAction:
+    """How one lifecycle action reaches the domain.
+
+    `method`: the Commitment command; `fields`: the values it takes from the caller; `acting_party`:
+    the command takes the acting party as its `party_id` (endorse, complete, verify); `responsible`:
+    a member may do it only for the party the commitment is assigned to.
+    """
+
+    method: str
+    fields: tuple[str, ...] = ()
+    acting_party: bool = False
+    responsible: bool = False
+    proposer: bool = False
+    required: tuple[str, ...] = ()
+
+
+COMMITMENT_ACTIONS: dict[str, CommitmentAction] = {
+    "amend": CommitmentAction("amend", ("title", "description", "reason"), required=("reason",)),
+    "endorse": CommitmentAction("endorse", acting_party=True),
+    "agree": CommitmentAction("agree"),
+    "reject": CommitmentAction("reject", ("reason",), required=("reason",)),
+    "withdraw": CommitmentAction("withdraw", ("reason",), proposer=True, required=("reason",)),
+    "assign": CommitmentAction("assign", ("party_id", "due_date"),
+                               required=("party_id", "due_date")),
+    "progress": CommitmentAction("report_progress", ("percent", "public"), responsible=True,
+                                 required=("percent",)),
+    "add-milestone": CommitmentAction("add_milestone", ("title", "due_date"), responsible=True,
+                                      required=("title",)),
+    "complete-milestone": CommitmentAction("complete_milestone", ("milestone_id",),
+                                           responsible=True, required=("milestone_id",)),
+    "attach-evidence": CommitmentAction("attach_evidence", ("description", "url", "sha256"),
+                                        required=("description",)),
+    "complete": CommitmentAction("complete", ("summary",), acting_party=True, responsible=True,
+                                 required=("summary",)),
+    "verify": CommitmentAction("verify", acting_party=True),
+    "dispute": CommitmentAction("dispute", ("reason",), required=("reason",)),
+    "cancel": CommitmentAction("cancel", ("reason",), required=("reason",)),
+    "reopen": CommitmentAction("reopen", ("reason",), required=("reason",)),
+}
+assert set(COMMITMENT_ACTIONS) == set(LIFECYCLE), "every lifecycle action reaches the domain"
+
+CASE_ACTIONS: dict[str, tuple[str, str]] = {
+    "resolve": ("resolve", "summary"),
+    "close": ("close", "reason"),
+    "reopen": ("reopen", "reason"),
+    "link": ("link", "commitment_id"),
+}
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse_uuid(value: str | UUID, what: str) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        raise NotFound(f"no {what} has the id {str(value)[:60]!r}") from None
+
+
+class Tracker(Application[UUID]):
+    """The application service of the tracker."""
+
+    name = "tracker"
+    snapshotting_intervals: ClassVar = {Commitment: 50, Dialogue: 50, Case: 50, Account: 50}
+
+    def __init__(self, env: Mapping[str, str] | None = None,
+                 today: Callable[[], date] = date.today) -> None:
+        super().__init__(env=env)
+        self.today = today
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for transcoding in TRANSCODINGS:
+            transcoder.register(transcoding)
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _meta(self, principal: Principal, party: str | None = None,
+              occurred_on: date | None = None, note: str | None = None) -> Meta:
+        today = self.today()
+        return Meta(
+            actor=principal.account_id,
+            occurred_on=check_occurred_on(occurred_on or today, today),
+            party=party,
+            note=clean_text(note, "note") or None,
+        )
+
+    def _load(self, cls: type[A], aggregate_id: UUID | str, what: str,
+              version: int | None = None) -> A:
+        try:
+            aggregate = self.repository.get(parse_uuid(aggregate_id, what), version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {what} has the id {aggregate_id}") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"no {what} has the id {aggregate_id}")
+        return aggregate
+
+    def _save(self, *aggregates: Aggregate) -> int:
+        recordings = self.save(*aggregates)
+        if not recordings:
+            raise InvalidInput("nothing to save")
+        return recordings[-1].notification.id
+
+    def _create(self, *aggregates: Aggregate, taken: str) -> int:
+        """Save new aggregates; a derived id already in the store means the name is taken."""
+        try:
+            return self._save(*aggregates)
+        except IntegrityError:
+            raise Conflict(taken) from None
+
+    def _change(self, cls: type[A], aggregate_id: UUID | str, what: str,
+                change: Callable[[A], dict[str, str] | None],
+                expected_version: int | None = None,
+                also: Callable[[A], Iterable[Aggregate]] | None = None) -> CommandResult:
+        """Load, check the expected version, apply one change, save; retry a lost race."""
+
+        def attempt() -> CommandResult:
+            aggregate = self._load(cls, aggregate_id, what)
+            if expected_version is not None and aggregate.version != expected_version:
+                raise Conflict(
+                    f"this {what} changed since you opened it: it is now at version "
+                    f"{aggregate.version}, you had version {expected_version}"
+                )
+            extra = change(aggregate) or {}
+            others = list(also(aggregate)) if also else []
+            try:
+                position = self._save(aggregate, *others)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise Conflict(
+                        f"this {what} changed since you opened it; reload it and try again"
+                    ) from None
+                raise
+            return CommandResult(str(aggregate.id), aggregate.version, position, extra)
+
+        try:
+            return retry(IntegrityError, max_attempts=50, wait=0.002)(attempt)()
+        except IntegrityError:
+            raise Conflict(f"too many people are changing this {what} at once; try again") from None
+
+    # --- authorisation --------------------------------------------------------------------------
+
+    def _check_writer(self, principal: Principal, dialogue_id: str) -> None:
+        if principal.is_auditor:
+            raise Forbidden("auditors read everything and change nothing")
+        if not principal.is_admin and dialogue_id not in principal.memberships:
+            raise Forbidden("you are not a member of this dialogue")
+
+    def _check_admin(self, principal: Principal) -> None:
+        if not principal.is_admin:
+            raise Forbidden("only an administrator can do this")
+
+    def _acting_party(self, principal: Principal, dialogue: Dialogue,
+                      requested: str | None) -> str:
+        """The party an action is taken for: a member's own, or the one an admin names."""
+        self._check_writer(principal, str(dialogue.id))
+        own = principal.party_in(str(dialogue.id))
+        if principal.is_admin and not own:
+            if not requested:
+                raise InvalidInput("an administrator must say for which party they act",
+                                   "party_id")
+            party = dialogue.party(requested)
+            if party is None:
+                raise InvalidInput("this dialogue has no such party", "party_id")
+            return party["id"]
+        if requested and requested != own:
+            party = dialogue.party(requested)
+            if party is None or party["id"] != own:
+                raise Forbidden("you can act only for your own party")
+        assert own is not None
+        return own
+
+    def _recorded_party(self, principal: Principal, dialogue_id: str) -> str | None:
+        return principal.party_in(dialogue_id)
+
+    # --- dialogues ------------------------------------------------------------------------------
+
+    def dialogue_by_slug(self, slug: str) -> Dialogue:
+        try:
+            slug = check_slug(slug)
+        except InvalidInput:
+            raise NotFound(f"no dialogue is called {slug[:60]!r}") from None
+        return self._load(Dialogue, Dialogue.create_id(slug), f"dialogue {slug!r}")
+
+    def create_dialogue(self, principal: Principal, *, slug: str, name: str, country: str,
+                        locality: str, description: str | None = None,
+                        occurred_on: date | None = None, note: str | None = None
+                        ) -> CommandResult:
+        self._check_admin(principal)
+        dialogue = Dialogue.start(slug=slug, name=name, country=country, locality=locality,
+                                  description=description,
+                                  meta=self._meta(principal, None, occurred_on, note))
+        position = self._create(dialogue, taken=f"a dialogue called {dialogue.slug!r} exists")
+        return CommandResult(str(dialogue.id), dialogue.version, position)
+
+    def _change_dialogue(self, principal: Principal, slug: str,
+                         change: Callable[[Dialogue], dict[str, str] | None],
+                         expected_version: int | None, admin: bool = False) -> CommandResult:
+        dialogue = self.dialogue_by_slug(slug)
+        if admin:
+            self._check_admin(principal)
+        else:
+            self._check_writer(principal, str(dialogue.id))
+        return self._change(Dialogue, dialogue.id, "dialogue", change, expected_version)
+
+    def add_party(self, principal: Principal, slug: str, *, name: str, kind: str,
+                  expected_version: int | None = None, occurred_on: date | None = None,
+                  note: str | None = None) -> CommandResult:
+        def change(dialogue: Dialogue) -> dict[str, str]:
+            meta = self._meta(principal, None, occurred_on, note)
+            return {"party_id": dialogue.add_party(name=name, kind=kind, meta=meta)}
+
+        return self._change_dialogue(principal, slug, change, expected_version, admin=True)
+
+    def record_meeting(self, principal: Principal, slug: str, *, held_on: date, title: str,
+                       attendance: Mapping[str, int], summary: str | None = None,
+                       expected_version: int | None = None, note: str | None = None
+                       ) -> CommandResult:
+        def change(dialogue: Dialogue) -> dict[str, str]:
+            by_id: dict[str, int] = {}
+            for ref, count in attendance.items():
+                party = dialogue.party(ref)
+                if party is None:
+                    raise InvalidInput(f"this dialogue has no party {ref!r}", "attendance")
+                by_id[party["id"]] = count
+            meta = self._meta(principal, self._recorded_party(principal, str(dialogue.id)),
+                              held_on, note)
+            return {"meeting_id": dialogue.record_meeting(
+                held_on=held_on, title=title, attendance=by_id, summary=summary, meta=meta)}
+
+        return self._change_dialogue(principal, slug, change, expected_version)
+
+    def conclude_dialogue(self, principal: Principal, slug: str, *, reason: str,
+                          expected_version: int | None = None,
+                          occurred_on: date | None = None) -> CommandResult:
+        return self._change_dialogue(
+            principal, slug,
+            lambda d: d.conclude(reason=reason, meta=self._meta(principal, None, occurred_on)),
+            expected_version, admin=True)
+
+    def reopen_dialogue(self, principal: Principal, slug: str, *, reason: str,
+                        expected_version: int | None = None,
+                        occurred_on: date | None = None) -> CommandResult:
+        return self._change_dialogue(
+            principal, slug,
+            lambda d: d.reopen(reason=reason, meta=self._meta(principal, None, occurred_on)),
+            expected_version, admin=True)
+
+    # --- cases ----------------------------------------------------------------------------------
+
+    def _party_of(self, dialogue: Dialogue, ref: str | None, field_name: str) -> str | None:
+        if not ref:
+            return None
+        party = dialogue.party(ref)
+        if party is None:
+            raise InvalidInput("this dialogue has no such party", field_name)
+        return party["id"]
+
+    def raise_case(self, principal: Principal, slug: str, *, title: str, category: str,
+                   description: str | None = None, raised_by: str | None = None,
+                   occurred_on: date | None = None, note: str | None = None) -> CommandResult:
+        dialogue = self.dialogue_by_slug(slug)
+        self._check_writer(principal, str(dialogue.id))
+        dialogue.check_open()
+        raised_by_id = self._party_of(dialogue, raised_by, "raised_by") or \
+            principal.party_in(str(dialogue.id))
+        case = Case.raise_case(
+            dialogue_id=str(dialogue.id), title=title, category=category,
+            description=description, raised_by=raised_by_id,
+            meta=self._meta(principal, principal.party_in(str(dialogue.id)), occurred_on, note))
+        position = self._save(case)
+        return CommandResult(str(case.id), case.version, position)
+
+    def case_action(self, principal: Principal, case_id: str, action: str,
+                    fields: Mapping[str, Any], *, expected_version: int | None = None,
+                    occurred_on: date | None = None, note: str | None = None) -> CommandResult:
+        if action not in CASE_ACTIONS:
+            raise NotFound(f"cases have no action {action!r}")
+        method, field_name = CASE_ACTIONS[action]
+        case = self._load(Case, case_id, "case")
+        self._check_writer(principal, case.dialogue_id)
+        value = fields.get(field_name)
+        if not value:
+            raise InvalidInput(f"{field_name.replace('_', ' ')} is required", field_name)
+
+        if action == "link":
+            commitment = self._load(Commitment, str(value), "commitment")
+            if commitment.dialogue_id != case.dialogue_id:
+                raise InvalidInput("the commitment belongs to another dialogue", field_name)
+            value = str(commitment.id)
+
+        def change(c: Case) -> None:
+            meta = self._meta(principal, principal.party_in(c.dialogue_id), occurred_on, note)
+            getattr(c, method)(**{field_name: value, "meta": meta})
+
+        return self._change(Case, case_id, "case", change, expected_version)
+
+    def get_case(self, case_id: str) -> dict[str, Any]:
+        return self._load(Case, case_id, "case").state()
+
+    # --- commitments ------------------------------------------------------------------------------
+
+    def propose_commitment(self, principal: Principal, slug: str, *, title: str,
+                           required_parties: list[str], description: str | None = None,
+                           case_id: str | None = None, proposed_by: str | None = None,
+                           public: bool = True, private_note: str | None = None,
+                           occurred_on: date | None = None, note: str | None = None
+                           ) -> CommandResult:
+        dialogue = self.dialogue_by_slug(slug)
+        self._check_writer(principal, str(dialogue.id))
+        dialogue.check_open()
+        own = principal.party_in(str(dialogue.id))
+        proposer = self._party_of(dialogue, proposed_by, "proposed_by") or own
+        if own and proposer != own:
+            raise Forbidden("you can propose only for your own party")
+        required = [self._party_of(dialogue, ref, "required_parties") or "" for ref in
+                    required_parties]
+        case = None
+        if case_id:
+            case = self._load(Case, case_id, "case")
+            if case.dialogue_id != str(dialogue.id):
+                raise InvalidInput("the case belongs to another dialogue", "case_id")
+        meta = self._meta(principal, own or proposer, occurred_on, note)
+        commitment = Commitment.propose(
+            dialogue_id=str(dialogue.id), title=title, required_parties=required,
+            description=description, case_id=str(case.id) if case else None,
+            proposed_by=proposer, public=public, private_note=private_note, meta=meta)
+        aggregates: list[Aggregate] = [commitment]
+        if case is not None:
+            case.link(commitment_id=str(commitment.id), meta=meta)
+            aggregates.append(case)
+        position = self._save(*aggregates)
+        return CommandResult(str(commitment.id), commitment.version, position)
+
+    def commitment_action(self, principal: Principal, commitment_id: str, action: str,
+                          fields: Mapping[str, Any] | None = None, *,
+                          expected_version: int | None = None, occurred_on: date | None = None,
+                          note: str | None = None) -> CommandResult:
+        """Take one lifecycle action (the names of the contract: assign, complete, verify ...)."""
+        spec = COMMITMENT_ACTIONS.get(action)
+        if spec is None:
+            raise NotFound(f"commitments have no action {action!r}")
+        fields = dict(fields or {})
+        accepted = set(spec.fields) | ({"party_id"} if spec.acting_party else set())
+        unknown = sorted(k for k, v in fields.items() if k not in accepted and v is not None)
+        if unknown:
+            raise InvalidInput(f"the action {action!r} does not take {', '.join(unknown)}",
+                               unknown[0])
+        for name in spec.required:
+            if fields.get(name) is None or fields.get(name) == "":
+                raise InvalidInput(f"{name.replace('_', ' ')} is required", name)
+
+        def change(commitment: Commitment) -> dict[str, str] | None:
+            dialogue = self._load(Dialogue, commitment.dialogue_id, "dialogue")
+            self._check_writer(principal, commitment.dialogue_id)
+            kwargs = {k: fields.get(k) for k in spec.fields if fields.get(k) is not None}
+            party = principal.party_in(commitment.dialogue_id)
+            if spec.acting_party:
+                party = self._acting_party(principal, dialogue, fields.get("party_id"))
+                kwargs["party_id"] = party
+            if action == "assign":
+                kwargs["party_id"] = self._party_of(dialogue, kwargs["party_id"], "party_id")
+            if not principal.is_admin:
+                if spec.responsible and commitment.responsible_party not in (None, party):
+                    raise Forbidden("only the party responsible for this commitment can do this")
+                if spec.proposer and commitment.proposed_by not in (None, party):
+                    raise Forbidden("only the party that proposed this commitment can do this")
+            meta = self._meta(principal, party, occurred_on, note)
+            result = getattr(commitment, spec.method)(meta=meta, **kwargs)
+            if action == "add-milestone":
+                return {"milestone_id": result}
+            if action == "attach-evidence":
+                return {"evidence_id": result}
+            return None
+
+        return self._change(Commitment, commitment_id, "commitment", change, expected_version)
+
+    def set_commitment_visibility(self, principal: Principal, commitment_id: str, *,
+                                  public: bool, reason: str,
+                                  expected_version: int | None = None) -> CommandResult:
+        def change(commitment: Commitment) -> None:
+            self._check_writer(principal, commitment.dialogue_id)
+            commitment.set_visibility(public=public, reason=reason, meta=self._meta(
+                principal, principal.party_in(commitment.dialogue_id)))
+
+        return self._change(Commitment, commitment_id, "commitment", change, expected_version)
+
+    def commitment(self, commitment_id: str, version: int | None = None) -> Commitment:
+        return self._load(Commitment, commitment_id, "commitment", version=version)
+
+    def actions_for(self, principal: Principal, commitment: Commitment) -> list[str]:
+        """The lifecycle actions this account may take on this commitment now (for the pages)."""
+        if principal.is_auditor or not principal.can_read(commitment.dialogue_id):
+            return []
+        party = principal.party_in(commitment.dialogue_id)
+        actions = []
+        for action in allowed_actions(Status(commitment.status)):
+            spec = COMMITMENT_ACTIONS[action]
+            if not principal.is_admin:
+                if spec.responsible and commitment.responsible_party not in (None, party):
+                    continue
+                if spec.proposer and commitment.proposed_by not in (None, party):
+                    continue
+                if action == "endorse" and (party not in commitment.required_parties
+                                            or party in commitment.endorsements):
+                    continue
+                if action == "verify" and party == commitment.completed_by:
+                    continue
+            if action == "agree" and commitment.missing_endorsements():
+                continue
+            actions.append(action)
+        return actions
+
+    # --- history and the past -------------------------------------------------------------------
+
+    def aggregate_events(self, aggregate_id: str | UUID) -> Iterator[Any]:
+        return iter(self.events.get(parse_uuid(aggregate_id, "record")))
+
+    def state_as_of(self, aggregate_id: str, *, version: int | None = None,
+                    as_of: datetime | None = None, as_of_date: date | None = None
+                    ) -> dict[str, Any]:
+        """An aggregate's state at a version, at a recorded time, or on a business date.
+
+        For a business date, the state after the longest run of events from the start whose
+        business date is on or before that date (so nothing that happened later is shown).
+        """
+        aggregate: Aggregate | None = None
+        for domain_event in self.aggregate_events(aggregate_id):
+            if version is not None and domain_event.originator_version > version:
+                break
+            if as_of is not None and domain_event.timestamp > as_of:
+                break
+            meta = getattr(domain_event, "meta", None)
+            if as_of_date is not None and meta is not None and meta.occurred_on > as_of_date:
+                break
+            aggregate = domain_event.mutate(aggregate)
+        if aggregate is None:
+            raise NotFound("nothing was recorded for this record by then")
+        return aggregate.state()  # type: ignore[attr-defined]
+
+    # --- accounts ---------------------------------------------------------------------------------
+
+    def add_account(self, principal: Principal, *, name: str, role: str, password: str,
+                    note: str | None = None) -> CommandResult:
+        self._check_admin(principal)
+        if len(password or "") < MIN_PASSWORD:
+            raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters", "password")
+        account = Account.open(name=name, role=role, password_hash=_hasher.hash(password),
+                               meta=self._meta(principal, note=note))
+        position = self._create(account, taken=f"an account called {account.name!r} exists")
+        return CommandResult(str(account.id), account.version, position)
+
+    def account_by_name(self, name: str) -> Account:
+        try:
+            check_account_name(name)
+        except InvalidInput:
+            raise NotFound(f"no account is called {name[:60]!r}") from None
+        return self._load(Account, account_id(name), f"account {name!r}")
+
+    def grant_membership(self, principal: Principal, name: str, *, slug: str, party: str,
+                         note: str | None = None) -> CommandResult:
+        self._check_admin(principal)
+        dialogue = self.dialogue_by_slug(slug)
+        party_id = self._party_of(dialogue, party, "party")
+        if party_id is None:
+            raise InvalidInput("name the party the member acts for", "party")
+        account = self.account_by_name(name)
+        return self._change(Account, account.id, "account", lambda a: a.grant_membership(
+            dialogue_id=str(dialogue.id), party_id=party_id,
+            meta=self._meta(principal, note=note)))
+
+    def revoke_membership(self, principal: Principal, name: str, *, slug: str,
+                          note: str | None = None) -> CommandResult:
+        self._check_admin(principal)
+        dialogue = self.dialogue_by_slug(slug)
+        account = self.account_by_name(name)
+        return self._change(Account, account.id, "account", lambda a: a.revoke_membership(
+            dialogue_id=str(dialogue.id), meta=self._meta(principal, note=note)))
+
+    def set_language(self, principal: Principal, language: str) -> CommandResult:
+        if principal.account_id is None:
+            raise Forbidden("sign in to keep a language preference")
+        return self._change(Account, principal.account_id, "account", lambda a: a.set_language(
+            language=language, meta=self._meta(principal)))
+
+    def principal_of(self, account: Account) -> Principal:
+        return Principal(account_id=str(account.id), name=account.name, role=account.role,
+                         memberships=dict(account.memberships), language=account.language)
+
+    def principal_by_id(self, account_id_: str) -> Principal | None:
+        try:
+            account = self._load(Account, account_id_, "account")
+        except NotFound:
+            return None
+        return self.principal_of(account) if account.active else None
+
+    def authenticate(self, name: str, password: str) -> Principal | None:
+        """The principal for a correct name and password of an active account, else None."""
+        try:
+            account = self.account_by_name(name)
+        except NotFound:
+            _hasher.hash(password or "x")  # spend the same time as a real check
+            return None
+        try:
+            _hasher.verify(account.password_hash, password or "")
+        except (VerificationError, InvalidHashError):
+            return None
+        return self.principal_of(account) if account.active else None
+
+    def create_token(self, principal: Principal, name: str, label: str = "") -> str:
+        """Issue an API token for the named account; only its digest is stored."""
+        if principal.account_id is not None and not principal.is_admin and \
+                principal.name.casefold() != name.casefold():
+            raise Forbidden("you can create tokens only for yourself")
+        account = self.account_by_name(name)
+        token = secrets.token_urlsafe(32)
+        digest = token_digest(token)
+        meta = self._meta(principal)
+        api_token = ApiToken(digest=digest, account_id=str(account.id), label=label, meta=meta)
+        self._change(Account, account.id, "account",
+                     lambda a: a.record_token(token_id=str(api_token.id), label=label, meta=meta),
+                     also=lambda _: [api_token])
+        return token
+
+    def principal_for_token(self, token: str) -> Principal | None:
+        if not token or len(token) > 200:
+            return None
+        try:
+            api_token = self._load(ApiToken, ApiToken.create_id(token_digest(token)), "token")
+        except NotFound:
+            return None
+        if api_token.revoked:
+            return None
+        return self.principal_by_id(api_token.account_id)

@@ -1,0 +1,72 @@
+"""Turn the product's database URL into the eventsourcing library's environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tracker.settings import Settings
+
+
+class ConfigurationError(ValueError):
+    """The configuration cannot be used; the message says what to change."""
+
+
+def sqlite_path(url: str) -> str:
+    """The file path (or shared in-memory URI) named by a sqlite:/// URL."""
+    path = url[len("sqlite:///") :]
+    if not path:
+        raise ConfigurationError("a sqlite:/// URL needs a path, e.g. sqlite:///./var/tracker.db")
+    return path
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgresql+psycopg://"))
+
+
+def postgres_params(url: str) -> dict[str, str]:
+    """Connection parameters of a postgresql:// URL (user, password, host, port, dbname, schema)."""
+    parts = urlsplit(url.replace("postgresql+psycopg://", "postgresql://", 1))
+    dbname = parts.path.lstrip("/")
+    if not dbname:
+        raise ConfigurationError("a postgresql:// URL needs a database name: .../DBNAME")
+    query = parse_qs(parts.query)
+    return {
+        "user": unquote(parts.username or "postgres"),
+        "password": unquote(parts.password or ""),
+        "host": parts.hostname or "127.0.0.1",
+        "port": str(parts.port or 5432),
+        "dbname": dbname,
+        "schema": query.get("schema", [""])[0],
+    }
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment (persistence module and its settings) for these settings."""
+    url = settings.database_url
+    env: dict[str, str] = {}
+    if url.startswith("sqlite:///"):
+        path = sqlite_path(url)
+        if not path.startswith("file:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=path)
+    elif is_postgres(url):
+        params = postgres_params(url)
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_DBNAME=params["dbname"],
+            POSTGRES_HOST=params["host"],
+            POSTGRES_PORT=params["port"],
+            POSTGRES_USER=params["user"],
+            POSTGRES_PASSWORD=params["password"],
+        )
+        if params["schema"]:
+            env["POSTGRES_SCHEMA"] = params["schema"]
+    else:  # the settings validator already refuses other schemes
+        raise ConfigurationError(f"unsupported database URL {url!r}")
+    if settings.encryption_key:
+        env.update(
+            CIPHER_TOPIC="eventsourcing.cryptography:AESCipher",
+            CIPHER_KEY=settings.encryption_key,
+        )
+    return env

@@ -1,0 +1,55 @@
+"""The product's settings, read from the environment (prefix TRACKER_) by one function."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/tracker.db"
+
+
+class Settings(BaseSettings):
+    """Everything the tracker reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACKER_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = ""
+    signing_key_file: Path = Path("./var/ledger_signing_key.pem")
+    encryption_key: str = ""
+    var_dir: Path = Path("./var")
+    # Snapshot a commitment every N events, so that loading a long history stays fast.
+    snapshot_interval: int = 50
+    # How long a command waits for the read models to include its event (read-your-writes).
+    read_your_writes_timeout: float = 5.0
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+            msg = (
+                "TRACKER_DATABASE_URL must start with sqlite:///, postgresql:// "
+                f"or postgresql+psycopg://, not {value!r}"
+            )
+            raise ValueError(msg)
+        return value
+
+    def ensure_secret_key(self) -> str:
+        """The session/CSRF secret: the configured one, or one generated once into var/."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides (tests, CLI flags)."""
+    return Settings(**overrides)
