@@ -21,7 +21,6 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from domain.commitment import Commitment
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
@@ -403,10 +402,9 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 @router.api_route("/api/{path:path}", methods=ALL_METHODS, include_in_schema=False)
 def api_not_found(request: Request, path: str) -> JSONResponse:
     """A JSON 404 for any other path under /api, or 405 if the path exists for another method."""
-    allowed = sorted({method for route in request.app.routes if isinstance(route, APIRoute)
-                      and route.path.startswith("/api/") and route.endpoint is not api_not_found
-                      and route.matches(request.scope)[0] is Match.PARTIAL
-                      for method in (route.methods or ())})
+    path_only = request.url.path
+    allowed = sorted({method for route in v1.routes if isinstance(route, APIRoute)
+                      and route.path_regex.match(path_only) for method in (route.methods or ())})
     if allowed:
         return error_json(405, "method_not_allowed",
                           f"{request.method} is not allowed here; use {', '.join(allowed)}",
