@@ -1,0 +1,128 @@
+"""French and English: the gettext catalogues, the request's language, dates and numbers.
+
+The catalogues are the Babel .po files in web/translations/{fr,en}/LC_MESSAGES/messages.po. They are
+compiled in memory when the app starts (no .mo build step, nothing generated in the tree); English
+msgids are the source text. The language of a request is, in order: the session's choice (set from
+the account's preference at sign-in, or by the switch on every page), then Accept-Language, then
+French. Templates get `_`/`gettext`/`ngettext` (jinja2's i18n extension, new-style) and the filters
+`date`, `datetime`, `number` and `percent`, all reading the `locale` of the rendering context.
+"""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+from datetime import date, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from starlette.requests import Request
+
+LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+
+
+def load_catalogues(directory: Path = TRANSLATIONS_DIR) -> dict[str, gettext_module.GNUTranslations]:
+    """Every language's catalogue, compiled in memory from its .po file."""
+    catalogues = {}
+    for language in LANGUAGES:
+        path = directory / language / "LC_MESSAGES" / "messages.po"
+        with path.open("rb") as po:
+            catalogue = read_po(po, locale=language)
+        buffer = BytesIO()
+        write_mo(buffer, catalogue)
+        buffer.seek(0)
+        catalogues[language] = gettext_module.GNUTranslations(buffer)
+    return catalogues
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The first of our languages the browser asks for (by its q-weighted list), or None."""
+    weighted = []
+    for position, item in enumerate((accept_language or "").split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        weighted.append((-quality, position, tag.strip().lower()))
+    for _, _, tag in sorted(weighted):
+        base = tag.split("-")[0]
+        if base in LANGUAGES:
+            return base
+    return None
+
+
+def request_language(request: Request) -> str:
+    chosen = request.session.get("lang") if "session" in request.scope else None
+    if chosen in LANGUAGES:
+        return chosen
+    return negotiate(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
+
+
+def translator(catalogues: dict[str, gettext_module.GNUTranslations], language: str) -> Any:
+    return catalogues.get(language) or gettext_module.NullTranslations()
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return context["translations"].gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return context["translations"].ngettext(singular, plural, n)
+
+
+@pass_context
+def _format_date(context: Context, value: date | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return format_date(value, format=fmt, locale=context["locale"])
+
+
+@pass_context
+def _format_datetime(context: Context, value: datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return format_datetime(value, format=fmt, locale=context["locale"])
+
+
+@pass_context
+def _format_number(context: Context, value: float | int) -> str:
+    return format_decimal(value, locale=context["locale"])
+
+
+@pass_context
+def _format_percent(context: Context, value: float | int, whole: bool = True) -> str:
+    """`whole`: the value is 0..100 (progress), else a ratio 0..1."""
+    return format_percent(value / 100 if whole else value, locale=context["locale"])
+
+
+def install(env: Environment) -> None:
+    """The i18n extension and the locale-aware filters on a template environment."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["date"] = _format_date
+    env.filters["datetime"] = _format_datetime
+    env.filters["number"] = _format_number
+    env.filters["percent"] = _format_percent
+
+
+def locale_name(language: str) -> str:
+    return Locale.parse(language).get_display_name(language) or language
