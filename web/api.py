@@ -27,7 +27,8 @@ from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFou
 from tracker.application import CommandResult, Principal
 from web import api_models as m
 from web.deps import CurrentPrincipal, NotSignedIn, ReadModelsDep, SettingsDep, TrackerDep
-from web.ledger import ledger_summary
+from web.reading import FreshReadModelsDep, ledger_summary
+from web.security import CSRFError
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1_000_000
@@ -68,8 +69,15 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str, str
     return 422, "invalid", "; ".join(parts) + more, field
 
 
-def error_response(exc: Exception) -> JSONResponse | None:
+def error_response(exc: Exception, request: Request | None = None) -> JSONResponse | None:
     """The JSON answer for an error raised while serving an API request (None: not ours)."""
+    if isinstance(exc, CSRFError):
+        signed_in = request is not None and "session" in request.scope and \
+            request.session.get("account_id")
+        if not signed_in:  # no session to protect: the caller simply is not signed in
+            return error_response(NotSignedIn())
+        return error_json(403, "csrf", "a request signed in by the session cookie must carry "
+                          "the CSRF token (X-CSRF-Token); scripts should use a bearer token")
     if isinstance(exc, DomainError):
         status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls)), 422)
         return error_json(status, exc.code, exc.message, getattr(exc, "field", None))
@@ -117,7 +125,7 @@ class ApiRoute(APIRoute):
             try:
                 return await handler(request)
             except Exception as exc:
-                response = error_response(exc)
+                response = error_response(exc, request)
                 if response is None:
                     raise
                 return response
@@ -201,13 +209,13 @@ router = APIRouter()  # v1 plus the JSON 404 for every other path under /api
 # dialogues ------------------------------------------------------------------------------------------
 
 @v1.get("/dialogues", response_model=list[m.DialogueOut], tags=["dialogues"])
-def list_dialogues(principal: CurrentPrincipal, read_models: ReadModelsDep) -> list[dict[str, Any]]:
+def list_dialogues(principal: CurrentPrincipal, read_models: FreshReadModelsDep) -> list[dict[str, Any]]:
     """The dialogues this account can read (every one for auditors and admins)."""
     return [d for d in read_models.dialogues() if principal.can_read(d["id"])]
 
 
 @v1.get("/dialogues/{slug}", response_model=m.DialogueOut, tags=["dialogues"])
-def get_dialogue(slug: str, principal: CurrentPrincipal, read_models: ReadModelsDep) -> dict[str, Any]:
+def get_dialogue(slug: str, principal: CurrentPrincipal, read_models: FreshReadModelsDep) -> dict[str, Any]:
     return _readable_dialogue(read_models, principal, slug)
 
 
@@ -242,7 +250,7 @@ def raise_case(slug: str, body: m.CaseRaise, principal: CurrentPrincipal, tracke
 
 
 @v1.get("/cases/{case_id}", response_model=m.CaseOut, tags=["cases"])
-def get_case(case_id: str, principal: CurrentPrincipal, read_models: ReadModelsDep) -> dict[str, Any]:
+def get_case(case_id: str, principal: CurrentPrincipal, read_models: FreshReadModelsDep) -> dict[str, Any]:
     case = read_models.case(case_id)
     if case is None:
         raise NotFound(f"no case has the id {case_id[:60]!r}")
@@ -271,7 +279,7 @@ for _action, _body in m.CASE_ACTION_BODIES.items():
 
 @v1.get("/dialogues/{slug}/commitments", response_model=m.CommitmentPage, tags=["commitments"])
 def list_commitments(
-    slug: str, principal: CurrentPrincipal, read_models: ReadModelsDep, tracker: TrackerDep,
+    slug: str, principal: CurrentPrincipal, read_models: FreshReadModelsDep, tracker: TrackerDep,
     status: m.StatusName | None = None,
     party: Annotated[str | None, Query(max_length=100, description="responsible party id")] = None,
     overdue: bool | None = None,
@@ -301,7 +309,7 @@ def propose_commitment(slug: str, body: m.CommitmentPropose, principal: CurrentP
 
 @v1.get("/commitments/{commitment_id}", response_model=m.CommitmentOut, tags=["commitments"])
 def get_commitment(
-    commitment_id: str, principal: CurrentPrincipal, tracker: TrackerDep, read_models: ReadModelsDep,
+    commitment_id: str, principal: CurrentPrincipal, tracker: TrackerDep, read_models: FreshReadModelsDep,
     version: Annotated[int | None, Query(ge=1, description="its state at this version")] = None,
     as_of: Annotated[AwareDatetime | None, Query(description="its state at this recorded time")] = None,
     as_of_date: Annotated[date | None, Query(description="its state on this business date")] = None,
@@ -324,7 +332,7 @@ def get_commitment(
 
 @v1.get("/commitments/{commitment_id}/history", response_model=m.History, tags=["commitments"])
 def commitment_history(commitment_id: str, principal: CurrentPrincipal, tracker: TrackerDep,
-                       read_models: ReadModelsDep) -> dict[str, Any]:
+                       read_models: FreshReadModelsDep) -> dict[str, Any]:
     """Every event of the commitment, oldest first, with its position in the log."""
     row = read_models.commitment(commitment_id, today=tracker.today())
     if row is None:
@@ -369,13 +377,13 @@ for _action, _body in m.COMMITMENT_ACTION_BODIES.items():
 # public and ledger ----------------------------------------------------------------------------------
 
 @v1.get("/public/dialogues", response_model=m.PublicDialogueList, tags=["public"])
-def public_dialogues(read_models: ReadModelsDep) -> dict[str, Any]:
+def public_dialogues(read_models: FreshReadModelsDep) -> dict[str, Any]:
     """Public fields only; no sign-in."""
     return {"items": read_models.public.dialogues(), "ledger": ledger_summary(read_models)}
 
 
 @v1.get("/public/dialogues/{slug}", response_model=m.PublicDialogue, tags=["public"])
-def public_dialogue(slug: str, read_models: ReadModelsDep, tracker: TrackerDep) -> dict[str, Any]:
+def public_dialogue(slug: str, read_models: FreshReadModelsDep, tracker: TrackerDep) -> dict[str, Any]:
     dialogue = read_models.public.dialogue(slug)
     if dialogue is None:
         raise NotFound(f"no public dialogue is called {slug[:60]!r}")
@@ -387,7 +395,7 @@ def public_dialogue(slug: str, read_models: ReadModelsDep, tracker: TrackerDep) 
 
 
 @v1.get("/ledger/head", response_model=m.LedgerHead, tags=["ledger"])
-def ledger_head(read_models: ReadModelsDep) -> dict[str, Any]:
+def ledger_head(read_models: FreshReadModelsDep) -> dict[str, Any]:
     """The ledger's position and head hash, and its latest signed checkpoint (or null)."""
     return ledger_summary(read_models)
 
@@ -399,8 +407,7 @@ router.include_router(v1)
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-@router.api_route("/api/{path:path}", methods=ALL_METHODS, include_in_schema=False)
-def api_not_found(request: Request, path: str) -> JSONResponse:
+def api_not_found(request: Request) -> JSONResponse:
     """A JSON 404 for any other path under /api, or 405 if the path exists for another method."""
     path_only = request.url.path
     allowed = sorted({method for route in v1.routes if isinstance(route, APIRoute)
@@ -409,5 +416,9 @@ def api_not_found(request: Request, path: str) -> JSONResponse:
         return error_json(405, "method_not_allowed",
                           f"{request.method} is not allowed here; use {', '.join(allowed)}",
                           headers={"Allow": ", ".join(allowed)})
-    return error_json(404, "not_found", f"there is no API route at /api/{path[:100]}")
+    return error_json(404, "not_found", f"there is no API route at {path_only[:100]}")
+
+
+# A plain route (no app-wide dependencies such as the CSRF check): it only ever answers an error.
+router.add_route("/api/{path:path}", api_not_found, methods=ALL_METHODS, include_in_schema=False)
 

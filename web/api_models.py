@@ -357,8 +357,18 @@ class PublicCommitment(BaseModel):
     responsible_party_name: str | None = None
     due_date: date | None = None
     overdue: bool
+    milestones: list[PublicMilestone] = []
     milestones_done: int | None = None
     milestones_total: int | None = None
+    endorsements: list[str] = Field(default=[], description="names of the parties that endorsed")
+    completed_on: date | None = None
+    last_activity: datetime | None = None
+
+
+class PublicMeeting(BaseModel):
+    held_on: date
+    title: str
+    attendance: dict[str, int] = Field(description="people present, by party id")
 
 
 class PublicScorecard(BaseModel):
@@ -373,6 +383,7 @@ class PublicScorecard(BaseModel):
 
 
 class PublicDialogueSummary(BaseModel):
+    id: str
     slug: str
     name: str
     country: str
@@ -384,6 +395,7 @@ class PublicDialogueSummary(BaseModel):
 
 
 class PublicDialogue(PublicDialogueSummary):
+    meetings: list[PublicMeeting] = []
     commitments: list[PublicCommitment]
     scorecards: list[PublicScorecard]
     ledger: LedgerHead

@@ -25,6 +25,7 @@ def test_an_anonymous_call_is_a_401_asking_for_a_token(client):
     assert error_of(response, 401)["code"] == "not_signed_in"
     assert response.headers["www-authenticate"] == "Bearer"
     assert error_of(client.get("/api/v1/dialogues", headers={"Authorization": "Bearer nope"}), 401)
+    assert error_of(client.post("/api/v1/dialogues", json={"slug": "x"}), 401)
 
 
 def test_an_unknown_route_under_api_is_a_json_404(client):
