@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import PASSWORD, World, make_world
@@ -49,3 +50,21 @@ def make_people(tracker: Tracker, world: World) -> People:
 def world_and_people(tracker: Tracker) -> tuple[World, People]:
     world = make_world(tracker)
     return world, make_people(tracker, world)
+
+
+# --- fixtures (imported by the conftest of tests/api, tests/public, tests/audit) ---------------------
+
+@pytest.fixture
+def client(settings):
+    with running_app(settings) as client:
+        yield client
+
+
+@pytest.fixture
+def tracker_of(client):
+    return client.app.state.tracker
+
+
+@pytest.fixture
+def world_people(tracker_of):
+    return world_and_people(tracker_of)
