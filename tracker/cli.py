@@ -36,11 +36,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker.demo import load_demo
+    from tracker.demo import ADMIN, AUDITOR, DEMO_PASSWORD, load_demo, store_is_empty
 
     def work(app: Tracker) -> int:
+        if args.if_empty and not store_is_empty(app):
+            print("demo: the store is not empty, demo data not loaded")
+            return 0
         added = load_demo(app)
         print(f"demo: {added} dialogues added" if added else "demo: already loaded, nothing added")
+        print(f"demo accounts ({ADMIN}, {AUDITOR}, demo-SLUG-PARTY ...) sign in with the password "
+              f"{DEMO_PASSWORD!r}")
         return 0
 
     return _with_app(settings, work)
