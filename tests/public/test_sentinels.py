@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from tests.factories import PASSWORD, advance, propose
+from tests.factories import advance, propose
 from tracker.application import SYSTEM
 
 PERSON = "Sentinel.Person-Amina"  # a person's name: an account name
