@@ -17,12 +17,9 @@ from tracker.settings import Settings
 @contextmanager
 def running_app(settings: Settings) -> Iterator[TestClient]:
     """The app as `tracker serve` builds it, lifespan included."""
-    from web import api
     from web.app import create_app
 
     app = create_app(settings)
-    if not any(getattr(r, "path", "").startswith("/api/v1") for r in app.routes):
-        app.include_router(api.router)  # until web/app.py includes it
     with TestClient(app) as client:
         yield client
 
