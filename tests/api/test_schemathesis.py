@@ -24,7 +24,7 @@ from tests.factories import advance, propose
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
-EXAMPLES = 25  # per operation (across modes, path kinds and callers); the whole run stays well under 2 minutes
+EXAMPLES = 25  # per operation (across modes, path kinds and callers); the run takes ~10 s
 
 
 def real_path_parameters(tracker, world):
