@@ -83,6 +83,7 @@ def page_context(request: Request) -> dict[str, Any]:
         "translations": translator(request.app.state.catalogues, language),
         "csrf_token": csrf_token(request) if "session" in request.scope else "",
         "principal": getattr(request.state, "principal", None),
+        "flash": request.session.pop("flash", None) if "session" in request.scope else None,
         "current_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
 
