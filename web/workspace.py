@@ -354,12 +354,15 @@ def commitment_context(principal: Principal, tracker: Tracker, read_models: Any,
         raise Forbidden("you are not a member of this dialogue")
     aggregate = tracker.commitment(commitment_id)
     dialogue = dialogue_by_id(read_models, row["dialogue_id"])
+    actions = tracker.actions_for(principal, aggregate)
+    if not any(m["completed_on"] is None for m in aggregate.milestones):
+        actions = [a for a in actions if a != "complete-milestone"]  # no milestone to choose
     return {
         "commitment": row,
         # Milestones and evidence come with the aggregate the actions are computed from.
         "details": aggregate.state(),
         "version": aggregate.version,
-        "actions": tracker.actions_for(principal, aggregate),
+        "actions": actions,
         "specs": COMMITMENT_ACTIONS,
         "dialogue": dialogue,
         "parties": party_names(dialogue),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.browser_support import chromium, live_server  # noqa: F401 (fixtures for test_browser)
 from tests.web.support import Site, build_site
 from web.app import create_app
 
