@@ -53,9 +53,11 @@ class Tamper:
         self.url = url
         self.pg = is_postgres(url)
         self.id = "notification_id" if self.pg else "rowid"
+        # The library names the PostgreSQL table after the application.
+        self.events = "tracker_events" if self.pg else "stored_events"
 
     def sql(self, statement: str) -> str:
-        statement = statement.replace("{id}", self.id)
+        statement = statement.replace("{id}", self.id).replace("stored_events", self.events)
         return statement.replace("?", "%s") if self.pg else statement
 
     def run(self, *statements: tuple[str, Sequence[Any]]) -> None:
