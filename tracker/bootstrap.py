@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from tracker.application import Tracker
 from tracker.persistence import event_store_env
 from tracker.settings import Settings
 
+if TYPE_CHECKING:
+    from projections.readmodels import ReadModels
+
 
 def build_application(settings: Settings, today: Callable[[], date] = date.today) -> Tracker:
     """The application service on the event store the settings name."""
     return Tracker(env=event_store_env(settings), today=today)
+
+
+def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
+    """The read models and the ledger, in the same database as the application's events."""
+    from projections.readmodels import ReadModels
+    from projections.store import open_store
+
+    return ReadModels(app, open_store(settings),
+                      default_timeout=settings.read_your_writes_timeout)

@@ -1,0 +1,270 @@
+"""The ledger: a SHA-256 hash chain over the whole event log, in log order, and signed checkpoints.
+
+Entry n is computed from entry n-1 and the n-th stored event exactly as stored:
+
+    hash(n) = SHA-256( hash(n-1) || field(topic) || field(originator id) || u64(version)
+                       || field(state) )
+
+where `hash(0)` is 32 zero bytes, `field(x)` is the 8-byte big-endian length of x followed by x,
+`u64` an 8-byte big-endian unsigned integer, the topic is its UTF-8 text, the originator id its
+canonical UUID text (`str(uuid)`), and the state the stored bytes themselves (so, when
+TRACKER_ENCRYPTION_KEY is set, the encrypted bytes; the chain is then tied to that key). The recorded
+time is not a separate field: it lives inside the state bytes, so it is covered. The log position
+(notification id) is not hashed either, so the chain survives an export and import into a new store;
+the ledger keeps it beside each hash to name the first bad position.
+
+A checkpoint signs `jsd-tracker-ledger-checkpoint\\n{position}\\n{head_hash}\\n{signed_at}` (UTF-8)
+with Ed25519; the JSON file holds position, head_hash, signed_at, signature and public_key (both hex).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from eventsourcing.persistence import Notification
+
+from projections.feed import Item
+from projections.views import View
+
+GENESIS = bytes(32)
+BATCH = 2000
+_U64 = struct.Struct(">Q")
+
+
+def _field(data: bytes) -> bytes:
+    return _U64.pack(len(data)) + data
+
+
+def chain(previous: bytes, notification: Notification) -> bytes:
+    """The ledger entry of one stored event, given the previous entry (raw 32-byte digests)."""
+    return hashlib.sha256(
+        previous
+        + _field(notification.topic.encode())
+        + _field(str(notification.originator_id).encode())
+        + _U64.pack(notification.originator_version)
+        + _field(bytes(notification.state))
+    ).digest()
+
+
+class LedgerView(View):
+    """The hash chain as a read model: one row per event (position, hex hash)."""
+
+    name = "ledger"
+    version = 1
+    tables: ClassVar = {"rm_ledger": "position BIGINT PRIMARY KEY, hash TEXT"}
+    needs_events = False
+
+    def apply(self, cursor: Any, items: list[Item]) -> None:  # type: ignore[override]
+        self.append(cursor, [item.notification for item in items])
+
+    def append(self, cursor: Any, notifications: list[Notification]) -> None:
+        cursor.execute(self.store.sql("SELECT hash FROM rm_ledger ORDER BY position DESC LIMIT 1"))
+        row = cursor.fetchone()
+        previous = bytes.fromhex(row["hash"]) if row else GENESIS
+        rows = []
+        for notification in notifications:
+            previous = chain(previous, notification)
+            rows.append((notification.id, previous.hex()))
+        self.execute_many(cursor, "INSERT INTO rm_ledger VALUES (?,?)", rows)
+
+    def head(self) -> dict[str, Any]:
+        row = self.store.fetchone("SELECT position, hash FROM rm_ledger ORDER BY position DESC "
+                                  "LIMIT 1")
+        if row is None:
+            return {"position": 0, "head_hash": GENESIS.hex()}
+        return {"position": int(row["position"]), "head_hash": row["hash"]}
+
+    def entries(self, after: int, limit: int) -> list[tuple[int, str]]:
+        rows = self.store.fetchall("SELECT position, hash FROM rm_ledger WHERE position>? "
+                                   "ORDER BY position LIMIT ?", (after, limit))
+        return [(int(r["position"]), r["hash"]) for r in rows]
+
+    # --- checkpoints (a history kept apart from the view's own tables: a rebuild keeps it) -------
+
+    def ensure_checkpoints(self) -> None:
+        with self.store.transaction(commit=True) as cursor:
+            cursor.execute(self.store.sql(
+                "CREATE TABLE IF NOT EXISTS rm_checkpoints (position BIGINT, head_hash TEXT, "
+                "signed_at TEXT, signature TEXT, public_key TEXT)"))
+
+    def record_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        with self.store.transaction(commit=True) as cursor:
+            cursor.execute(self.store.sql("INSERT INTO rm_checkpoints VALUES (?,?,?,?,?)"), (
+                checkpoint["position"], checkpoint["head_hash"], checkpoint["signed_at"],
+                checkpoint["signature"], checkpoint["public_key"]))
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """Every checkpoint written, newest first."""
+        rows = self.store.fetchall("SELECT * FROM rm_checkpoints ORDER BY signed_at DESC, "
+                                   "position DESC")
+        return [dict(r, position=int(r["position"])) for r in rows]
+
+    def latest_checkpoint(self) -> dict[str, Any] | None:
+        rows = self.checkpoints()
+        return rows[0] if rows else None
+
+
+# --- signing ------------------------------------------------------------------------------------------
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    """The Ed25519 key in this PEM file, generated (readable by the owner only) if missing."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(pem)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return key
+
+
+def public_key_hex(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes(serialization.Encoding.Raw,
+                                         serialization.PublicFormat.Raw).hex()
+
+
+def _message(position: int, head_hash: str, signed_at: str) -> bytes:
+    return f"jsd-tracker-ledger-checkpoint\n{position}\n{head_hash}\n{signed_at}".encode()
+
+
+def sign_checkpoint(key: Ed25519PrivateKey, head: dict[str, Any],
+                    now: datetime | None = None) -> dict[str, Any]:
+    signed_at = (now or datetime.now(UTC)).astimezone(UTC).isoformat()
+    position, head_hash = int(head["position"]), str(head["head_hash"])
+    return {
+        "position": position,
+        "head_hash": head_hash,
+        "signed_at": signed_at,
+        "signature": key.sign(_message(position, head_hash, signed_at)).hex(),
+        "public_key": public_key_hex(key),
+    }
+
+
+def checkpoint_error(checkpoint: dict[str, Any], trusted_key: str | None = None) -> str | None:
+    """Why this checkpoint cannot be trusted, or None when its signature holds."""
+    try:
+        position = int(checkpoint["position"])
+        head_hash = str(checkpoint["head_hash"])
+        public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(checkpoint["public_key"]))
+        public.verify(bytes.fromhex(checkpoint["signature"]),
+                      _message(position, head_hash, str(checkpoint["signed_at"])))
+    except (KeyError, TypeError, ValueError):
+        return "the checkpoint is not a valid checkpoint file"
+    except InvalidSignature:
+        return "the checkpoint's signature does not match its content"
+    if trusted_key and checkpoint["public_key"] != trusted_key:
+        return "the checkpoint was signed by another key than this tracker's"
+    return None
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError:
+        raise ValueError(f"{path} is not a JSON checkpoint") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a JSON checkpoint")
+    return data
+
+
+# --- verification -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    first_bad_position: int | None
+    reason: str
+    head: dict[str, Any]
+    checked: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _recomputed(app: Any, batch: int) -> Iterator[tuple[int, bytes]]:
+    previous, after = GENESIS, 0
+    while True:
+        notifications = app.recorder.select_notifications(after, batch, inclusive_of_start=False)
+        if not notifications:
+            return
+        for notification in notifications:
+            previous = chain(previous, notification)
+            yield notification.id, previous
+        after = notifications[-1].id
+
+
+def _stored(ledger: LedgerView, batch: int) -> Iterator[tuple[int, str]]:
+    after = 0
+    while True:
+        entries = ledger.entries(after, batch)
+        if not entries:
+            return
+        yield from entries
+        after = entries[-1][0]
+
+
+def verify(app: Any, ledger: LedgerView, checkpoint: dict[str, Any] | None = None,
+           trusted_key: str | None = None, batch: int = BATCH) -> VerifyResult:
+    """Recompute the chain from the stored events and compare it with the stored ledger and, if
+    given, a signed checkpoint. The first disagreement, in log order, is the first bad position.
+
+    Events beyond the ledger's head (not yet projected) are hashed but have nothing to compare
+    with; a checkpoint beyond the end of the log is a failure (events were removed).
+    """
+    head = {"position": 0, "head_hash": GENESIS.hex()}
+    if checkpoint is not None:
+        error = checkpoint_error(checkpoint, trusted_key)
+        if error:
+            return VerifyResult(False, None, error, head)
+    cp_position = int(checkpoint["position"]) if checkpoint else None
+    cp_checked = cp_position is None or cp_position == 0
+    stored = _stored(ledger, batch)
+    pending = next(stored, None)
+    count = 0
+
+    def bad(position: int, reason: str) -> VerifyResult:
+        return VerifyResult(False, position, reason, head, count)
+
+    for position, digest in _recomputed(app, batch):
+        count += 1
+        head = {"position": position, "head_hash": digest.hex()}
+        if pending is not None:
+            stored_position, stored_hash = pending
+            if stored_position < position:
+                return bad(stored_position, f"the event at position {stored_position} is "
+                                            "missing from the log (deleted or moved)")
+            if stored_position > position:
+                return bad(position, f"the event at position {position} is not in the ledger "
+                                     "(inserted)")
+            if stored_hash != digest.hex():
+                return bad(position, f"the event at position {position} does not match the "
+                                     "ledger (edited, reordered or inserted)")
+            pending = next(stored, None)
+        if cp_position is not None and not cp_checked and position >= cp_position:
+            cp_checked = True
+            if position != cp_position or digest.hex() != checkpoint["head_hash"]:  # type: ignore[index]
+                return bad(cp_position, f"the log does not extend the checkpoint at position "
+                                        f"{cp_position}: its history up to there was changed")
+    if pending is not None:
+        return bad(pending[0], f"the event at position {pending[0]} is missing from the log "
+                               "(deleted)")
+    if not cp_checked:
+        return bad(cp_position or 0, f"the log ends before the checkpoint's position "
+                                     f"{cp_position}: events were removed")
+    return VerifyResult(True, None, "intact", head, count)

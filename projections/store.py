@@ -1,0 +1,145 @@
+"""Where the read models live: one tracking recorder class per backend, sharing the view logic.
+
+A view is a `TrackingRecorder` (the library's SQLite or PostgreSQL one) plus a piece of view logic
+(`projections.views`): its tables, and how a batch of events changes them. The rows of a batch and
+the view's tracking position are written in ONE transaction, which also locks the view's tracking
+row first: two processes catching up the same view queue on that lock, and the second one applies
+only the events the first did not (so every event is applied exactly once, and a crash mid-batch
+rolls back both the rows and the position).
+
+The SQL of the views is written once, with `?` placeholders and unqualified table names; the
+PostgreSQL recorder turns `?` into `%s` and sets the schema as the transaction's search path.
+Dates are stored as ISO text (`2026-03-01`), times as UTC ISO text with microseconds (so text order
+is time order), lists and dicts as JSON text, booleans as 0/1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.sql import SQL, Identifier
+
+from tracker.persistence import is_postgres, postgres_params, sqlite_path
+from tracker.settings import Settings
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+class Store(TrackingRecorder):
+    """What the views and the query side need from a backend (implemented once per database)."""
+
+    tracking_table = "tracking"
+
+    @contextmanager
+    def transaction(self, commit: bool) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    # --- generic helpers built on transaction() --------------------------------------------------
+
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.transaction(commit=False) as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+            return [dict(row) for row in cursor.fetchall()]
+
+    def fetchone(self, statement: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self.fetchall(statement, params)
+        return rows[0] if rows else None
+
+    def position_of(self, key: str) -> int:
+        """The last position applied under this tracking key (0: nothing yet)."""
+        return self.max_tracking_id(key) or 0
+
+    def lock_position(self, cursor: Any, key: str) -> int:
+        """Inside a writing transaction: take the tracking row's lock, return its position."""
+        raise NotImplementedError
+
+    def set_position(self, cursor: Any, key: str, position: int) -> None:
+        cursor.execute(self.sql(f"UPDATE {self.tracking_table} SET notification_id=? "
+                                "WHERE application_name=?"), (position, key))
+
+    def drop_tracking(self, cursor: Any, key: str) -> None:
+        cursor.execute(self.sql(f"DELETE FROM {self.tracking_table} WHERE application_name=?"),
+                       (key,))
+
+    def tracking_keys(self) -> dict[str, int]:
+        rows = self.fetchall(f"SELECT application_name, notification_id FROM {self.tracking_table}")
+        return {row["application_name"]: row["notification_id"] for row in rows}
+
+    def table_exists(self, cursor: Any, table: str) -> bool:
+        raise NotImplementedError
+
+
+class SQLiteStore(SQLiteTrackingRecorder, Store):
+    tracking_table = "tracking"
+
+    @contextmanager
+    def transaction(self, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    def lock_position(self, cursor: Any, key: str) -> int:
+        # A write first: it takes SQLite's write lock, so what we read next is the latest state.
+        cursor.execute("INSERT INTO tracking VALUES (?, 0) ON CONFLICT DO NOTHING", (key,))
+        cursor.execute("SELECT notification_id FROM tracking WHERE application_name=?", (key,))
+        return int(cursor.fetchone()[0])
+
+    def table_exists(self, cursor: Any, table: str) -> bool:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,))
+        return cursor.fetchone() is not None
+
+
+class PostgresStore(PostgresTrackingRecorder, Store):
+    tracking_table = "notification_tracking"
+
+    def sql(self, statement: str) -> str:
+        return _PLACEHOLDER.sub("%s", statement)
+
+    @contextmanager
+    def transaction(self, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            cursor.execute(SQL("SET LOCAL search_path TO {}").format(
+                Identifier(self.datastore.schema)))
+            yield cursor
+
+    def lock_position(self, cursor: Any, key: str) -> int:
+        cursor.execute("INSERT INTO notification_tracking VALUES (%s, 0) ON CONFLICT DO NOTHING",
+                       (key,))
+        cursor.execute("SELECT notification_id FROM notification_tracking "
+                       "WHERE application_name=%s FOR UPDATE", (key,))
+        return int(cursor.fetchone()["notification_id"])
+
+    def table_exists(self, cursor: Any, table: str) -> bool:
+        cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_schema=%s "
+                       "AND table_name=%s", (self.datastore.schema, table))
+        return cursor.fetchone() is not None
+
+
+def open_store(settings: Settings) -> Store:
+    """The read-model store in the same database (SQLite file or PostgreSQL schema) as the events."""
+    url = settings.database_url
+    store: Store
+    if is_postgres(url):
+        params = postgres_params(url)
+        datastore = PostgresDatastore(
+            dbname=params["dbname"], host=params["host"], port=params["port"],
+            user=params["user"], password=params["password"], schema=params["schema"],
+            pool_size=2, max_overflow=6,
+        )
+        store = PostgresStore(datastore)
+    else:
+        store = SQLiteStore(SQLiteDatastore(sqlite_path(url)))
+    store.create_table()
+    return store
+
+
+def close_store(store: Store) -> None:
+    store.datastore.close()  # type: ignore[attr-defined]

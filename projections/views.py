@@ -1,0 +1,423 @@
+"""The views: each one a `Projection` over the shared store, with its own tables and tracking key.
+
+A view's `apply(cursor, items)` turns a batch of decoded events (`projections.feed.Item`) into row
+changes; `View.apply_batch` wraps it in one transaction with the tracking position (see
+`projections.store`). Changing what a view stores means bumping its `version`: the tracking key
+includes it, so on the next start the view finds no position under the new key, drops and recreates
+its tables and replays the log (see the README, "Read models").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+
+from projections.feed import Feed, Item
+from projections.store import Store
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def flag(value: Any) -> int:
+    return 1 if value else 0
+
+
+class View(Projection[Store]):
+    """A read model: tables, a version, and how a batch of events changes the tables."""
+
+    name: str = ""
+    version: int = 1
+    tables: ClassVar[dict[str, str]] = {}  # table -> column definitions
+    indexes: ClassVar[tuple[str, ...]] = ()  # "table(columns)"
+    needs_events: ClassVar[bool] = True  # False: the view reads only the stored notifications
+
+    def __init__(self, store: Store, feed: Feed) -> None:
+        super().__init__(store)
+        self.feed = feed
+        self.key = f"{feed.app.name}/{self.name}/v{self.version}"
+
+    @property
+    def store(self) -> Store:
+        return self.view
+
+    # --- set-up and rebuild ------------------------------------------------------------------------
+
+    def _create(self, cursor: Any) -> None:
+        sql = self.store.sql
+        for table, columns in self.tables.items():
+            cursor.execute(sql(f"CREATE TABLE IF NOT EXISTS {table} ({columns})"))
+        for number, index in enumerate(self.indexes):
+            table = index.split("(", 1)[0]
+            cursor.execute(sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_{number} ON {index}"))
+
+    def _drop(self, cursor: Any) -> None:
+        for table in self.tables:
+            cursor.execute(self.store.sql(f"DROP TABLE IF EXISTS {table}"))
+
+    def ensure(self) -> None:
+        """Create the tables; if this version of the view has no position yet, start it afresh."""
+        store = self.store
+        with store.transaction(commit=True) as cursor:
+            cursor.execute(store.sql(f"INSERT INTO {store.tracking_table} VALUES (?, 0) "
+                                     "ON CONFLICT DO NOTHING RETURNING application_name"),
+                           (self.key,))
+            fresh = cursor.fetchone() is not None
+            if fresh:
+                prefix = self.key.rsplit("/", 1)[0] + "/"
+                cursor.execute(store.sql(f"DELETE FROM {store.tracking_table} "
+                                         "WHERE application_name LIKE ? AND application_name<>?"),
+                               (prefix + "%", self.key))
+                self._drop(cursor)
+            self._create(cursor)
+
+    def reset(self) -> None:
+        """Empty the view and set its position back to the start (rebuild replays from there)."""
+        store = self.store
+        with store.transaction(commit=True) as cursor:
+            store.lock_position(cursor, self.key)
+            self._drop(cursor)
+            self._create(cursor)
+            store.set_position(cursor, self.key, 0)
+
+    # --- keeping up ------------------------------------------------------------------------------
+
+    def position(self) -> int:
+        return self.store.position_of(self.key)
+
+    def apply_batch(self, items: Sequence[Item], after: int) -> int:
+        """Apply the items that follow the view's position, with the new position, atomically.
+
+        `after` is the position the items were read after. If the view is now behind it (someone
+        reset it meanwhile) nothing is applied; if another process applied some of the items
+        already, only the rest are. Returns the view's position afterwards.
+        """
+        store = self.store
+        with store.transaction(commit=True) as cursor:
+            position = store.lock_position(cursor, self.key)
+            if position < after:
+                return position
+            todo = [item for item in items if item.position > position]
+            if not todo:
+                return position
+            self.apply(cursor, todo)
+            store.set_position(cursor, self.key, todo[-1].position)
+        return todo[-1].position
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
+        """The library's one-event entry point: decode that notification and apply it."""
+        before = tracking.notification_id - 1
+        self.apply_batch(self.feed.decode(self.feed.read(before, 1)), before)
+
+    def apply(self, cursor: Any, items: Sequence[Item]) -> None:
+        raise NotImplementedError
+
+    # --- helpers for apply ----------------------------------------------------------------------
+
+    def upsert(self, cursor: Any, table: str, rows: Iterable[dict[str, Any]], key: str = "id",
+               keep: tuple[str, ...] = ()) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        columns = list(rows[0])
+        updates = ",".join(f"{c}=excluded.{c}" for c in columns if c != key and c not in keep)
+        statement = (f"INSERT INTO {table} ({','.join(columns)}) "
+                     f"VALUES ({','.join('?' * len(columns))}) "
+                     f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
+        cursor.executemany(self.store.sql(statement), [tuple(r[c] for c in columns) for r in rows])
+
+    def execute_many(self, cursor: Any, statement: str, params: list[tuple[Any, ...]]) -> None:
+        if params:
+            cursor.executemany(self.store.sql(statement), params)
+
+
+def reason_of(item: Item) -> str | None:
+    event = item.event
+    for attribute in ("reason", "summary", "source"):
+        value = getattr(event, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def milestone_counts(state: dict[str, Any]) -> tuple[int, int]:
+    milestones = state.get("milestones") or []
+    return sum(1 for m in milestones if m.get("completed_on")), len(milestones)
+
+
+# --- dialogues, parties, meetings, cases, accounts ---------------------------------------------------
+
+class DirectoryView(View):
+    name = "directory"
+    version = 1
+    tables: ClassVar = {
+        "rm_dialogues": "id TEXT PRIMARY KEY, slug TEXT UNIQUE, name TEXT, country TEXT, "
+                        "locality TEXT, description TEXT, concluded INTEGER, version INTEGER, "
+                        "started_on TEXT",
+        "rm_parties": "id TEXT PRIMARY KEY, dialogue_id TEXT, name TEXT, kind TEXT, ord INTEGER",
+        "rm_meetings": "id TEXT PRIMARY KEY, dialogue_id TEXT, held_on TEXT, title TEXT, "
+                       "attendance TEXT, summary TEXT, ord INTEGER",
+        "rm_cases": "id TEXT PRIMARY KEY, dialogue_id TEXT, title TEXT, description TEXT, "
+                    "category TEXT, raised_by TEXT, status TEXT, commitment_ids TEXT, "
+                    "version INTEGER, raised_on TEXT, resolution TEXT",
+        "rm_accounts": "id TEXT PRIMARY KEY, name TEXT, role TEXT, active INTEGER, "
+                       "memberships TEXT, language TEXT, version INTEGER",
+    }
+    indexes = ("rm_parties(dialogue_id)", "rm_meetings(dialogue_id)", "rm_cases(dialogue_id)")
+
+    def apply(self, cursor: Any, items: Sequence[Item]) -> None:
+        dialogues: dict[str, dict[str, Any]] = {}
+        parties: dict[str, dict[str, Any]] = {}
+        meetings: dict[str, dict[str, Any]] = {}
+        cases: dict[str, dict[str, Any]] = {}
+        accounts: dict[str, dict[str, Any]] = {}
+        for item in items:
+            s = item.after
+            if item.kind == "dialogue":
+                dialogues[s["id"]] = {
+                    "id": s["id"], "slug": s["slug"], "name": s["name"], "country": s["country"],
+                    "locality": s["locality"], "description": s["description"],
+                    "concluded": flag(s["concluded"]), "version": s["version"],
+                    "started_on": s.get("started_on")}
+                if item.type == "PartyAdded":
+                    party = s["parties"][-1]
+                    parties[party["id"]] = dict(party, dialogue_id=s["id"],
+                                                ord=len(s["parties"]))
+                elif item.type == "MeetingRecorded":
+                    m = s["meetings"][-1]
+                    meetings[m["id"]] = {
+                        "id": m["id"], "dialogue_id": s["id"], "held_on": m["held_on"],
+                        "title": m["title"], "attendance": dumps(m["attendance"]),
+                        "summary": m["summary"], "ord": len(s["meetings"])}
+            elif item.kind == "case":
+                cases[s["id"]] = {
+                    "id": s["id"], "dialogue_id": s["dialogue_id"], "title": s["title"],
+                    "description": s["description"], "category": s["category"],
+                    "raised_by": s["raised_by"], "status": s["status"],
+                    "commitment_ids": dumps(s["commitment_ids"]), "version": s["version"],
+                    "raised_on": s.get("raised_on"), "resolution": s["resolution"]}
+            elif item.kind == "account":
+                accounts[s["id"]] = {
+                    "id": s["id"], "name": s["name"], "role": s["role"],
+                    "active": flag(s["active"]), "memberships": dumps(s["memberships"]),
+                    "language": s["language"], "version": s["version"]}
+        self.upsert(cursor, "rm_dialogues", dialogues.values())
+        self.upsert(cursor, "rm_parties", parties.values())
+        self.upsert(cursor, "rm_meetings", meetings.values())
+        self.upsert(cursor, "rm_cases", cases.values())
+        self.upsert(cursor, "rm_accounts", accounts.values())
+
+
+# --- commitments (also behind the dashboards and scorecards) -----------------------------------------
+
+def commitment_row(item: Item) -> dict[str, Any]:
+    s = item.after
+    done, total = milestone_counts(s)
+    return {
+        "id": s["id"], "dialogue_id": s["dialogue_id"], "case_id": s["case_id"],
+        "title": s["title"], "description": s["description"], "status": s["status"],
+        "version": s["version"], "public": flag(s["public"]), "proposed_by": s["proposed_by"],
+        "required_parties": dumps(s["required_parties"]),
+        "endorsements": dumps(s["endorsements"]), "responsible_party": s["responsible_party"],
+        "due_date": s["due_date"], "progress": s["progress"], "milestones_done": done,
+        "milestones_total": total, "last_activity": item.recorded_at,
+        "completed_on": s.get("completed_on"), "completed_by": s["completed_by"],
+        "verified_by": s["verified_by"], "proposed_on": s.get("proposed_on"),
+    }
+
+
+class CommitmentsView(View):
+    name = "commitments"
+    version = 1
+    tables: ClassVar = {
+        "rm_commitments": "id TEXT PRIMARY KEY, dialogue_id TEXT, case_id TEXT, title TEXT, "
+                          "description TEXT, status TEXT, version INTEGER, public INTEGER, "
+                          "proposed_by TEXT, required_parties TEXT, endorsements TEXT, "
+                          "responsible_party TEXT, due_date TEXT, progress INTEGER, "
+                          "milestones_done INTEGER, milestones_total INTEGER, "
+                          "last_activity TEXT, completed_on TEXT, completed_by TEXT, "
+                          "verified_by TEXT, proposed_on TEXT, disputes INTEGER DEFAULT 0",
+    }
+    indexes = ("rm_commitments(dialogue_id, last_activity)",)
+
+    def apply(self, cursor: Any, items: Sequence[Item]) -> None:
+        rows: dict[str, dict[str, Any]] = {}
+        disputes: dict[str, int] = {}
+        for item in items:
+            if item.kind != "commitment":
+                continue
+            rows[item.aggregate_id] = commitment_row(item)
+            if item.type == "Disputed":
+                disputes[item.aggregate_id] = disputes.get(item.aggregate_id, 0) + 1
+        self.upsert(cursor, "rm_commitments", rows.values(), keep=("disputes",))
+        self.execute_many(cursor, "UPDATE rm_commitments SET disputes=disputes+? WHERE id=?",
+                          [(n, key) for key, n in disputes.items()])
+
+
+# --- the accountability timeline ---------------------------------------------------------------------
+
+def dialogue_of(item: Item) -> str | None:
+    if item.kind == "dialogue":
+        return item.aggregate_id
+    return item.after.get("dialogue_id")
+
+
+def entry_is_public(item: Item) -> bool:
+    if item.kind == "commitment":
+        if not item.after.get("public"):
+            return False
+        return not (item.type == "ProgressReported" and not getattr(item.event, "public", True))
+    return item.kind in ("dialogue", "case")
+
+
+class TimelineView(View):
+    name = "timeline"
+    version = 1
+    tables: ClassVar = {
+        "rm_timeline": "position BIGINT PRIMARY KEY, aggregate_id TEXT, aggregate_type TEXT, "
+                       "dialogue_id TEXT, version INTEGER, type TEXT, recorded_at TEXT, "
+                       "occurred_on TEXT, actor_id TEXT, party_id TEXT, changes TEXT, "
+                       "reason TEXT, note TEXT, public INTEGER",
+    }
+    indexes = ("rm_timeline(aggregate_id, position)", "rm_timeline(dialogue_id, position)",
+               "rm_timeline(actor_id, position)", "rm_timeline(party_id, position)")
+
+    def apply(self, cursor: Any, items: Sequence[Item]) -> None:
+        rows = []
+        for item in items:
+            meta = item.meta
+            rows.append((
+                item.position, item.aggregate_id, item.kind, dialogue_of(item), item.version,
+                item.type, item.recorded_at,
+                meta.occurred_on.isoformat() if meta else None,
+                meta.actor if meta else None, meta.party if meta else None,
+                dumps(item.changes), reason_of(item), meta.note if meta else None,
+                flag(entry_is_public(item)),
+            ))
+        self.execute_many(cursor, "INSERT INTO rm_timeline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                          rows)
+
+
+# --- the public read model: only public columns of public aggregates --------------------------------
+
+PUBLIC_COMMITMENT_FIELDS = ("title", "description", "status", "responsible_party", "due_date",
+                            "endorsements", "milestones", "completed_on")
+
+
+def public_changes(item: Item) -> dict[str, list[Any]]:
+    changes = {k: v for k, v in item.changes.items() if k in PUBLIC_COMMITMENT_FIELDS}
+    if "milestones" in changes:
+        changes["milestones"] = [
+            [{"title": m["title"], "due_date": m["due_date"], "completed_on": m["completed_on"]}
+             for m in side or []] for side in changes["milestones"]]
+    if item.type == "ProgressReported" and getattr(item.event, "public", False):
+        changes["progress"] = item.changes.get("progress", [None, item.after["progress"]])
+    if item.type == "Completed":
+        changes["progress"] = [None, 100]
+    return changes
+
+
+class PublicView(View):
+    """What the public pages and the public API may show; nothing else is ever written here."""
+
+    name = "public"
+    version = 1
+    tables: ClassVar = {
+        "pub_dialogues": "id TEXT PRIMARY KEY, slug TEXT UNIQUE, name TEXT, country TEXT, "
+                         "locality TEXT, description TEXT, concluded INTEGER",
+        "pub_parties": "id TEXT PRIMARY KEY, dialogue_id TEXT, name TEXT, kind TEXT, ord INTEGER",
+        "pub_meetings": "id TEXT PRIMARY KEY, dialogue_id TEXT, held_on TEXT, title TEXT, "
+                        "attendance TEXT, ord INTEGER",
+        "pub_commitments": "id TEXT PRIMARY KEY, dialogue_id TEXT, title TEXT, description TEXT, "
+                           "status TEXT, version INTEGER, responsible_party TEXT, due_date TEXT, "
+                           "progress INTEGER DEFAULT 0, milestones TEXT, "
+                           "milestones_done INTEGER, milestones_total INTEGER, "
+                           "endorsements TEXT, last_activity TEXT, completed_on TEXT, "
+                           "disputes INTEGER DEFAULT 0",
+        "pub_timeline": "position BIGINT PRIMARY KEY, commitment_id TEXT, dialogue_id TEXT, "
+                        "version INTEGER, type TEXT, recorded_at TEXT, occurred_on TEXT, "
+                        "party_id TEXT, changes TEXT, reason TEXT",
+    }
+    indexes = ("pub_parties(dialogue_id)", "pub_commitments(dialogue_id, last_activity)",
+               "pub_timeline(commitment_id, position)")
+
+    def apply(self, cursor: Any, items: Sequence[Item]) -> None:
+        dialogues: dict[str, dict[str, Any]] = {}
+        parties: dict[str, dict[str, Any]] = {}
+        meetings: dict[str, dict[str, Any]] = {}
+        commitments: dict[str, dict[str, Any]] = {}
+        progress: dict[str, int] = {}
+        disputes: dict[str, int] = {}
+        entries: list[tuple[Any, ...]] = []
+        hidden: list[str] = []
+        for item in items:
+            s = item.after
+            if item.kind == "dialogue":
+                dialogues[s["id"]] = {
+                    "id": s["id"], "slug": s["slug"], "name": s["name"], "country": s["country"],
+                    "locality": s["locality"], "description": s["description"],
+                    "concluded": flag(s["concluded"])}
+                if item.type == "PartyAdded":
+                    party = s["parties"][-1]
+                    parties[party["id"]] = dict(party, dialogue_id=s["id"],
+                                                ord=len(s["parties"]))
+                elif item.type == "MeetingRecorded":
+                    m = s["meetings"][-1]
+                    meetings[m["id"]] = {
+                        "id": m["id"], "dialogue_id": s["id"], "held_on": m["held_on"],
+                        "title": m["title"], "attendance": dumps(m["attendance"]),
+                        "ord": len(s["meetings"])}
+            elif item.kind == "commitment":
+                key = item.aggregate_id
+                if not s["public"]:
+                    if item.type == "VisibilityChanged":
+                        # Flush what this batch holds for it, then forget it entirely.
+                        commitments.pop(key, None)
+                        progress.pop(key, None)
+                        disputes.pop(key, None)
+                        entries = [e for e in entries if e[1] != key]
+                        hidden.append(key)
+                    continue
+                if not entry_is_public(item):
+                    continue  # a progress report given as not public: never shown, not even its time
+                done, total = milestone_counts(s)
+                commitments[key] = {
+                    "id": key, "dialogue_id": s["dialogue_id"], "title": s["title"],
+                    "description": s["description"], "status": s["status"],
+                    "version": s["version"], "responsible_party": s["responsible_party"],
+                    "due_date": s["due_date"],
+                    "milestones": dumps([{"title": m["title"], "due_date": m["due_date"],
+                                          "completed_on": m["completed_on"]}
+                                         for m in s["milestones"]]),
+                    "milestones_done": done, "milestones_total": total,
+                    "endorsements": dumps(s["endorsements"]), "last_activity": item.recorded_at,
+                    "completed_on": s.get("completed_on")}
+                changes = public_changes(item)
+                if "progress" in changes:
+                    progress[key] = changes["progress"][1]
+                if item.type == "Disputed":
+                    disputes[key] = disputes.get(key, 0) + 1
+                meta = item.meta
+                entries.append((
+                    item.position, key, s["dialogue_id"], item.version, item.type,
+                    item.recorded_at, meta.occurred_on.isoformat() if meta else None,
+                    meta.party if meta else None, dumps(changes), reason_of(item)))
+        self.execute_many(cursor, "DELETE FROM pub_timeline WHERE commitment_id=?",
+                          [(key,) for key in hidden])
+        self.execute_many(cursor, "DELETE FROM pub_commitments WHERE id=?",
+                          [(key,) for key in hidden])
+        self.upsert(cursor, "pub_dialogues", dialogues.values())
+        self.upsert(cursor, "pub_parties", parties.values())
+        self.upsert(cursor, "pub_meetings", meetings.values())
+        self.upsert(cursor, "pub_commitments", commitments.values(), keep=("progress", "disputes"))
+        self.execute_many(cursor, "UPDATE pub_commitments SET progress=? WHERE id=?",
+                          [(p, key) for key, p in progress.items()])
+        self.execute_many(cursor, "UPDATE pub_commitments SET disputes=disputes+? WHERE id=?",
+                          [(n, key) for key, n in disputes.items()])
+        self.execute_many(cursor, "INSERT INTO pub_timeline VALUES (?,?,?,?,?,?,?,?,?,?)",
+                          entries)
