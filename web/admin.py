@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from domain.account import ROLES
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tracker.application import Principal
-from web.deps import CurrentPrincipal, ReadModelsDep, TrackerDep, render, wants_fragment
+from web.deps import CurrentPrincipal, FreshReadModelsDep, TrackerDep, render, wants_fragment
 from web.workspace import FormDep, errors_of, flash, settled, text, typed_values
 
 router = APIRouter(prefix="/admin", tags=["pages"], include_in_schema=False)
@@ -31,14 +31,14 @@ def admin_page(request: Request, read_models: Any, *, status_code: int = 200,
 
 
 @router.get("/accounts")
-def accounts(request: Request, principal: CurrentPrincipal, read_models: ReadModelsDep) -> Response:
+def accounts(request: Request, principal: CurrentPrincipal, read_models: FreshReadModelsDep) -> Response:
     admin_only(principal)
     return admin_page(request, read_models)
 
 
 @router.post("/accounts")
 def add_account(request: Request, principal: CurrentPrincipal, tracker: TrackerDep,
-                read_models: ReadModelsDep, form: FormDep) -> Response:
+                read_models: FreshReadModelsDep, form: FormDep) -> Response:
     admin_only(principal)
     try:
         settled(read_models, tracker.add_account(
@@ -55,7 +55,7 @@ def add_account(request: Request, principal: CurrentPrincipal, tracker: TrackerD
 
 @router.post("/memberships")
 def grant_membership(request: Request, principal: CurrentPrincipal, tracker: TrackerDep,
-                     read_models: ReadModelsDep, form: FormDep) -> Response:
+                     read_models: FreshReadModelsDep, form: FormDep) -> Response:
     admin_only(principal)
     slug, _, party = (text(form, "where") or "").partition("|")
     try:

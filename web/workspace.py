@@ -20,7 +20,14 @@ from domain.case import CATEGORIES
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.lifecycle import Status
 from tracker.application import CASE_ACTIONS, COMMITMENT_ACTIONS, CommandResult, Principal, Tracker
-from web.deps import CurrentPrincipal, OptionalPrincipal, ReadModelsDep, TrackerDep, render, wants_fragment
+from web.deps import (
+    CurrentPrincipal,
+    FreshReadModelsDep,
+    OptionalPrincipal,
+    TrackerDep,
+    render,
+    wants_fragment,
+)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -127,7 +134,7 @@ def flash(request: Request, message: str, **params: str) -> None:
 # --- home -------------------------------------------------------------------------------------------
 
 @router.get("/")
-def home(request: Request, principal: OptionalPrincipal, read_models: ReadModelsDep,
+def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
          tracker: TrackerDep) -> Response:
     if principal is None:
         return RedirectResponse("/login", status_code=303)
@@ -174,7 +181,7 @@ LIST_TARGETS = {"commitment-list": "commitment_list", "main": "content"}
 
 @router.get("/dialogues/{slug}")
 def workspace(request: Request, slug: str, principal: CurrentPrincipal, tracker: TrackerDep,
-              read_models: ReadModelsDep,
+              read_models: FreshReadModelsDep,
               status: Annotated[str | None, Query(max_length=20)] = None,
               party: Annotated[str | None, Query(max_length=60)] = None,
               overdue: Annotated[str | None, Query(max_length=5)] = None,
@@ -209,7 +216,7 @@ def workspace_form_response(request: Request, principal: Principal, tracker: Tra
 
 @router.post("/dialogues/{slug}/cases")
 def raise_case(request: Request, slug: str, principal: CurrentPrincipal, tracker: TrackerDep,
-               read_models: ReadModelsDep, form: FormDep) -> Response:
+               read_models: FreshReadModelsDep, form: FormDep) -> Response:
     dialogue = readable_dialogue(read_models, principal, slug)
     try:
         values = parse_fields(form, ("title", "description", "category", "raised_by",
@@ -231,7 +238,7 @@ def raise_case(request: Request, slug: str, principal: CurrentPrincipal, tracker
 
 @router.post("/dialogues/{slug}/commitments")
 def propose(request: Request, slug: str, principal: CurrentPrincipal, tracker: TrackerDep,
-            read_models: ReadModelsDep, form: FormDep) -> Response:
+            read_models: FreshReadModelsDep, form: FormDep) -> Response:
     dialogue = readable_dialogue(read_models, principal, slug)
     try:
         values = parse_fields(form, ("title", "description", "case_id", "proposed_by", "public",
@@ -260,7 +267,7 @@ def propose(request: Request, slug: str, principal: CurrentPrincipal, tracker: T
 
 @router.post("/dialogues/{slug}/meetings")
 def record_meeting(request: Request, slug: str, principal: CurrentPrincipal, tracker: TrackerDep,
-                   read_models: ReadModelsDep, form: FormDep) -> Response:
+                   read_models: FreshReadModelsDep, form: FormDep) -> Response:
     dialogue = readable_dialogue(read_models, principal, slug)
     try:
         values = parse_fields(form, ("held_on", "title", "summary", "note"))
@@ -309,7 +316,7 @@ def case_context(principal: Principal, tracker: Tracker, read_models: Any, case_
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: str, principal: CurrentPrincipal, tracker: TrackerDep,
-              read_models: ReadModelsDep) -> Response:
+              read_models: FreshReadModelsDep) -> Response:
     context = case_context(principal, tracker, read_models, case_id)
     return render(request, "case.html", context,
                   block="content" if request.headers.get("hx-target") == "main" else None)
@@ -317,7 +324,7 @@ def case_page(request: Request, case_id: str, principal: CurrentPrincipal, track
 
 @router.post("/cases/{case_id}/{action}")
 def case_action(request: Request, case_id: str, action: str, principal: CurrentPrincipal,
-                tracker: TrackerDep, read_models: ReadModelsDep, form: FormDep) -> Response:
+                tracker: TrackerDep, read_models: FreshReadModelsDep, form: FormDep) -> Response:
     if action not in CASE_ACTIONS:
         raise NotFound(f"cases have no action {action[:40]!r}")
     field = CASE_ACTIONS[action][1]
@@ -380,7 +387,7 @@ def commitment_context(principal: Principal, tracker: Tracker, read_models: Any,
 
 @router.get("/commitments/{commitment_id}")
 def commitment_page(request: Request, commitment_id: str, principal: CurrentPrincipal,
-                    tracker: TrackerDep, read_models: ReadModelsDep) -> Response:
+                    tracker: TrackerDep, read_models: FreshReadModelsDep) -> Response:
     context = commitment_context(principal, tracker, read_models, commitment_id)
     return render(request, "commitment.html", context,
                   block="content" if request.headers.get("hx-target") == "main" else None)
@@ -389,7 +396,7 @@ def commitment_page(request: Request, commitment_id: str, principal: CurrentPrin
 @router.post("/commitments/{commitment_id}/{action}")
 def commitment_action(request: Request, commitment_id: str, action: str,
                       principal: CurrentPrincipal, tracker: TrackerDep,
-                      read_models: ReadModelsDep, form: FormDep) -> Response:
+                      read_models: FreshReadModelsDep, form: FormDep) -> Response:
     """Every lifecycle action through one route: the contract's action names, the service's table."""
     spec = COMMITMENT_ACTIONS.get(action)
     if spec is None:

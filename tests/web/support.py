@@ -55,7 +55,7 @@ class Site:
         """A client signed in as `who`: anonymous, member (police of saaba), vigilante, women,
         other (police of dakar), auditor or admin."""
         if who not in self.clients:
-            client = TestClient(self.app)
+            client = TestClient(self.app, headers={"Accept-Language": "en"})
             names = {"member": "saaba-police", "vigilante": "saaba-vigilante",
                      "women": "saaba-women", "other": "dakar-police", "auditor": "auditor",
                      "admin": "admin"}
