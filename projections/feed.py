@@ -113,6 +113,12 @@ class Feed:
     def read(self, after: int, limit: int) -> list[Notification]:
         return list(self.app.recorder.select_notifications(after, limit, inclusive_of_start=False))
 
+    @staticmethod
+    def wrap(notifications: Sequence[Notification]) -> list[Item]:
+        """Items that carry only the stored notification (for views that need nothing else)."""
+        return [Item(position=n.id, notification=n, event=None, kind=n.topic.split(".", 1)[0],
+                     type="", before=None, after={}, changes={}) for n in notifications]
+
     def decode(self, notifications: Sequence[Notification]) -> list[Item]:
         to_domain_event = self.app.mapper.to_domain_event
         items = []

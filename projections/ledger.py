@@ -63,6 +63,7 @@ class LedgerView(View):
     name = "ledger"
     version = 1
     tables: ClassVar = {"rm_ledger": "position BIGINT PRIMARY KEY, hash TEXT"}
+    needs_events = False
 
     def apply(self, cursor: Any, items: list[Item]) -> None:  # type: ignore[override]
         self.append(cursor, [item.notification for item in items])

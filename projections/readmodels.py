@@ -84,6 +84,7 @@ class ReadModels:
         read and applied to at least one view."""
         chosen = [self.views[name] for name in (views or self.views)]
         applied = 0
+        decode = self.feed.decode if any(v.needs_events for v in chosen) else self.feed.wrap
         with self._lock:
             positions = {view.name: view.position() for view in chosen}
             start = min(positions.values(), default=0)
@@ -92,7 +93,7 @@ class ReadModels:
                 notifications = self.feed.read(start, size)
                 if not notifications:
                     break
-                items = self.feed.decode(notifications)
+                items = decode(notifications)
                 for view in chosen:
                     behind = positions[view.name]
                     todo = [item for item in items if item.position > behind]

@@ -35,6 +35,7 @@ class View(Projection[Store]):
     version: int = 1
     tables: ClassVar[dict[str, str]] = {}  # table -> column definitions
     indexes: ClassVar[tuple[str, ...]] = ()  # "table(columns)"
+    needs_events: ClassVar[bool] = True  # False: the view reads only the stored notifications
 
     def __init__(self, store: Store, feed: Feed) -> None:
         super().__init__(store)
@@ -382,6 +383,8 @@ class PublicView(View):
                         entries = [e for e in entries if e[1] != key]
                         hidden.append(key)
                     continue
+                if not entry_is_public(item):
+                    continue  # a progress report given as not public: never shown, not even its time
                 done, total = milestone_counts(s)
                 commitments[key] = {
                     "id": key, "dialogue_id": s["dialogue_id"], "title": s["title"],

@@ -62,6 +62,10 @@ class Principal:
     def can_read(self, dialogue_id: str) -> bool:
         return self.role in ("admin", "auditor") or dialogue_id in self.memberships
 
+    def can_write(self, dialogue_id: str) -> bool:
+        """May act in this dialogue at all (the commands still check each action's own rules)."""
+        return self.is_admin or (self.role == "member" and dialogue_id in self.memberships)
+
 
 # The command line and the demo loader act as the system: an admin with no account.
 SYSTEM = Principal(account_id=None, name="system", role="admin")

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from domain.errors import DomainError
 from tracker.application import SYSTEM, Tracker
 from tracker.bootstrap import build_application
 from tracker.persistence import ConfigurationError
 from tracker.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from projections.readmodels import ReadModels
 
 
 class UsageError(Exception):
@@ -108,6 +114,88 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return _with_app(settings, work)
 
 
+def _with_read_models(settings: Settings, work: Callable[[Tracker, ReadModels], int]) -> int:
+    from tracker.bootstrap import build_read_models
+
+    def with_app(app: Tracker) -> int:
+        models = build_read_models(settings, app)
+        try:
+            return work(app, models)
+        finally:
+            models.close()
+
+    return _with_app(settings, with_app)
+
+
+def cmd_projections_status(args: argparse.Namespace, settings: Settings) -> int:
+    def work(app: Tracker, models: ReadModels) -> int:
+        rows = models.status()
+        print(f"{'read model':<14} {'version':>7} {'position':>10} {'lag':>8}")
+        for row in rows:
+            print(f"{row['name']:<14} {row['version']:>7} {row['position']:>10} {row['lag']:>8}")
+        print(f"event log head: {rows[0]['head'] if rows else 0}")
+        return 0
+
+    return _with_read_models(settings, work)
+
+
+def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    def work(app: Tracker, models: ReadModels) -> int:
+        if args.name and args.name not in models.views:
+            raise UsageError(f"no read model is called {args.name!r}; there are: "
+                             f"{', '.join(models.views)}")
+        count = models.rebuild(args.name)
+        print(f"rebuilt {args.name or 'every read model but the ledger'}: "
+              f"replayed {count} events")
+        return 0
+
+    return _with_read_models(settings, work)
+
+
+def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    from projections.ledger import load_signing_key, sign_checkpoint
+
+    def work(app: Tracker, models: ReadModels) -> int:
+        models.catch_up(["ledger"])
+        checkpoint = sign_checkpoint(load_signing_key(settings.signing_key_file),
+                                     models.ledger_head())
+        models.ledger.record_checkpoint(checkpoint)
+        text = json.dumps(checkpoint, indent=2) + "\n"
+        if args.out:
+            Path(args.out).write_text(text)
+            print(f"checkpoint at position {checkpoint['position']} written to {args.out}",
+                  file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return 0
+
+    return _with_read_models(settings, work)
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from projections.ledger import load_signing_key, public_key_hex, read_checkpoint, verify
+
+    checkpoint = read_checkpoint(Path(args.checkpoint)) if args.checkpoint else None
+    trusted = (public_key_hex(load_signing_key(settings.signing_key_file))
+               if settings.signing_key_file.exists() else None)
+
+    def work(app: Tracker, models: ReadModels) -> int:
+        models.catch_up(["ledger"])  # appends events newer than the ledger; rewrites nothing
+        result = verify(app, models.ledger, checkpoint, trusted_key=trusted)
+        if result.ok:
+            print(f"intact: {result.checked} events, head position {result.head['position']}, "
+                  f"head hash {result.head['head_hash']}"
+                  + (f"; extends the checkpoint at position {checkpoint['position']}"
+                     if checkpoint else ""))
+            return 0
+        where = (f"first bad position {result.first_bad_position}: "
+                 if result.first_bad_position is not None else "")
+        print(f"tampered: {where}{result.reason}")
+        return 1
+
+    return _with_read_models(settings, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tracker", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +233,22 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="load a JSON Lines event log into an empty store")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_import)
+
+    projections = sub.add_parser("projections", help="the read models").add_subparsers(
+        dest="projections_command", required=True)
+    status = projections.add_parser("status", help="each read model's position and lag")
+    status.set_defaults(func=cmd_projections_status)
+    rebuild = projections.add_parser(
+        "rebuild", help="empty a read model (default: all but the ledger) and replay the log")
+    rebuild.add_argument("name", nargs="?")
+    rebuild.set_defaults(func=cmd_projections_rebuild)
+
+    checkpoint = sub.add_parser("checkpoint", help="write a signed checkpoint of the ledger")
+    checkpoint.add_argument("--out", help="file to write (default: standard output)")
+    checkpoint.set_defaults(func=cmd_checkpoint)
+    verify = sub.add_parser("verify", help="recompute the ledger over every stored event")
+    verify.add_argument("--checkpoint", help="a checkpoint file the log must extend")
+    verify.set_defaults(func=cmd_verify)
     return parser
 
 

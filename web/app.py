@@ -17,7 +17,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
-from tracker.bootstrap import build_application
+from tracker.bootstrap import build_application, build_read_models
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
@@ -105,19 +105,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from tracker import bootstrap
-
         tracker = build_application(settings)
-        # TEMPORARY until the projections branch lands: start without read models.
-        build_read_models = getattr(bootstrap, "build_read_models", None)
-        read_models = build_read_models(settings, tracker) if build_read_models else None
+        read_models = build_read_models(settings, tracker)
         app.state.tracker = tracker
         app.state.read_models = read_models
         try:
             yield
         finally:
-            if read_models is not None:
-                read_models.close()
+            read_models.close()
             tracker.close()
 
     app = FastAPI(title="Justice and security dialogue tracker", lifespan=lifespan,

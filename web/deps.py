@@ -32,6 +32,17 @@ TrackerDep = Annotated[Tracker, Depends(get_tracker)]
 ReadModelsDep = Annotated[Any, Depends(get_read_models)]
 
 
+def get_fresh_read_models(request: Request) -> Any:
+    """The read models, first brought up to the end of the log (events written by another process
+    or worker show at once; when nothing is pending this costs a few small queries)."""
+    read_models = request.app.state.read_models
+    read_models.catch_up()
+    return read_models
+
+
+FreshReadModelsDep = Annotated[Any, Depends(get_fresh_read_models)]
+
+
 def optional_principal(request: Request, tracker: TrackerDep) -> Principal | None:
     """The acting account: a bearer token (`Authorization: Bearer ...`) or the session cookie."""
     if hasattr(request.state, "principal"):  # resolved once per request
@@ -83,6 +94,7 @@ def page_context(request: Request) -> dict[str, Any]:
         "translations": translator(request.app.state.catalogues, language),
         "csrf_token": csrf_token(request) if "session" in request.scope else "",
         "principal": getattr(request.state, "principal", None),
+        "flash": request.session.pop("flash", None) if "session" in request.scope else None,
         "current_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
 

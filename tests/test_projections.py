@@ -1,0 +1,275 @@
+"""The read models, through the application service: what the pages will query after commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from projections import ReadModelTimeout
+from projections.views import TimelineView
+from tests.factories import advance, make_world, propose
+from tests.projection_helpers import dump
+from tracker.application import SYSTEM
+from tracker.bootstrap import build_application, build_read_models
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "the informant lives behind the mosque"
+
+
+@pytest.fixture
+def models(settings, tracker):
+    read_models = build_read_models(settings, tracker)
+    try:
+        yield read_models
+    finally:
+        read_models.close()
+
+
+def test_a_commitment_row_follows_its_lifecycle(tracker, models):
+    world = make_world(tracker)
+    result = propose(tracker, world, description="Every market day, two teams")
+    advance(tracker, world, result.id, "in_progress")
+    tracker.commitment_action(world.members["police"], result.id, "add-milestone",
+                              {"title": "First patrol"})
+    position = tracker.commitment_action(world.members["police"], result.id, "progress",
+                                         {"percent": 40}).position
+
+    models.wait_for(position, timeout=5)
+    row = models.commitment(result.id, today=date(2026, 1, 1))
+    assert row["status"] == "in_progress"
+    assert row["responsible_party"] == world.parties["police"]
+    assert row["responsible_party_name"] == "Police nationale"
+    assert row["due_date"] == date(2030, 6, 30)
+    assert (row["progress"], row["milestones_done"], row["milestones_total"]) == (40, 0, 1)
+    assert row["version"] == tracker.commitment(result.id).version
+    rows, total = models.commitments(world.dialogue_id, today=date(2026, 1, 1), q="MARKET")
+    assert total == 1 and rows[0]["id"] == result.id
+    assert models.commitments(world.dialogue_id, today=date(2026, 1, 1), status="agreed") == ([], 0)
+
+
+def test_dialogues_cases_and_meetings_are_listed(tracker, models):
+    world = make_world(tracker)
+    case = tracker.raise_case(world.members["women"], world.slug, title="Break-ins at night",
+                              category="theft_burglary")
+    commitment = propose(tracker, world, case_id=case.id)
+    tracker.record_meeting(SYSTEM, world.slug, held_on=date(2026, 1, 10), title="First meeting",
+                           attendance={world.parties["police"]: 4}, summary="Agreed to meet")
+    models.catch_up()
+
+    [dialogue] = models.dialogues()
+    assert dialogue["slug"] == world.slug
+    assert [p["name"] for p in dialogue["parties"]] == [
+        "Police nationale", "Koglweogo", "Association des femmes"]
+    assert dialogue["counts"]["proposed"] == 1 and dialogue["counts"]["verified"] == 0
+    detail = models.dialogue(world.slug)
+    assert detail["meetings"][0]["attendance"] == {world.parties["police"]: 4}
+    [listed] = models.cases(world.dialogue_id)
+    assert listed["raised_by_name"] == "Association des femmes"
+    assert listed["commitment_ids"] == [commitment.id]
+    assert models.case(case.id)["title"] == "Break-ins at night"
+    assert models.dialogue("nowhere") is None
+
+
+def test_the_timeline_says_who_changed_what_and_why(tracker, models):
+    world = make_world(tracker)
+    result = propose(tracker, world)
+    advance(tracker, world, result.id, "completed")
+    tracker.commitment_action(world.members["vigilante"], result.id, "dispute",
+                              {"reason": "No patrol seen on Friday"}, note="Seen by residents")
+    models.catch_up()
+
+    entries = models.timeline(result.id)
+    assert [e["type"] for e in entries] == ["Proposed", "Endorsed", "Endorsed", "Agreed",
+                                            "Assigned", "Completed", "Disputed"]
+    assert [e["version"] for e in entries] == list(range(1, 8))
+    disputed = entries[-1]
+    assert disputed["changes"]["status"] == ["completed", "in_progress"]
+    assert disputed["reason"] == "No patrol seen on Friday"
+    assert disputed["note"] == "Seen by residents"
+    assert disputed["actor_name"] == f"{world.slug}-vigilante"
+    assert disputed["party_name"] == "Koglweogo"
+    assert entries[4]["changes"]["due_date"] == [None, "2030-06-30"]
+    assert models.dialogue_activity(world.dialogue_id, limit=1)[0]["type"] == "Disputed"
+    mine = models.activity(account_id=world.members["vigilante"].account_id)
+    assert {e["type"] for e in mine} == {"Endorsed", "Disputed"}
+
+
+def test_overdue_is_decided_by_the_date_of_the_query(tracker, models):
+    world = make_world(tracker)
+    result = propose(tracker, world)
+    advance(tracker, world, result.id, "in_progress")  # due 2030-06-30
+    models.catch_up()
+
+    before, after = date(2030, 6, 30), date(2030, 7, 1)
+    assert models.commitment(result.id, today=before)["overdue"] is False
+    assert models.commitment(result.id, today=after)["overdue"] is True
+    assert models.commitments(world.dialogue_id, today=after, overdue=True)[1] == 1
+    assert models.commitments(world.dialogue_id, today=before, overdue=True)[1] == 0
+    assert models.dashboard(world.dialogue_id, today=after)["overdue"] == 1
+    assert models.dashboard(world.dialogue_id, today=before - timedelta(days=10))["due_soon"]
+    police = next(c for c in models.scorecards(world.dialogue_id, today=after)
+                  if c["party_id"] == world.parties["police"])
+    assert (police["assigned"], police["overdue"]) == (1, 1)
+
+
+def test_dashboard_and_scorecards_count_completions(tracker, models):
+    world = make_world(tracker)
+    done, open_ = propose(tracker, world), propose(tracker, world, title="Second")
+    advance(tracker, world, done.id, "verified")
+    advance(tracker, world, open_.id, "agreed")
+    models.catch_up()
+
+    board = models.dashboard(world.dialogue_id, today=date(2026, 1, 1))
+    assert board["counts"]["verified"] == 1 and board["counts"]["agreed"] == 1
+    assert board["completion_rate"] == 0.5
+    assert len(board["recent"]) == 10
+    police = next(c for c in models.scorecards(world.dialogue_id, today=date(2026, 1, 1))
+                  if c["party_id"] == world.parties["police"])
+    assert police["completed"] == police["verified"] == police["completed_on_time"] == 1
+
+
+def test_the_public_model_holds_no_private_text(tracker, models):
+    world = make_world(tracker)
+    public = propose(tracker, world, private_note=SECRET, note=SECRET)
+    hidden = propose(tracker, world, title="Informant protection", public=False)
+    advance(tracker, world, public.id, "in_progress")
+    tracker.commitment_action(world.members["police"], public.id, "progress",
+                              {"percent": 30, "public": True})
+    tracker.commitment_action(world.members["police"], public.id, "progress",
+                              {"percent": 70, "public": False})
+    models.catch_up()
+
+    rows = models.public.commitments(world.dialogue_id, today=date(2026, 1, 1))
+    assert [r["id"] for r in rows] == [public.id]
+    assert rows[0]["progress"] == 30
+    assert models.public.commitment(hidden.id, today=date(2026, 1, 1)) is None
+    timeline = models.public.timeline(public.id)
+    assert [e["changes"].get("progress") for e in timeline if e["type"] == "ProgressReported"] \
+        == [[0, 30]]
+    everything = repr(dump(models, ["public"]))
+    for private in (SECRET, "Informant protection", f"{world.slug}-police",
+                    world.members["police"].account_id):
+        assert private not in everything
+    assert models.public.dialogue(world.slug)["counts"]["in_progress"] == 1
+
+
+def test_a_commitment_made_private_leaves_the_public_model(tracker, models):
+    world = make_world(tracker)
+    result = propose(tracker, world)
+    models.catch_up()
+    assert models.public.commitment(result.id, today=date(2026, 1, 1)) is not None
+    tracker.set_commitment_visibility(world.members["police"], result.id, public=False,
+                                      reason="Names a witness")
+    models.catch_up()
+    assert models.public.commitment(result.id, today=date(2026, 1, 1)) is None
+    assert models.public.timeline(result.id) == []
+    assert result.id not in repr(dump(models, ["public"]))
+
+
+def test_a_crash_mid_batch_applies_nothing_and_the_resume_applies_everything_once(
+        tracker, models, monkeypatch):
+    world = make_world(tracker)
+    for n in range(3):
+        advance(tracker, world, propose(tracker, world, title=f"C{n}").id, "completed")
+    original = TimelineView.apply
+
+    def crash(self, cursor, items):
+        original(self, cursor, items)  # the rows are written ...
+        raise RuntimeError("power cut")  # ... and the transaction dies before its commit
+
+    monkeypatch.setattr(TimelineView, "apply", crash)
+    with pytest.raises(RuntimeError):
+        models.catch_up()
+    assert models.views["timeline"].position() == 0
+    assert models.store.fetchall("SELECT * FROM rm_timeline") == []
+
+    monkeypatch.setattr(TimelineView, "apply", original)
+    models.catch_up()
+    positions = [r["position"] for r in models.store.fetchall(
+        "SELECT position FROM rm_timeline ORDER BY position")]
+    head = tracker.recorder.max_notification_id()
+    assert positions == list(range(1, head + 1))
+    incremental = dump(models)
+    models.rebuild()
+    assert dump(models) == incremental
+
+
+def test_a_rebuild_equals_the_incremental_views(tracker, models):
+    world = make_world(tracker)
+    first = propose(tracker, world)
+    models.catch_up()
+    advance(tracker, world, first.id, "completed")
+    tracker.commitment_action(world.members["vigilante"], first.id, "dispute",
+                              {"reason": "Not seen"})
+    models.catch_up(limit=3)
+    tracker.commitment_action(world.members["police"], first.id, "complete",
+                              {"summary": "Done again"})
+    models.catch_up()
+    incremental = dump(models)
+    assert models.rebuild() > 0
+    assert dump(models) == incremental
+    assert models.commitment(first.id, today=date(2026, 1, 1))["disputes"] == 1
+
+
+def test_wait_for_names_the_lagging_view_when_it_times_out(tracker, models):
+    make_world(tracker, with_members=False)
+    head = tracker.recorder.max_notification_id()
+    models.wait_for(head, timeout=2)
+    with pytest.raises(ReadModelTimeout, match="is at position"):
+        models.wait_for(head + 5, timeout=0.05)
+
+
+def test_a_new_view_version_starts_afresh(tracker, models, settings, monkeypatch):
+    make_world(tracker, with_members=False)
+    models.catch_up()
+    monkeypatch.setattr(TimelineView, "version", 2)
+    again = build_read_models(settings, tracker)
+    try:
+        assert again.views["timeline"].position() == 0
+        assert again.store.fetchall("SELECT * FROM rm_timeline") == []
+        again.catch_up()
+        assert again.views["timeline"].position() == tracker.recorder.max_notification_id()
+    finally:
+        again.close()
+
+
+@pytest.mark.postgres
+def test_several_processes_apply_every_event_once(settings, tracker, models, store_url):
+    if not store_url.startswith("postgresql"):
+        pytest.skip("several processes share one PostgreSQL database")
+    world = make_world(tracker)
+    workers = [subprocess.Popen([sys.executable, "-m", "tests.projection_worker", store_url],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for _ in range(3)]
+    for n in range(12):
+        result = propose(tracker, world, title=f"Commitment {n}")
+        advance(tracker, world, result.id, "completed")
+        tracker.commitment_action(world.members["vigilante"], result.id, "dispute",
+                                  {"reason": "Not seen"})
+    tracker.create_dialogue(SYSTEM, slug="the-end", name="End", country="BF", locality="Here")
+    for worker in workers:
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err.decode()
+    head = tracker.recorder.max_notification_id()
+    assert all(p == head for p in models.positions().values())
+    concurrent = dump(models)
+    assert sum(r["disputes"] for r in models.store.fetchall("SELECT disputes FROM rm_commitments")) == 12
+    models.rebuild()
+    models.rebuild("ledger")
+    assert dump(models) == concurrent
+
+
+def test_build_application_and_read_models_share_the_store(settings):
+    app = build_application(settings)
+    models = build_read_models(settings, app)
+    try:
+        make_world(app, with_members=False)
+        assert models.catch_up() == app.recorder.max_notification_id()
+        assert models.catch_up() == 0
+    finally:
+        models.close()
+        app.close()
