@@ -127,7 +127,7 @@ def test_a_page_of_a_big_dialogue_stays_under_50_kb_on_the_wire(client, tracker_
     response = client.get(f"/public/dialogues/{world.slug}", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.num_bytes_downloaded < 50_000
-    assert "Page 1 / 3" in response.text or "Page 1 / 3".replace(" ", "") in response.text
+    assert "Page 1 / 3" in response.text
     second = client.get(f"/public/dialogues/{world.slug}?page=2").text
     assert "Commitment number" in second
 
