@@ -111,6 +111,21 @@ def diff_states(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]
     return []
 
 
+def party_names(read_models: Any) -> dict[str, str]:
+    return {p["id"]: p["name"] for d in read_models.dialogues() for p in d["parties"]}
+
+
+def named(value: Any, names: dict[str, str]) -> Any:
+    """The value with party ids replaced by their names (for people reading a state or a diff)."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list):
+        return [named(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: named(v, names) for k, v in value.items()}
+    return value
+
+
 def plain(value: Any) -> Any:
     """A value as JSON can hold it (dates as ISO text)."""
     return json.loads(json.dumps(value, default=lambda v: v.isoformat() if hasattr(v, "isoformat")
@@ -167,8 +182,9 @@ def history(request: Request, record_id: str, principal: Auditor, read_models: F
             tracker: TrackerDep) -> Response:
     rows = _history(tracker, read_models, record_id)
     state = tracker.state_as_of(record_id)
-    return render(request, "audit_history.html", {"record_id": str(parse_uuid(record_id, "record")),
-                                                  "rows": rows, "state": plain(state)})
+    return render(request, "audit_history.html", {
+        "record_id": str(parse_uuid(record_id, "record")), "rows": rows,
+        "state": named(plain(state), party_names(read_models))})
 
 
 @router.get("/records/{record_id}/history.csv")
@@ -199,6 +215,7 @@ def _csv(value: Any) -> Any:
 
 @router.get("/records/{record_id}/state")
 def state_as_of(request: Request, record_id: str, principal: Auditor, tracker: TrackerDep,
+                read_models: FreshReadModelsDep,
                 version: Annotated[str | None, Query(max_length=40)] = None,
                 as_of: Annotated[str | None, Query(max_length=40)] = None,
                 as_of_date: Annotated[str | None, Query(max_length=40)] = None) -> Response:
@@ -206,12 +223,14 @@ def state_as_of(request: Request, record_id: str, principal: Auditor, tracker: T
     point = parse_point(version, as_of, as_of_date, "point")
     state = tracker.state_as_of(record_id, **(point or {}))
     return render(request, "audit_state.html", {
-        "record_id": record_id, "state": plain(state), "label": point_label(point),
+        "record_id": record_id, "state": named(plain(state), party_names(read_models)),
+        "label": point_label(point),
         "query": {"version": version or "", "as_of": as_of or "", "as_of_date": as_of_date or ""}})
 
 
 @router.get("/records/{record_id}/diff")
 def diff(request: Request, record_id: str, principal: Auditor, tracker: TrackerDep,
+         read_models: FreshReadModelsDep,
          a_version: Annotated[str | None, Query(max_length=40)] = None,
          a_time: Annotated[str | None, Query(max_length=40)] = None,
          a_date: Annotated[str | None, Query(max_length=40)] = None,
@@ -225,7 +244,9 @@ def diff(request: Request, record_id: str, principal: Auditor, tracker: TrackerD
     if a is not None:
         before = plain(tracker.state_as_of(record_id, **a))
         after = plain(tracker.state_as_of(record_id, **(b or {})))
-        rows = diff_states(before, after)
+        names = party_names(read_models)
+        rows = [dict(row, before=named(row["before"], names), after=named(row["after"], names))
+                for row in diff_states(before, after)]
     else:
         tracker.state_as_of(record_id)  # an unknown record is a 404 even before a point is given
     query = {"a_version": a_version or "", "a_time": a_time or "", "a_date": a_date or "",
