@@ -13,6 +13,9 @@ import csv
 import hashlib
 import io
 import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -135,6 +138,55 @@ def completion_chart(rows: list[dict[str, Any]], today: date,
             "total_late": sum(c["late"] for c in columns)}
 
 
+@dataclass(frozen=True)
+class Figures:
+    """What a dialogue's public page computes over all its public commitments."""
+
+    rows: list[dict[str, Any]]
+    scorecards: list[dict[str, Any]]
+    completion_chart: dict[str, Any]
+    overdue: int
+
+
+class FiguresCache:
+    """The figures of the last few dialogues viewed, for the ledger position they were read at.
+
+    Any new event moves the position, so a hit is always current; between changes, the many
+    readers of a public page share one read of its 10,000 commitments instead of one each.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, int, date], Figures] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int, date], compute: Callable[[], Figures]) -> Figures:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        figures = compute()
+        with self._lock:
+            self._entries[key] = figures
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return figures
+
+
+def figures(request: Request, public: Any, dialogue_id: str, position: int, today: date) -> Figures:
+    cache = getattr(request.app.state, "public_figures", None)
+    if cache is None:
+        cache = request.app.state.public_figures = FiguresCache()
+
+    def compute() -> Figures:
+        rows = public.commitments(dialogue_id, today=today)
+        return Figures(rows=rows, scorecards=public.scorecards(dialogue_id, today=today),
+                       completion_chart=completion_chart(rows, today),
+                       overdue=sum(1 for r in rows if r["overdue"]))
+
+    return cache.get((dialogue_id, position, today), compute)
+
+
 def _public_dialogue(read_models: Any, slug: str) -> dict[str, Any]:
     dialogue = read_models.public.dialogue(slug)
     if dialogue is None:
@@ -191,19 +243,18 @@ def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
     found = validators(request, tracker, ledger, personal=True)
     if found.matches(request, use_dates=False):
         return not_modified(found)
-    today = tracker.today()
-    rows = public.commitments(dialogue["id"], today=today)
-    shown = [r for r in rows if status is None or r["status"] == status]
+    found_figures = figures(request, public, dialogue["id"], ledger["position"], tracker.today())
+    shown = [r for r in found_figures.rows if status is None or r["status"] == status]
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     page = min(page, pages)
     context = {
         "dialogue": dialogue, "ledger": ledger, "status": status,
         "commitments": shown[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
         "total": len(shown), "page": page, "pages": pages,
-        "overdue": sum(1 for r in rows if r["overdue"]),
+        "overdue": found_figures.overdue,
         "status_chart": status_chart(dialogue["counts"]),
-        "completion_chart": completion_chart(rows, today),
-        "scorecards": public.scorecards(dialogue["id"], today=today),
+        "completion_chart": found_figures.completion_chart,
+        "scorecards": found_figures.scorecards,
         "parties": {p["id"]: p["name"] for p in dialogue["parties"]},
     }
     return render(request, "public_dialogue.html", context, block="commitments",
@@ -229,9 +280,10 @@ def commitment_page(request: Request, commitment_id: str, principal: OptionalPri
 
 # --- feed and downloads -----------------------------------------------------------------------------------
 
-def public_changes(public: Any, dialogue_id: str, today: date) -> list[dict[str, Any]]:
-    """The latest public changes of a dialogue's public commitments, newest first."""
-    rows = public.commitments(dialogue_id, today=today)[:FEED_COMMITMENTS]
+def public_changes(public: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest public changes of a dialogue's public commitments (rows: newest activity first),
+    newest first."""
+    rows = rows[:FEED_COMMITMENTS]
     titles = {r["id"]: r["title"] for r in rows}
     entries = [dict(entry, title=titles[row["id"]]) for row in rows
                for entry in public.timeline(row["id"])]
@@ -248,7 +300,8 @@ def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: 
     found = validators(request, tracker, ledger, personal=False)
     if found.matches(request, use_dates=True):
         return not_modified(found)
-    entries = public_changes(public, dialogue["id"], tracker.today())
+    rows = figures(request, public, dialogue["id"], ledger["position"], tracker.today()).rows
+    entries = public_changes(public, rows)
     language = request_language(request)
     context = {"request": request, "locale": language,
                "translations": translator(request.app.state.catalogues, language),
@@ -274,9 +327,10 @@ def csv_cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def public_rows(read_models: Any, slug: str, tracker: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def public_rows(request: Request, read_models: Any, slug: str, tracker: Any,
+                position: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     dialogue = _public_dialogue(read_models, slug)
-    rows = read_models.public.commitments(dialogue["id"], today=tracker.today())
+    rows = figures(request, read_models.public, dialogue["id"], position, tracker.today()).rows
     # Through the API's public model: only its fields ever leave, whatever the row holds.
     return dialogue, [m.PublicCommitment.model_validate(r).model_dump(mode="json") for r in rows]
 
@@ -288,7 +342,7 @@ def commitments_csv(request: Request, slug: str, read_models: FreshReadModelsDep
     found = validators(request, tracker, ledger, personal=False)
     if found.matches(request, use_dates=True):
         return not_modified(found)
-    dialogue, rows = public_rows(read_models, slug, tracker)
+    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["position"])
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -306,7 +360,7 @@ def commitments_json(request: Request, slug: str, read_models: FreshReadModelsDe
     found = validators(request, tracker, ledger, personal=False)
     if found.matches(request, use_dates=True):
         return not_modified(found)
-    dialogue, rows = public_rows(read_models, slug, tracker)
+    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["position"])
     body = {"dialogue": {"slug": dialogue["slug"], "name": dialogue["name"]},
             "commitments": rows,
             "ledger": m.LedgerHead.model_validate(ledger).model_dump(mode="json")}

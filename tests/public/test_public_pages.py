@@ -82,6 +82,7 @@ def test_a_repeated_request_gets_a_304_until_the_record_changes(client, tracker_
     propose(tracker_of, world, title="Street lights")
     changed = client.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert "Street lights" in changed.text  # nothing stale is served
     # Downloads also answer If-Modified-Since.
     csv_url = f"/public/dialogues/{world.slug}/commitments.csv"
     modified = client.get(csv_url).headers["last-modified"]
