@@ -558,6 +558,21 @@ class Tracker(Application[UUID]):
         return self._change(Account, account.id, "account", lambda a: a.revoke_membership(
             dialogue_id=str(dialogue.id), meta=self._meta(principal, note=note)))
 
+    def deactivate_account(self, principal: Principal, name: str, *, reason: str,
+                           note: str | None = None) -> CommandResult:
+        """Stop an account from signing in or using its tokens (its history stays)."""
+        self._check_admin(principal)
+        account = self.account_by_name(name)
+        return self._change(Account, account.id, "account", lambda a: a.deactivate(
+            reason=reason, meta=self._meta(principal, note=note)))
+
+    def reactivate_account(self, principal: Principal, name: str, *,
+                           note: str | None = None) -> CommandResult:
+        self._check_admin(principal)
+        account = self.account_by_name(name)
+        return self._change(Account, account.id, "account", lambda a: a.reactivate(
+            meta=self._meta(principal, note=note)))
+
     def set_language(self, principal: Principal, language: str) -> CommandResult:
         if principal.account_id is None:
             raise Forbidden("sign in to keep a language preference")
