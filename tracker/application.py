@@ -10,7 +10,9 @@ retried when another writer saved first, so concurrent writers never lose an upd
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,7 +24,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from eventsourcing.utils import retry
 
 from domain.account import Account, ApiToken, account_id, check_account_name
 from domain.base import TRANSCODINGS, Meta, check_occurred_on, clean_text
@@ -36,6 +37,8 @@ A = TypeVar("A", bound=Aggregate)
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8
+# How often a command given no expected version is tried when other writers keep saving first.
+MAX_ATTEMPTS = 50
 
 
 @dataclass(frozen=True)
