@@ -217,10 +217,15 @@ class Tracker(Application[UUID]):
                 raise
             return CommandResult(str(aggregate.id), aggregate.version, position, extra)
 
-        try:
-            return retry(IntegrityError, max_attempts=50, wait=0.002)(attempt)()
-        except IntegrityError:
-            raise Conflict(f"too many people are changing this {what} at once; try again") from None
+        for tries in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                if tries == MAX_ATTEMPTS:
+                    break
+                # A random, growing pause, so that the writers who lost do not collide again.
+                time.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** tries)))  # noqa: S311
+        raise Conflict(f"too many people are changing this {what} at once; try again")
 
     # --- authorisation --------------------------------------------------------------------------
 
