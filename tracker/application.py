@@ -513,6 +513,9 @@ class Tracker(Application[UUID]):
         For a business date, the state after the longest run of events from the start whose
         business date is on or before that date (so nothing that happened later is shown).
         """
+        if as_of is not None and as_of.utcoffset() is None:
+            raise InvalidInput("a time must carry its offset, e.g. 2026-03-01T09:00:00+00:00",
+                               "as_of")
         aggregate: Aggregate | None = None
         for domain_event in self.aggregate_events(aggregate_id):
             if version is not None and domain_event.originator_version > version:
@@ -620,10 +623,13 @@ class Tracker(Application[UUID]):
         token = secrets.token_urlsafe(32)
         digest = token_digest(token)
         meta = self._meta(principal)
-        api_token = ApiToken(digest=digest, account_id=str(account.id), label=label, meta=meta)
+        # A fresh ApiToken for each attempt: a save that lost a race has already taken the
+        # pending events of the aggregates it was given, so reusing one would store no token.
         self._change(Account, account.id, "account",
-                     lambda a: a.record_token(token_id=str(api_token.id), label=label, meta=meta),
-                     also=lambda _: [api_token])
+                     lambda a: a.record_token(token_id=str(ApiToken.create_id(digest)),
+                                              label=label, meta=meta),
+                     also=lambda _: [ApiToken(digest=digest, account_id=str(account.id),
+                                              label=label, meta=meta)])
         return token
 
     def principal_for_token(self, token: str) -> Principal | None:
