@@ -97,3 +97,30 @@ def test_tokens_created_at_once_for_one_account_all_work(tracker):
         principal = tracker.principal_for_token(token)
         assert principal is not None and principal.name == "saaba-police"
     assert len(tracker.account_by_name("saaba-police").tokens) == 8
+
+
+def test_commitments_proposed_at_once_under_one_case_are_all_linked_to_it(tracker):
+    world = make_world(tracker)
+    case_id = tracker.raise_case(world.members["women"], world.slug, category="theft_burglary",
+                                 title="Night-time break-ins near the market").id
+    kinds = ("police", "vigilante", "women") * 2
+
+    results = run_together(len(kinds), lambda i: propose(
+        tracker, world, by=kinds[i], required=(kinds[i],), case_id=case_id,
+        title=f"Proposal {i}"))
+
+    assert all(type(r).__name__ == "CommandResult" for r in results), results
+    case = tracker.get_case(case_id)
+    assert sorted(case["commitment_ids"]) == sorted(r.id for r in results)
+    for result in results:
+        assert tracker.commitment(result.id).case_id == case_id
+
+
+def test_of_two_dialogues_started_at_once_with_one_slug_one_wins(tracker):
+    results = run_together(4, lambda i: tracker.create_dialogue(
+        SYSTEM, slug="saaba", name=f"Dialogue {i}", country="BF", locality="Saaba"))
+
+    winners = [r for r in results if type(r).__name__ == "CommandResult"]
+    assert len(winners) == 1, results
+    assert all(isinstance(r, Conflict) for r in results if r is not winners[0]), results
+    assert tracker.dialogue_by_slug("saaba").name == f"Dialogue {results.index(winners[0])}"

@@ -217,6 +217,14 @@ class Tracker(Application[UUID]):
                 raise
             return CommandResult(str(aggregate.id), aggregate.version, position, extra)
 
+        return self._retrying(attempt, what)
+
+    def _retrying(self, attempt: Callable[[], CommandResult], what: str) -> CommandResult:
+        """Run a whole load-change-save attempt again while other writers keep saving first.
+
+        Each attempt must load (or build) its aggregates afresh: a save that lost the race has
+        already taken the pending events of the aggregates it was given.
+        """
         for tries in range(1, MAX_ATTEMPTS + 1):
             try:
                 return attempt()
@@ -402,24 +410,34 @@ class Tracker(Application[UUID]):
         proposer = self._party_of(dialogue, proposed_by, "proposed_by") or own
         if own and proposer != own:
             raise Forbidden("you can propose only for your own party")
-        required = [self._party_of(dialogue, ref, "required_parties") or "" for ref in
-                    required_parties]
+        required = []
+        for ref in required_parties:
+            party_id = self._party_of(dialogue, ref, "required_parties")
+            if party_id is None:
+                raise InvalidInput("name each party that must endorse", "required_parties")
+            required.append(party_id)
         case = None
         if case_id:
             case = self._load(Case, case_id, "case")
             if case.dialogue_id != str(dialogue.id):
                 raise InvalidInput("the case belongs to another dialogue", "case_id")
         meta = self._meta(principal, own or proposer, occurred_on, note)
-        commitment = Commitment.propose(
-            dialogue_id=str(dialogue.id), title=title, required_parties=required,
-            description=description, case_id=str(case.id) if case else None,
-            proposed_by=proposer, public=public, private_note=private_note, meta=meta)
-        aggregates: list[Aggregate] = [commitment]
-        if case is not None:
-            case.link(commitment_id=str(commitment.id), meta=meta)
-            aggregates.append(case)
-        position = self._save(*aggregates)
-        return CommandResult(str(commitment.id), commitment.version, position)
+
+        def attempt() -> CommandResult:
+            commitment = Commitment.propose(
+                dialogue_id=str(dialogue.id), title=title, required_parties=required,
+                description=description, case_id=str(case.id) if case else None,
+                proposed_by=proposer, public=public, private_note=private_note, meta=meta)
+            aggregates: list[Aggregate] = [commitment]
+            if case is not None:
+                # The case as it is now: others may be linking commitments to it at this moment.
+                latest = self._load(Case, case.id, "case")
+                latest.link(commitment_id=str(commitment.id), meta=meta)
+                aggregates.append(latest)
+            position = self._save(*aggregates)
+            return CommandResult(str(commitment.id), commitment.version, position)
+
+        return self._retrying(attempt, "case")
 
     def commitment_action(self, principal: Principal, commitment_id: str, action: str,
                           fields: Mapping[str, Any] | None = None, *,
