@@ -8,7 +8,7 @@ from every status, so a new status or action cannot slip through untested.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -364,6 +364,14 @@ def test_an_unknown_milestone_cannot_be_completed():
 def test_a_due_date_must_be_plausible(due_date):
     commitment = agreed()
     with pytest.raises(InvalidInput, match="a due date must be between"):
+        commitment.assign(party_id=POLICE, due_date=due_date, meta=META)
+    assert commitment.status == Status.AGREED
+
+
+@pytest.mark.parametrize("due_date", ["2026-12-31", datetime(2026, 12, 31, 12, 0), None, 20261231])
+def test_a_due_date_is_a_calendar_date(due_date):
+    commitment = agreed()
+    with pytest.raises(InvalidInput, match="due date must be a date like 2026-03-01"):
         commitment.assign(party_id=POLICE, due_date=due_date, meta=META)
     assert commitment.status == Status.AGREED
 

@@ -268,6 +268,45 @@ def test_proposing_with_a_case_links_the_commitment_to_the_case(tracker):
     assert result.position == tracker.recorder.max_notification_id()
 
 
+def test_every_required_party_must_be_a_party_of_the_dialogue(tracker):
+    world = make_world(tracker)
+    position = tracker.recorder.max_notification_id()
+    for required, message in (([], "at least one party"),
+                              ([""], "name each party that must endorse"),
+                              (["Police nationale", ""], "name each party that must endorse"),
+                              (["The army"], "no such party")):
+        with pytest.raises(InvalidInput, match=message):
+            tracker.propose_commitment(world.members["police"], world.slug, title="Patrols",
+                                       required_parties=required)
+    assert tracker.recorder.max_notification_id() == position
+
+
+def test_only_the_proposing_party_withdraws_its_proposal(tracker):
+    world = make_world(tracker)
+    commitment_id = propose(tracker, world, by="police").id
+    with pytest.raises(Forbidden, match="only the party that proposed"):
+        tracker.commitment_action(world.members["vigilante"], commitment_id, "withdraw",
+                                  {"reason": "we prefer ours"})
+    tracker.commitment_action(world.members["police"], commitment_id, "withdraw",
+                              {"reason": "replaced by a joint proposal"})
+    assert tracker.commitment(commitment_id).status == "withdrawn"
+
+
+def test_dates_that_are_not_calendar_dates_are_refused_with_a_message(tracker):
+    world = make_world(tracker)
+    police = world.members["police"]
+    commitment_id = propose(tracker, world).id
+    advance(tracker, world, commitment_id, "agreed")
+    version = tracker.commitment(commitment_id).version
+    with pytest.raises(InvalidInput, match="due date must be a date"):
+        tracker.commitment_action(police, commitment_id, "assign",
+                                  {"party_id": "Police nationale", "due_date": "30/06/2030"})
+    with pytest.raises(InvalidInput, match="occurred on must be a date"):
+        tracker.commitment_action(police, commitment_id, "cancel", {"reason": "no budget"},
+                                  occurred_on=datetime.now(UTC))
+    assert tracker.commitment(commitment_id).version == version
+
+
 def test_a_case_of_another_dialogue_cannot_be_named(tracker):
     world = make_world(tracker)
     make_world(tracker, "jos", with_members=False)
