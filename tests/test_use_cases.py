@@ -583,3 +583,24 @@ def test_only_members_belong_to_dialogues(tracker):
         tracker.grant_membership(SYSTEM, "auditor-1", slug=world.slug, party="Koglweogo")
     with pytest.raises(InvalidInput, match="name the party"):
         tracker.grant_membership(SYSTEM, "auditor-1", slug=world.slug, party="")
+
+
+def test_the_past_of_every_kind_of_record_can_be_shown(tracker):
+    world = make_world(tracker)
+    case_id = tracker.raise_case(world.members["women"], world.slug, title="Theft",
+                                 category="other").id
+    commitment_id = propose(tracker, world).id
+    token = tracker.create_token(SYSTEM, "saaba-police", label="phone")
+    token_id = tracker.account_by_name("saaba-police").tokens[0]
+
+    for record_id in (world.dialogue_id, case_id, commitment_id,
+                      world.members["police"].account_id, token_id):
+        then = tracker.state_as_of(record_id, version=1)
+        assert then["id"] == str(record_id)
+        assert then["version"] == 1
+    token_state = tracker.state_as_of(token_id, version=1)
+    assert token_state["label"] == "phone"
+    assert token_state["revoked"] is False
+    assert token_digest(token) not in token_state.values()
+    assert "password_hash" not in tracker.state_as_of(world.members["police"].account_id,
+                                                      version=1)
