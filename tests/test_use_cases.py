@@ -604,3 +604,34 @@ def test_the_past_of_every_kind_of_record_can_be_shown(tracker):
     assert token_digest(token) not in token_state.values()
     assert "password_hash" not in tracker.state_as_of(world.members["police"].account_id,
                                                       version=1)
+
+
+def test_a_case_is_resolved_closed_reopened_and_gathers_commitments(tracker):
+    world = make_world(tracker)
+    women, police = world.members["women"], world.members["police"]
+    case_id = tracker.raise_case(women, world.slug, title="Night-time break-ins",
+                                 category="theft_burglary", description="Three shops in March").id
+    assert tracker.get_case(case_id)["raised_by"] == world.parties["women"]
+    commitment_id = propose(tracker, world).id
+
+    tracker.case_action(police, case_id, "link", {"commitment_id": commitment_id})
+    with pytest.raises(InvalidInput, match="already linked"):
+        tracker.case_action(police, case_id, "link", {"commitment_id": commitment_id})
+    with pytest.raises(NotFound):
+        tracker.case_action(police, case_id, "link", {"commitment_id": "no-such-commitment"})
+    with pytest.raises(InvalidInput, match="summary is required"):
+        tracker.case_action(police, case_id, "resolve", {})
+    with pytest.raises(NotFound, match="cases have no action 'archive'"):
+        tracker.case_action(police, case_id, "archive", {"reason": "old"})
+
+    tracker.case_action(women, case_id, "resolve", {"summary": "Patrols stopped them"})
+    tracker.case_action(women, case_id, "close", {"reason": "Nothing more to do"})
+    with pytest.raises(TransitionRefused, match="closed case cannot take new commitments"):
+        tracker.case_action(police, case_id, "link", {"commitment_id": propose(tracker, world).id})
+    result = tracker.case_action(women, case_id, "reopen", {"reason": "They started again"},
+                                 expected_version=4)
+
+    case = tracker.get_case(case_id)
+    assert (case["status"], case["version"], result.version) == ("open", 5, 5)
+    assert case["commitment_ids"] == [commitment_id]
+    assert case["resolution"] == "Patrols stopped them"
