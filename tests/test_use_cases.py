@@ -635,3 +635,39 @@ def test_a_case_is_resolved_closed_reopened_and_gathers_commitments(tracker):
     assert (case["status"], case["version"], result.version) == ("open", 5, 5)
     assert case["commitment_ids"] == [commitment_id]
     assert case["resolution"] == "Patrols stopped them"
+
+
+def test_a_dialogue_is_started_once_meets_and_concludes(tracker):
+    world = make_world(tracker)
+    police = world.members["police"]
+    with pytest.raises(Conflict, match="a dialogue called 'saaba' exists"):
+        tracker.create_dialogue(SYSTEM, slug="saaba", name="Another", country="BF",
+                                locality="Saaba")
+    with pytest.raises(Forbidden, match="only an administrator"):
+        tracker.add_party(police, world.slug, name="Imams", kind="religious")
+    with pytest.raises(NotFound):
+        tracker.dialogue_by_slug("Not A Slug")
+
+    meeting = tracker.record_meeting(police, world.slug, held_on=date.today() - timedelta(days=2),
+                                     title="March session",
+                                     attendance={"Police nationale": 4, "Koglweogo": 6})
+    with pytest.raises(InvalidInput, match="no party 'Army'"):
+        tracker.record_meeting(police, world.slug, held_on=date.today(), title="Session",
+                               attendance={"Army": 2})
+    tracker.conclude_dialogue(SYSTEM, world.slug, reason="The project year is over")
+
+    for refused in (lambda: propose(tracker, world),
+                    lambda: tracker.raise_case(police, world.slug, title="Theft",
+                                               category="other"),
+                    lambda: tracker.add_party(SYSTEM, world.slug, name="Imams", kind="religious")):
+        with pytest.raises(TransitionRefused, match="concluded"):
+            refused()
+
+    dialogue = tracker.dialogue_by_slug(world.slug)
+    assert dialogue.concluded
+    assert dialogue.meetings[0]["id"] == meeting.extra["meeting_id"]
+    assert dialogue.meetings[0]["attendance"] == {world.parties["police"]: 4,
+                                                  world.parties["vigilante"]: 6}
+    assert dialogue.meetings[0]["held_on"] == date.today() - timedelta(days=2)
+    tracker.reopen_dialogue(SYSTEM, world.slug, reason="New break-ins")
+    assert propose(tracker, world).version == 1
