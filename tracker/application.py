@@ -515,6 +515,8 @@ class Tracker(Application[UUID]):
                     continue
             if action == "agree" and commitment.missing_endorsements():
                 continue
+            if action == "endorse" and not commitment.missing_endorsements():
+                continue  # nobody is left to endorse, not even for an administrator
             actions.append(action)
         return actions
 
