@@ -9,7 +9,7 @@ import pytest
 
 from domain.account import account_id
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TransitionRefused
-from domain.lifecycle import LIFECYCLE, Status
+from domain.lifecycle import LIFECYCLE, Status, allowed_actions
 from tests.factories import PASSWORD, advance, make_world, propose
 from tracker.application import (
     CASE_ACTIONS,
@@ -671,3 +671,69 @@ def test_a_dialogue_is_started_once_meets_and_concludes(tracker):
     assert dialogue.meetings[0]["held_on"] == date.today() - timedelta(days=2)
     tracker.reopen_dialogue(SYSTEM, world.slug, reason="New break-ins")
     assert propose(tracker, world).version == 1
+
+
+def test_the_actions_offered_to_each_person_are_exactly_those_that_succeed(tracker):
+    """What `actions_for` offers (the buttons on a commitment's page) is what the command allows:
+    tried for every person, every status and every action the lifecycle allows there."""
+    world = make_world(tracker)
+    admin = person(tracker, "admin-1", "admin")
+    people = dict(world.members, admin=admin)
+
+    def build(status: str) -> str:
+        commitment_id = propose(tracker, world).id
+        if status == "endorsed":
+            for kind in ("police", "vigilante"):
+                tracker.commitment_action(world.members[kind], commitment_id, "endorse")
+        elif status == "cancelled":
+            advance(tracker, world, commitment_id, "in_progress")
+            tracker.commitment_action(SYSTEM, commitment_id, "cancel", {"reason": "no budget"})
+        elif status != "proposed":
+            advance(tracker, world, commitment_id, status)
+        if status == "in_progress":
+            tracker.commitment_action(world.members["police"], commitment_id, "add-milestone",
+                                      {"title": "Rota"})
+        return commitment_id
+
+    def fields_for(action: str, who: str, commitment) -> dict:
+        fields = {
+            "amend": {"title": "Patrols also on feast days", "reason": "feasts"},
+            "reject": {"reason": "no"}, "withdraw": {"reason": "no"},
+            "assign": {"party_id": "Police nationale", "due_date": DUE},
+            "progress": {"percent": 50}, "add-milestone": {"title": "Second rota"},
+            "complete-milestone": {"milestone_id": (commitment.milestones or [{"id": "-"}])[0]["id"]},
+            "attach-evidence": {"description": "Patrol log"}, "complete": {"summary": "done"},
+            "dispute": {"reason": "no"}, "cancel": {"reason": "no"}, "reopen": {"reason": "again"},
+        }.get(action, {})
+        if who == "admin" and COMMITMENT_ACTIONS[action].acting_party:
+            party = {"endorse": (commitment.missing_endorsements() or ["-"])[0],
+                     "complete": world.parties["police"],
+                     "verify": world.parties["vigilante"]}[action]
+            fields = dict(fields, party_id=party)
+        return fields
+
+    tried = refused = 0
+    for status in ("proposed", "endorsed", "agreed", "in_progress", "completed", "verified",
+                   "cancelled"):
+        commitment_id = None
+        for action in allowed_actions(Status("proposed" if status == "endorsed" else status)):
+            for who, principal in people.items():
+                # A refused command changes nothing, so a new commitment is needed only after
+                # a success.
+                commitment_id = commitment_id or build(status)
+                commitment = tracker.commitment(commitment_id)
+                offered = action in tracker.actions_for(principal, commitment)
+                try:
+                    tracker.commitment_action(principal, commitment_id, action,
+                                              fields_for(action, who, commitment))
+                    succeeded, commitment_id = True, None
+                except (Forbidden, TransitionRefused, InvalidInput):
+                    succeeded = False
+                    assert tracker.commitment(commitment_id).version == commitment.version
+                assert offered == succeeded, (who, action, status)
+                tried += 1
+                refused += not succeeded
+    # Both answers occur: the test is not comparing two empty lists.
+    assert 0 < refused < tried
+    assert tried == 4 * sum(len(allowed_actions(Status(s))) for s in (
+        "proposed", "proposed", "agreed", "in_progress", "completed", "verified", "cancelled"))
