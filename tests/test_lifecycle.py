@@ -11,6 +11,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 import pytest
+from hypothesis import event, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from domain.base import Meta
 from domain.case import CATEGORIES, CLOSED, OPEN, RESOLVED, Case
@@ -626,3 +629,73 @@ def test_meeting_attendance_counts_people_of_the_dialogue_parties():
     dialogue.record_meeting(held_on=date(2026, 3, 1), title="Session", attendance={police: 4},
                             meta=META)
     assert dialogue.meetings[0]["attendance"] == {police: 4}
+
+
+# --- any sequence of commands ---------------------------------------------------------------
+
+ATTEMPTS = {
+    # action -> a few ways of trying it, some of which break the rules on purpose
+    "amend": [lambda c: c.amend(title=c.title + "!", reason="wording", meta=META),
+              lambda c: c.amend(title=c.title, reason="same", meta=META)],
+    "endorse": [lambda c, p=p: c.endorse(party_id=p, meta=META) for p in (POLICE, VIGILANTE, WOMEN)],
+    "agree": [lambda c: c.agree(meta=META)],
+    "reject": [lambda c: c.reject(reason="no", meta=META)],
+    "withdraw": [lambda c: c.withdraw(reason="no", meta=META)],
+    "assign": [lambda c, p=p: c.assign(party_id=p, due_date=DUE, meta=META) for p in (POLICE, WOMEN)],
+    "progress": [lambda c: c.report_progress(percent=30, meta=META),
+                 lambda c: c.report_progress(percent=130, meta=META)],
+    "add-milestone": [lambda c: c.add_milestone(title="Step", meta=META)],
+    "complete-milestone": [lambda c: c.complete_milestone(milestone_id=open_milestone(c), meta=META)],
+    "attach-evidence": [lambda c: c.attach_evidence(description="log", url="https://e.org/x",
+                                                    meta=META),
+                        lambda c: c.attach_evidence(description="log", url="file:///x", meta=META)],
+    "complete": [lambda c, p=p: c.complete(summary="done", party_id=p, meta=META)
+                 for p in (POLICE, WOMEN)],
+    "verify": [lambda c, p=p: c.verify(party_id=p, meta=META) for p in (POLICE, VIGILANTE, WOMEN)],
+    "dispute": [lambda c: c.dispute(reason="not done", meta=META)],
+    "cancel": [lambda c: c.cancel(reason="no", meta=META)],
+    "reopen": [lambda c: c.reopen(reason="again", meta=META)],
+}
+
+
+def test_random_sequences_are_tried_with_every_action():
+    assert set(ATTEMPTS) == set(ACTIONS)
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(st.sampled_from(list(Status)),
+       st.lists(st.sampled_from([(a, i) for a, ways in ATTEMPTS.items() for i in range(len(ways))]),
+                max_size=30))
+def test_any_sequence_of_commands_keeps_the_rules_and_replays_to_the_same_state(start, steps):
+    commitment = BUILD[start]()
+    for action, way in steps:
+        before = (commitment.status, commitment.version)
+        try:
+            ATTEMPTS[action][way](commitment)
+        except DomainError:
+            # A refused command leaves no trace.
+            assert (commitment.status, commitment.version) == before
+            continue
+        # An accepted command was allowed by the table from the status it started in.
+        assert Status(before[0]) in LIFECYCLE[action].sources
+        assert commitment.version == before[1] + 1
+
+    status = Status(commitment.status)
+    event(f"ends {status.value}")
+    assert 0 <= commitment.progress <= 100
+    if status in (Status.AGREED, Status.IN_PROGRESS, Status.COMPLETED, Status.VERIFIED):
+        assert commitment.missing_endorsements() == []
+    if status in (Status.IN_PROGRESS, Status.COMPLETED, Status.VERIFIED):
+        assert commitment.responsible_party in (POLICE, WOMEN)
+    if status in (Status.COMPLETED, Status.VERIFIED):
+        assert commitment.completed_by == commitment.responsible_party
+    if status == Status.VERIFIED:
+        assert commitment.verified_by not in (None, commitment.completed_by)
+
+    # The state is what the events say, nothing more: replaying them gives the same commitment.
+    events = commitment.collect_events()
+    assert len(events) == commitment.version
+    replayed = None
+    for domain_event in events:
+        replayed = domain_event.mutate(replayed)
+    assert replayed.state() == commitment.state()
