@@ -10,29 +10,17 @@ import pytest
 from domain.account import account_id
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TransitionRefused
 from domain.lifecycle import LIFECYCLE, Status, allowed_actions
-from tests.factories import PASSWORD, advance, make_world, propose
+from tests.factories import PASSWORD, account, advance, make_world, propose
 from tracker.application import (
     CASE_ACTIONS,
     COMMITMENT_ACTIONS,
     SYSTEM,
-    Principal,
     Tracker,
     token_digest,
 )
 from tracker.bootstrap import build_application
 
 DUE = date(2030, 6, 30)
-
-
-def person(tracker: Tracker, name: str, role: str, world=None, party: str | None = None
-           ) -> Principal:
-    """An account of this role, signed in (a member also joins the world's dialogue)."""
-    tracker.add_account(SYSTEM, name=name, role=role, password=PASSWORD)
-    if world is not None:
-        tracker.grant_membership(SYSTEM, name, slug=world.slug, party=party)
-    principal = tracker.authenticate(name, PASSWORD)
-    assert principal is not None
-    return principal
 
 
 def events_of(tracker: Tracker, aggregate_id: str) -> list:
@@ -116,7 +104,7 @@ def test_a_committee_takes_a_commitment_from_proposal_to_verification(tracker):
 def test_a_member_of_another_dialogue_cannot_act_in_this_one(tracker):
     saaba = make_world(tracker)
     commitment_id = propose(tracker, saaba).id
-    stranger = person(tracker, "jos-police", "member", make_world(tracker, "jos", False),
+    stranger = account(tracker, "jos-police", "member", make_world(tracker, "jos", False),
                       "Police nationale")
     position = tracker.recorder.max_notification_id()
 
@@ -138,7 +126,7 @@ def test_a_member_of_another_dialogue_cannot_act_in_this_one(tracker):
 
 def test_an_auditor_is_refused_every_command(tracker):
     world = make_world(tracker)
-    auditor = person(tracker, "auditor-1", "auditor")
+    auditor = account(tracker, "auditor-1", "auditor")
     police = world.members["police"]
 
     # A commitment in every status where some action is allowed, so that only the role refuses.
@@ -200,7 +188,7 @@ def test_an_auditor_is_refused_every_command(tracker):
 def test_a_member_acts_only_for_their_own_party_and_an_admin_must_name_one(tracker):
     world = make_world(tracker)
     police = world.members["police"]
-    admin = person(tracker, "admin-1", "admin")
+    admin = account(tracker, "admin-1", "admin")
     commitment_id = propose(tracker, world).id
 
     for other in (world.parties["vigilante"], "Koglweogo", "koglweogo"):
@@ -501,7 +489,7 @@ def test_only_an_admin_adds_accounts(tracker):
 def test_a_deactivated_account_can_no_longer_sign_in_nor_use_its_tokens(tracker):
     world = make_world(tracker)
     token = tracker.create_token(SYSTEM, "saaba-police")
-    admin = person(tracker, "admin-1", "admin")
+    admin = account(tracker, "admin-1", "admin")
 
     tracker.deactivate_account(admin, "saaba-police", reason="Transferred to Ouagadougou")
     assert tracker.authenticate("saaba-police", PASSWORD) is None
@@ -549,7 +537,7 @@ def test_a_member_creates_tokens_for_themselves_only(tracker):
 
 def test_granting_and_revoking_membership_are_events_naming_who_did_it(tracker):
     world = make_world(tracker, with_members=False)
-    admin = person(tracker, "admin-1", "admin")
+    admin = account(tracker, "admin-1", "admin")
     tracker.add_account(admin, name="issa", role="member", password=PASSWORD)
 
     tracker.grant_membership(admin, "issa", slug=world.slug, party="Koglweogo",
@@ -677,7 +665,7 @@ def test_the_actions_offered_to_each_person_are_exactly_those_that_succeed(track
     """What `actions_for` offers (the buttons on a commitment's page) is what the command allows:
     tried for every person, every status and every action the lifecycle allows there."""
     world = make_world(tracker)
-    admin = person(tracker, "admin-1", "admin")
+    admin = account(tracker, "admin-1", "admin")
     people = dict(world.members, admin=admin)
 
     def build(status: str) -> str:
