@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from domain.errors import Conflict
 from tests.factories import advance, make_world, propose
 from tracker.application import SYSTEM
+from tracker.bootstrap import build_application
 
 THREADS = 16
 COMMANDS_PER_THREAD = 10
@@ -124,3 +125,26 @@ def test_of_two_dialogues_started_at_once_with_one_slug_one_wins(tracker):
     assert len(winners) == 1, results
     assert all(isinstance(r, Conflict) for r in results if r is not winners[0]), results
     assert tracker.dialogue_by_slug("saaba").name == f"Dialogue {results.index(winners[0])}"
+
+
+def test_two_application_objects_on_one_store_lose_no_update(tracker, settings):
+    """The web server and a command line writing to the same database at the same time."""
+    other = build_application(settings)
+    try:
+        world = make_world(tracker)
+        police = world.members["police"]
+        commitment_id = propose(tracker, world).id
+        advance(tracker, world, commitment_id, "in_progress")
+        initial = tracker.commitment(commitment_id).version
+
+        def report(thread: int) -> list[object]:
+            app = (tracker, other)[thread % 2]
+            return [app.commitment_action(police, commitment_id, "progress", {"percent": n})
+                    for n in range(5)]
+
+        results = run_together(8, report)
+        assert all(isinstance(r, list) for r in results), results
+        assert other.commitment(commitment_id).version == initial + 8 * 5
+        assert tracker.commitment(commitment_id).version == initial + 8 * 5
+    finally:
+        other.close()
