@@ -94,10 +94,10 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def demo_accounts(specs: list[DialogueSpec] | None = None) -> list[tuple[str, str, str]]:
-    """(account name, role, what it acts for) for every demo account, for the README and the CLI."""
+def demo_accounts() -> list[tuple[str, str, str]]:
+    """(account name, role, what it acts for) for every demo account: what `tracker demo` prints."""
     rows = [(ADMIN, "admin", "every dialogue"), (AUDITOR, "auditor", "reads everything")]
-    for spec in specs or demo_dialogues():
+    for spec in demo_dialogues():
         rows += [(spec.account(key), "member", f"{spec.slug}: {name}")
                  for key, (name, _kind) in spec.parties.items()]
     return rows

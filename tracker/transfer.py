@@ -44,26 +44,29 @@ def export_log(app: Tracker, path: str | os.PathLike[str]) -> int:
     partial = target.with_name(target.name + ".part")
     readable = app.mapper.cipher is None and app.mapper.compressor is None
     count = 0
-    with partial.open("w", encoding="utf-8") as out:
-        position = None
-        while True:
-            batch = app.recorder.select_notifications(position, BATCH, inclusive_of_start=False)
-            for notification in batch:
-                row: dict[str, Any] = {
-                    "position": notification.id,
-                    "originator_id": str(notification.originator_id),
-                    "originator_version": notification.originator_version,
-                    "topic": notification.topic,
-                    "state": base64.b64encode(notification.state).decode("ascii"),
-                }
-                if readable:
-                    row["data"] = json.loads(notification.state)
-                out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
-                count += 1
-            if len(batch) < BATCH:
-                break
-            position = batch[-1].id
-    partial.replace(target)
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            position = None
+            while True:
+                batch = app.recorder.select_notifications(position, BATCH, inclusive_of_start=False)
+                for notification in batch:
+                    row: dict[str, Any] = {
+                        "position": notification.id,
+                        "originator_id": str(notification.originator_id),
+                        "originator_version": notification.originator_version,
+                        "topic": notification.topic,
+                        "state": base64.b64encode(notification.state).decode("ascii"),
+                    }
+                    if readable:
+                        row["data"] = json.loads(notification.state)
+                    out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+                    count += 1
+                if len(batch) < BATCH:
+                    break
+                position = batch[-1].id
+        partial.replace(target)  # a reader never sees half a file under the target's name
+    finally:
+        partial.unlink(missing_ok=True)
     return count
 
 
