@@ -7,7 +7,8 @@ meetings), the same page filtered by text, and a progress report posted as htmx 
 for the read models before answering). For comparison, a static template of the same size served
 through the same stack: the ratio says what the page's own work costs over the framework's.
 
-Run: `python -m bench` (all benchmarks) or `python -c "import bench.web as b; print(*b.run(), sep='\\n')"`.
+Run: `python -m bench web` (SQLite; PostgreSQL too when TRACKER_BENCH_POSTGRES_URL is set).
+BENCH_COMMITMENTS=1000 makes a quick run.
 """
 
 from __future__ import annotations
@@ -74,67 +75,76 @@ def seed(tracker, count: int = COMMITMENTS) -> dict[str, str]:
     return {"dialogue_id": dialogue.id, "commitment_id": target.id}
 
 
-def run() -> list[str]:
+def measure(database_url: str, var_dir: Path) -> list[str]:
     from fastapi.testclient import TestClient
     from starlette.responses import Response
 
     from tracker.settings import Settings
     from web.app import create_app
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-                            var_dir=Path(tmp) / "var", secret_key="benchmark-secret-key" * 2)
-        app = create_app(settings)
-        with TestClient(app) as client:
-            started = time.perf_counter()
-            ids = seed(app.state.tracker)
-            seeded = time.perf_counter() - started
-            started = time.perf_counter()
-            app.state.read_models.catch_up()
-            caught_up = time.perf_counter() - started
+    settings = Settings(database_url=database_url, var_dir=var_dir,
+                        secret_key="benchmark-secret-key" * 2)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        started = time.perf_counter()
+        ids = seed(app.state.tracker)
+        seeded = time.perf_counter() - started
+        started = time.perf_counter()
+        app.state.read_models.catch_up()
+        caught_up = time.perf_counter() - started
 
-            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
-            client.post("/login", data={"username": "bench-member", "password": PASSWORD,
-                                        "csrf_token": token})
-            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
+        client.post("/login", data={"username": "bench-member", "password": PASSWORD,
+                                    "csrf_token": token})
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
 
-            page = client.get("/dialogues/bench")
-            assert page.status_code == 200, page.text[:500]
-            html = page.text
-            static = app.state.templates.env.from_string(html.replace("{", "&#123;"))
+        page = client.get("/dialogues/bench")
+        assert page.status_code == 200, page.text[:500]
+        html = page.text
+        static = app.state.templates.env.from_string(html.replace("{", "&#123;"))
 
-            def static_page() -> Response:
-                return Response(static.render(), media_type="text/html")
+        def static_page() -> Response:
+            return Response(static.render(), media_type="text/html")
 
-            app.add_api_route("/bench-static", static_page, methods=["GET"])
+        app.add_api_route("/bench-static", static_page, methods=["GET"])
 
-            workspace = timed(lambda: client.get("/dialogues/bench"))
-            filtered = timed(lambda: client.get("/dialogues/bench?q=quarter+7&status=proposed"))
-            percent = iter(range(10**6))
-            action = timed(lambda: client.post(
-                f"/commitments/{ids['commitment_id']}/progress",
-                data={"percent": str(next(percent) % 101), "public": "on"},
-                headers={"HX-Request": "true", "X-CSRF-Token": token}))
-            baseline = timed(lambda: client.get("/bench-static"))
-            # httpx decodes the body: compress it again to know what travels over the network
-            transferred = len(gzip.compress(client.get("/dialogues/bench").content))
+        workspace = timed(lambda: client.get("/dialogues/bench"))
+        filtered = timed(lambda: client.get("/dialogues/bench?q=quarter+7&status=proposed"))
+        percent = iter(range(10**6))
+        action = timed(lambda: client.post(
+            f"/commitments/{ids['commitment_id']}/progress",
+            data={"percent": str(next(percent) % 101), "public": "on"},
+            headers={"HX-Request": "true", "X-CSRF-Token": token}))
+        baseline = timed(lambda: client.get("/bench-static"))
+        # httpx decodes the body: compress it again to know what travels over the network
+        transferred = len(gzip.compress(client.get("/dialogues/bench").content))
 
     def line(name: str, samples: list[float]) -> str:
-        return (f"web: {name}: p50 {statistics.median(samples):.1f} ms, "
+        return (f"{name}: p50 {statistics.median(samples):.1f} ms, "
                 f"p99 {percentile(samples, 0.99):.1f} ms (n={len(samples)})")
 
     ratio50 = statistics.median(workspace) / statistics.median(baseline)
     ratio99 = percentile(workspace, 0.99) / percentile(baseline, 0.99)
     return [
-        f"web: seeded {COMMITMENTS:,} commitments in {seeded:.1f} s (batches of {BATCH}); "
+        f"seeded {COMMITMENTS:,} commitments in {seeded:.1f} s (batches of {BATCH}); "
         f"read models caught up in {caught_up:.1f} s",
         line(f"workspace page ({COMMITMENTS:,} commitments, first 50 shown)", workspace),
         line("workspace page filtered by status and text", filtered),
         line("commitment action (progress report, htmx, waits for the read models)", action),
         line(f"static template of the same size ({len(html) / 1024:.0f} KB)", baseline),
-        f"web: workspace / static template: p50 x{ratio50:.1f}, p99 x{ratio99:.1f}; "
+        f"workspace / static template: p50 x{ratio50:.1f}, p99 x{ratio99:.1f}; "
         f"workspace page transferred gzipped: {transferred / 1024:.1f} KB",
     ]
+
+
+def run() -> list[str]:
+    from bench.stores import backends, fresh_store
+
+    lines = [f"load average before: {os.getloadavg()[0]:.1f} (2 cores shared with other jobs)"]
+    for backend in backends():
+        with fresh_store(backend) as url, tempfile.TemporaryDirectory() as var_dir:
+            lines += [f"{backend}: {line}" for line in measure(url, Path(var_dir))]
+    return lines
 
 
 if __name__ == "__main__":

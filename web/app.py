@@ -128,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = templates
     app.state.catalogues = i18n.load_catalogues()
     app.state.login_throttle = LoginThrottle()
+    app.state.dialogue_slugs = {}  # dialogue id -> slug, filled from the read models on demand
 
     # Outermost first: compress, then sessions (which the CSRF dependency and the pages read).
     app.add_middleware(SchemeAwareSessions, secret_key=secret_key)

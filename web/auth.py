@@ -53,6 +53,14 @@ def login(request: Request, tracker: TrackerDep,
     return RedirectResponse(safe_next(next), status_code=303)
 
 
+@router.get("/logout")
+def logout_form(request: Request, principal: OptionalPrincipal) -> Response:
+    """A link to /logout shows a button: signing out changes the session, so it is a POST."""
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "logout.html")
+
+
 @router.post("/logout")
 def logout(request: Request) -> Response:
     end_session(request)

@@ -33,11 +33,15 @@ ReadModelsDep = Annotated[Any, Depends(get_read_models)]
 
 
 def get_fresh_read_models(request: Request) -> Any:
-    """The read models, first brought up to the end of the log (events written by another process
-    or worker show at once; when nothing is pending this costs a few small queries)."""
-    read_models = request.app.state.read_models
-    read_models.catch_up()
-    return read_models
+    """The read models, first brought up to the end of the log, so that events written by another
+    worker or by the command line show at once. When the log has not grown since the last catch-up
+    this costs one query (the log's last position) instead of one per view."""
+    state = request.app.state
+    head = state.tracker.recorder.max_notification_id() or 0
+    if head > getattr(state, "read_models_at", -1):
+        state.read_models.catch_up()
+        state.read_models_at = head  # every view now includes at least this position
+    return state.read_models
 
 
 FreshReadModelsDep = Annotated[Any, Depends(get_fresh_read_models)]

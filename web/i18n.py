@@ -122,6 +122,11 @@ def install(env: Environment) -> None:
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number
     env.filters["percent"] = _format_percent
+    from web import labels
+
+    env.globals.update(status_labels=labels.STATUS_LABELS, action_labels=labels.ACTION_LABELS,
+                       done_messages=labels.DONE_MESSAGES, event_labels=labels.EVENT_LABELS,
+                       category_labels=labels.CATEGORY_LABELS, done_label=labels.DONE)
 
 
 def locale_name(language: str) -> str:

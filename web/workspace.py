@@ -32,6 +32,7 @@ from web.deps import (
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 PAGE_SIZE = 50
+HISTORY_SHOWN = 30  # latest timeline entries on a commitment page; ?history=all shows every one
 STATUSES = tuple(s.value for s in Status)
 COMMITMENT_CHANGED = {"HX-Trigger": "commitment-changed"}
 
@@ -108,9 +109,12 @@ def readable_dialogue(read_models: Any, principal: Principal, slug: str) -> dict
     return dialogue
 
 
-def dialogue_by_id(read_models: Any, dialogue_id: str) -> dict:
-    slug = next((d["slug"] for d in read_models.dialogues() if d["id"] == dialogue_id), None)
-    dialogue = read_models.dialogue(slug) if slug else None
+def dialogue_by_id(read_models: Any, dialogue_id: str, slugs: dict[str, str]) -> dict:
+    """The dialogue (with meetings and counts) a commitment or case belongs to. `slugs` remembers
+    each dialogue's slug by id (a slug never changes), so this costs one query, not two."""
+    if dialogue_id not in slugs:
+        slugs.update({d["id"]: d["slug"] for d in read_models.dialogues()})
+    dialogue = read_models.dialogue(slugs[dialogue_id]) if dialogue_id in slugs else None
     if dialogue is None:
         raise NotFound(f"no dialogue has the id {dialogue_id}")
     return dialogue
@@ -258,7 +262,7 @@ def propose(request: Request, slug: str, principal: CurrentPrincipal, tracker: T
         flash(request, "proposed")
         return RedirectResponse(target, status_code=303)
     # htmx: show the new commitment's page in place and push its address into the history.
-    context = commitment_context(principal, tracker, read_models, result.id)
+    context = commitment_context(request, principal, tracker, read_models, result.id)
     context.update(done="proposed", oob=True)
     return render(request, "commitment.html", context, blocks=["content", "message"], headers={
         "HX-Retarget": "#main", "HX-Reswap": "innerHTML", "HX-Push-Url": target,
@@ -295,13 +299,14 @@ def record_meeting(request: Request, slug: str, principal: CurrentPrincipal, tra
 
 # --- a case -------------------------------------------------------------------------------------------
 
-def case_context(principal: Principal, tracker: Tracker, read_models: Any, case_id: str) -> dict:
+def case_context(request: Request, principal: Principal, tracker: Tracker, read_models: Any,
+                 case_id: str) -> dict:
     case = read_models.case(case_id)
     if case is None:
         raise NotFound(f"no case has the id {case_id[:60]}")
     if not principal.can_read(case["dialogue_id"]):
         raise Forbidden("you are not a member of this dialogue")
-    dialogue = dialogue_by_id(read_models, case["dialogue_id"])
+    dialogue = dialogue_by_id(read_models, case["dialogue_id"], request.app.state.dialogue_slugs)
     today = tracker.today()
     commitments = [row for cid in case["commitment_ids"]
                    if (row := read_models.commitment(cid, today=today)) is not None]
@@ -317,7 +322,7 @@ def case_context(principal: Principal, tracker: Tracker, read_models: Any, case_
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: str, principal: CurrentPrincipal, tracker: TrackerDep,
               read_models: FreshReadModelsDep) -> Response:
-    context = case_context(principal, tracker, read_models, case_id)
+    context = case_context(request, principal, tracker, read_models, case_id)
     return render(request, "case.html", context,
                   block="content" if request.headers.get("hx-target") == "main" else None)
 
@@ -335,7 +340,7 @@ def case_action(request: Request, case_id: str, action: str, principal: CurrentP
             expected_version=values["expected_version"], occurred_on=values["occurred_on"],
             note=values["note"]))
     except (InvalidInput, Conflict) as error:
-        context = case_context(principal, tracker, read_models, case_id)
+        context = case_context(request, principal, tracker, read_models, case_id)
         is_conflict = isinstance(error, Conflict)
         context.update(errors={} if is_conflict else errors_of(error), conflict=is_conflict,
                        typed=typed_values(form), open_form=action)
@@ -344,15 +349,15 @@ def case_action(request: Request, case_id: str, action: str, principal: CurrentP
     if not wants_fragment(request):
         flash(request, "case-done", action=action)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
-    context = case_context(principal, tracker, read_models, case_id)
+    context = case_context(request, principal, tracker, read_models, case_id)
     context.update(done="case-done", done_action=action, oob=True)
     return render(request, "case.html", context, blocks=["case", "message"])
 
 
 # --- a commitment -------------------------------------------------------------------------------------
 
-def commitment_context(principal: Principal, tracker: Tracker, read_models: Any,
-                       commitment_id: str) -> dict[str, Any]:
+def commitment_context(request: Request, principal: Principal, tracker: Tracker, read_models: Any,
+                       commitment_id: str, full_history: bool = False) -> dict[str, Any]:
     today = tracker.today()
     row = read_models.commitment(commitment_id, today=today)
     if row is None:
@@ -360,8 +365,9 @@ def commitment_context(principal: Principal, tracker: Tracker, read_models: Any,
     if not principal.can_read(row["dialogue_id"]):
         raise Forbidden("you are not a member of this dialogue")
     aggregate = tracker.commitment(commitment_id)
-    dialogue = dialogue_by_id(read_models, row["dialogue_id"])
+    dialogue = dialogue_by_id(read_models, row["dialogue_id"], request.app.state.dialogue_slugs)
     actions = tracker.actions_for(principal, aggregate)
+    timeline = read_models.timeline(commitment_id)
     if not any(m["completed_on"] is None for m in aggregate.milestones):
         actions = [a for a in actions if a != "complete-milestone"]  # no milestone to choose
     return {
@@ -375,7 +381,8 @@ def commitment_context(principal: Principal, tracker: Tracker, read_models: Any,
         "parties": party_names(dialogue),
         "ask_party": principal.party_in(row["dialogue_id"]) is None,
         "own_party": principal.party_in(row["dialogue_id"]),
-        "timeline": read_models.timeline(commitment_id),
+        "timeline": timeline if full_history else timeline[-HISTORY_SHOWN:],
+        "history_total": len(timeline),
         "case": read_models.case(row["case_id"]) if row.get("case_id") else None,
         "today": today,
         "errors": {},
@@ -387,8 +394,10 @@ def commitment_context(principal: Principal, tracker: Tracker, read_models: Any,
 
 @router.get("/commitments/{commitment_id}")
 def commitment_page(request: Request, commitment_id: str, principal: CurrentPrincipal,
-                    tracker: TrackerDep, read_models: FreshReadModelsDep) -> Response:
-    context = commitment_context(principal, tracker, read_models, commitment_id)
+                    tracker: TrackerDep, read_models: FreshReadModelsDep,
+                    history: Annotated[str | None, Query(max_length=5)] = None) -> Response:
+    context = commitment_context(request, principal, tracker, read_models, commitment_id,
+                                 full_history=history == "all")
     return render(request, "commitment.html", context,
                   block="content" if request.headers.get("hx-target") == "main" else None)
 
@@ -411,7 +420,7 @@ def commitment_action(request: Request, commitment_id: str, action: str,
             note=values["note"]))
     except (InvalidInput, Conflict) as error:
         # Refused: the same page (or block) again, with the typed values and the reason.
-        context = commitment_context(principal, tracker, read_models, commitment_id)
+        context = commitment_context(request, principal, tracker, read_models, commitment_id)
         is_conflict = isinstance(error, Conflict)
         context.update(errors={} if is_conflict else errors_of(error), conflict=is_conflict,
                        typed=typed_values(form), open_form=action, oob=True)
@@ -420,7 +429,7 @@ def commitment_action(request: Request, commitment_id: str, action: str,
     if not wants_fragment(request):
         flash(request, "action-done", action=action)
         return RedirectResponse(f"/commitments/{commitment_id}", status_code=303)
-    context = commitment_context(principal, tracker, read_models, commitment_id)
+    context = commitment_context(request, principal, tracker, read_models, commitment_id)
     context.update(done="action-done", done_action=action, oob=True)
     return render(request, "commitment.html", context, blocks=["commitment", "counts", "message"],
                   headers=COMMITMENT_CHANGED)

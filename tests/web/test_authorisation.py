@@ -53,6 +53,7 @@ ROWS = [
     Row("GET", "/login", lambda s, w: ("/login", None), ANYONE),
     Row("POST", "/login", lambda s, w: ("/login", {"username": "saaba-women",
                                                    "password": PASSWORD}), ANYONE_POST),
+    Row("GET", "/logout", lambda s, w: ("/logout", None), {**ANYONE, "anonymous": 303}),
     Row("POST", "/logout", lambda s, w: ("/logout", {}), ANYONE_POST),
     Row("POST", "/language", lambda s, w: ("/language", {"lang": "en", "next": "/"}), ANYONE_POST),
     Row("GET", "/dialogues/{slug}", lambda s, w: ("/dialogues/saaba", None), READ),

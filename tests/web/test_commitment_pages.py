@@ -206,3 +206,20 @@ def test_cases_and_meetings_without_javascript(site: Site):
     assert response.status_code == 303
     page = site.get("member", "/dialogues/saaba").text
     assert "Second session" in page
+
+
+def test_a_long_history_shows_its_latest_events_and_the_whole_on_request(site: Site):
+    from web.workspace import HISTORY_SHOWN
+
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "in_progress")
+    police = site.world.members["police"]
+    for percent in range(HISTORY_SHOWN + 5):
+        site.tracker.commitment_action(police, result.id, "progress", {"percent": percent})
+    site.settle()
+    page = site.get("member", f"/commitments/{result.id}").text
+    history = page[page.index('id="h-history"'):]
+    assert history.count("<li>") == HISTORY_SHOWN
+    assert "?history=all" in history
+    whole = site.get("member", f"/commitments/{result.id}?history=all").text
+    assert whole[whole.index('id="h-history"'):].count("<li>") == HISTORY_SHOWN + 5 + 5
