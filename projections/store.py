@@ -22,7 +22,12 @@ from typing import Any
 
 from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+)
 from psycopg.sql import SQL, Identifier
 
 from tracker.persistence import is_postgres, postgres_params, sqlite_path
@@ -81,6 +86,10 @@ class Store(TrackingRecorder):
 class SQLiteStore(SQLiteTrackingRecorder, Store):
     tracking_table = "tracking"
 
+    def sql(self, statement: str) -> str:
+        # SQLite stores 64-bit integers in INTEGER; "INTEGER PRIMARY KEY" is then the rowid itself.
+        return statement.replace("BIGINT PRIMARY KEY", "INTEGER PRIMARY KEY")
+
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Any]:
         with self.datastore.transaction(commit=commit) as cursor:
@@ -123,6 +132,17 @@ class PostgresStore(PostgresTrackingRecorder, Store):
         return cursor.fetchone() is not None
 
 
+class _ReadModelPool(SQLiteConnectionPool):
+    """Connections for the read models only: `synchronous=NORMAL` (WAL mode) skips the fsync at
+    each commit. A power cut may then lose the last read-model commits, never corrupt them, and
+    since rows and position commit together the lost batches are simply applied again."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+
 def open_store(settings: Settings) -> Store:
     """The read-model store in the same database (SQLite file or PostgreSQL schema) as the events."""
     url = settings.database_url
@@ -136,7 +156,10 @@ def open_store(settings: Settings) -> Store:
         )
         store = PostgresStore(datastore)
     else:
-        store = SQLiteStore(SQLiteDatastore(sqlite_path(url)))
+        datastore = SQLiteDatastore(sqlite_path(url))
+        datastore.pool.close()
+        datastore.pool = _ReadModelPool(db_name=sqlite_path(url))
+        store = SQLiteStore(datastore)
     store.create_table()
     return store
 

@@ -226,7 +226,7 @@ def test_wait_for_names_the_lagging_view_when_it_times_out(tracker, models):
 def test_a_new_view_version_starts_afresh(tracker, models, settings, monkeypatch):
     make_world(tracker, with_members=False)
     models.catch_up()
-    monkeypatch.setattr(TimelineView, "version", 2)
+    monkeypatch.setattr(TimelineView, "version", TimelineView.version + 1)
     again = build_read_models(settings, tracker)
     try:
         assert again.views["timeline"].position() == 0
