@@ -36,6 +36,13 @@ from tracker.settings import Settings
 _PLACEHOLDER = re.compile(r"\?")
 
 
+def _uuid_text(stored: str) -> str:
+    """SQLite keeps a UUID as 32 hex digits: give its canonical text, as str(UUID) would."""
+    if len(stored) == 32 and "-" not in stored:
+        return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
+    return stored
+
+
 class Store(TrackingRecorder):
     """What the views and the query side need from a backend (implemented once per database)."""
 
@@ -82,6 +89,12 @@ class Store(TrackingRecorder):
     def table_exists(self, cursor: Any, table: str) -> bool:
         raise NotImplementedError
 
+    def stored_events(self, table: str, after: int, limit: int
+                      ) -> list[tuple[int, str, str, int, bytes]]:
+        """Raw rows of the event table after a position: (position, topic, originator id as
+        canonical UUID text, version, state bytes exactly as stored)."""
+        raise NotImplementedError
+
 
 class SQLiteStore(SQLiteTrackingRecorder, Store):
     tracking_table = "tracking"
@@ -104,6 +117,14 @@ class SQLiteStore(SQLiteTrackingRecorder, Store):
     def table_exists(self, cursor: Any, table: str) -> bool:
         cursor.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,))
         return cursor.fetchone() is not None
+
+    def stored_events(self, table: str, after: int, limit: int
+                      ) -> list[tuple[int, str, str, int, bytes]]:
+        with self.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT rowid, topic, originator_id, originator_version, state "
+                           f"FROM {table} WHERE rowid>? ORDER BY rowid LIMIT ?", (after, limit))
+            return [(row[0], row[1], _uuid_text(row[2]), row[3], row[4])
+                    for row in cursor.fetchall()]
 
 
 class PostgresStore(PostgresTrackingRecorder, Store):
@@ -131,6 +152,17 @@ class PostgresStore(PostgresTrackingRecorder, Store):
                        "AND table_name=%s", (self.datastore.schema, table))
         return cursor.fetchone() is not None
 
+    def stored_events(self, table: str, after: int, limit: int
+                      ) -> list[tuple[int, str, str, int, bytes]]:
+        with self.transaction(commit=False) as cursor:
+            cursor.execute(SQL("SELECT notification_id, topic, originator_id::text AS oid, "
+                               "originator_version, state FROM {} WHERE notification_id>%s "
+                               "ORDER BY notification_id LIMIT %s").format(Identifier(table)),
+                           (after, limit))
+            return [(row["notification_id"], row["topic"], row["oid"],
+                     row["originator_version"], bytes(row["state"]))
+                    for row in cursor.fetchall()]
+
 
 class _ReadModelPool(SQLiteConnectionPool):
     """Connections for the read models only: `synchronous=NORMAL` (WAL mode) skips the fsync at
@@ -140,6 +172,7 @@ class _ReadModelPool(SQLiteConnectionPool):
     def _create_connection(self) -> SQLiteConnection:
         connection = super()._create_connection()
         connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+        connection._sqlite_conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: indexes of a big log
         return connection
 
 
