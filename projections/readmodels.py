@@ -273,8 +273,9 @@ class ReadModels:
             where.append(clause if overdue else f"NOT {clause}")
             params.extend(extra)
         if q:
-            where.append("(LOWER(title) LIKE ? OR LOWER(description) LIKE ?)")
-            pattern = "%" + q.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+            where.append("(LOWER(title) LIKE ? ESCAPE '!' OR LOWER(description) LIKE ? ESCAPE '!')")
+            escaped = q.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            pattern = f"%{escaped}%"
             params.extend([pattern, pattern])
         condition = " AND ".join(where)
         total = self.store.fetchone(f"SELECT COUNT(*) AS n FROM rm_commitments WHERE {condition}",

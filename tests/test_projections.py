@@ -273,3 +273,14 @@ def test_build_application_and_read_models_share_the_store(settings):
     finally:
         models.close()
         app.close()
+
+
+def test_search_takes_percent_and_underscore_literally(tracker, models):
+    world = make_world(tracker)
+    propose(tracker, world, title="Patrols on 50% of market days")
+    propose(tracker, world, title="Patrols on 5 market days")
+    models.catch_up()
+    today = date(2026, 1, 1)
+    assert models.commitments(world.dialogue_id, today=today, q="50%")[1] == 1
+    assert models.commitments(world.dialogue_id, today=today, q="5_")[1] == 0
+    assert models.commitments(world.dialogue_id, today=today, q="patrols")[1] == 2
