@@ -85,10 +85,8 @@ class Item:
     after: dict[str, Any]
     changes: dict[str, list[Any]]
     recorded_at: str  # the event's timestamp as UTC ISO text
+    aggregate_id: str
 
-    @property
-    def aggregate_id(self) -> str:
-        return str(self.notification.originator_id)
 
     @property
     def version(self) -> int:
@@ -117,7 +115,8 @@ class Feed:
     def wrap(notifications: Sequence[Notification]) -> list[Item]:
         """Items that carry only the stored notification (for views that need nothing else)."""
         return [Item(position=n.id, notification=n, event=None, kind=n.topic.split(".", 1)[0],
-                     type="", before=None, after={}, changes={}, recorded_at="")
+                     type="", before=None, after={}, changes={}, recorded_at="",
+                     aggregate_id=str(n.originator_id))
                 for n in notifications]
 
     def decode(self, notifications: Sequence[Notification]) -> list[Item]:
@@ -145,6 +144,6 @@ class Feed:
                 position=notification.id, notification=notification, event=event,
                 kind=notification.topic.split(".", 1)[0], type=type(event).__name__,
                 before=before, after=after, changes=diff(before, after),
-                recorded_at=iso_time(event.timestamp),
+                recorded_at=iso_time(event.timestamp), aggregate_id=key,
             ))
         return items
