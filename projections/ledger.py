@@ -179,7 +179,9 @@ def checkpoint_error(checkpoint: dict[str, Any], trusted_key: str | None = None)
 def read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError:
+    except OSError as error:
+        raise ValueError(f"cannot read the checkpoint {path}: {error.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise ValueError(f"{path} is not a JSON checkpoint") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path} is not a JSON checkpoint")
