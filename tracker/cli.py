@@ -42,11 +42,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from tracker.demo import load_demo
+    from tracker.demo import DEMO_PASSWORD, demo_accounts, load_demo, store_is_empty
 
     def work(app: Tracker) -> int:
+        if args.if_empty and not store_is_empty(app):
+            print("demo: the store is not empty, demo data not loaded")
+            return 0
         added = load_demo(app)
         print(f"demo: {added} dialogues added" if added else "demo: already loaded, nothing added")
+        print(f"demo accounts, all with the password {DEMO_PASSWORD!r}:")
+        for name, role, acts_for in demo_accounts():
+            print(f"  {name:32} {role:8} {acts_for}")
         return 0
 
     return _with_app(settings, work)

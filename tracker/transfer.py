@@ -1,0 +1,217 @@
+"""Export the whole event log as JSON Lines, and import such a file into an empty store.
+
+One line per stored event, in log order:
+
+    {"position": 17, "originator_id": "…", "originator_version": 3, "topic": "commitment.agreed",
+     "state": "<base64 of the stored bytes>", "data": {…}}
+
+`state` holds the stored bytes exactly as the store keeps them (and as the ledger hashes them), so an
+import gives back the same log, position for position. `data` is the same payload decoded as JSON, for
+people reading the file; it is written only when the store keeps plain JSON and is ignored on import.
+A store with `TRACKER_ENCRYPTION_KEY` set exports its encrypted bytes and no `data`: the file can be
+imported only into a store configured with the same key (the import checks this before writing).
+
+An import refuses a store that already holds events, and checks the whole file before writing
+anything: a malformed line stops it with the line's number. Events are then inserted in batches
+through the library's recorder, in order; where the exported log has gaps in its positions (a
+PostgreSQL sequence skips numbers when a write is refused) the gaps are kept, so every event gets its
+original position. Snapshots are not part of the log; the import takes fresh ones for long histories.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from domain.errors import Conflict, InvalidInput
+from tracker.application import Tracker
+
+BATCH = 500
+FIELDS = ("position", "originator_id", "originator_version", "topic", "state")
+
+
+def export_log(app: Tracker, path: str | os.PathLike[str]) -> int:
+    """Write every stored event to `path` as JSON Lines, in log order; return how many."""
+    target = Path(path)
+    partial = target.with_name(target.name + ".part")
+    readable = app.mapper.cipher is None and app.mapper.compressor is None
+    count = 0
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            position = None
+            while True:
+                batch = app.recorder.select_notifications(position, BATCH, inclusive_of_start=False)
+                for notification in batch:
+                    row: dict[str, Any] = {
+                        "position": notification.id,
+                        "originator_id": str(notification.originator_id),
+                        "originator_version": notification.originator_version,
+                        "topic": notification.topic,
+                        "state": base64.b64encode(notification.state).decode("ascii"),
+                    }
+                    if readable:
+                        row["data"] = json.loads(notification.state)
+                    out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+                    count += 1
+                if len(batch) < BATCH:
+                    break
+                position = batch[-1].id
+        partial.replace(target)  # a reader never sees half a file under the target's name
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+def import_log(app: Tracker, path: str | os.PathLike[str]) -> int:
+    """Insert the events of an exported file into this empty store; return how many.
+
+    Raises Conflict when the store already holds events and InvalidInput when the file is malformed;
+    in both cases nothing is written.
+    """
+    existing = app.recorder.max_notification_id()
+    if existing:
+        raise Conflict(f"the store is not empty (its log reaches position {existing}); "
+                       "import only into an empty store")
+    last_versions = _check_file(app, path)  # the whole file, before writing anything
+
+    count = 0
+    expected = 1  # the position the store gives the next event
+    batch: list[tuple[int, StoredEvent]] = []
+    for position, stored in _read(path):
+        if batch and (position != batch[-1][0] + 1 or len(batch) >= BATCH):
+            expected = _insert(app, batch, expected)
+            count += len(batch)
+            batch = []
+        batch.append((position, stored))
+    if batch:
+        _insert(app, batch, expected)
+        count += len(batch)
+    _take_snapshots(app, last_versions)
+    return count
+
+
+# --- reading and checking the file ---------------------------------------------------------------
+
+
+def _lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line; a line that is not a JSON object is refused."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                raise InvalidInput(f"line {number} of {os.fspath(path)} is not valid JSON; "
+                                   "expected one exported event per line") from None
+            if not isinstance(row, dict):
+                raise InvalidInput(f"line {number} of {os.fspath(path)} is not a JSON object")
+            yield number, row
+
+
+def _parse(number: int, row: dict[str, Any]) -> tuple[int, StoredEvent]:
+    missing = [name for name in FIELDS if name not in row]
+    if missing:
+        raise InvalidInput(f"line {number} lacks {', '.join(missing)}")
+    position, version = row["position"], row["originator_version"]
+    for name, value in (("position", position), ("originator_version", version)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidInput(f"line {number}: {name} must be a whole number from 1")
+    try:
+        originator_id = UUID(str(row["originator_id"]))
+    except ValueError:
+        raise InvalidInput(f"line {number}: originator_id is not a UUID") from None
+    topic = row["topic"]
+    if not isinstance(topic, str) or not topic:
+        raise InvalidInput(f"line {number}: topic must be a non-empty string")
+    try:
+        state = base64.b64decode(str(row["state"]), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(f"line {number}: state is not base64") from None
+    return position, StoredEvent(originator_id=originator_id, originator_version=version,
+                                 topic=topic, state=state)
+
+
+def _read(path: str | os.PathLike[str]) -> Iterator[tuple[int, StoredEvent]]:
+    for number, row in _lines(path):
+        yield _parse(number, row)
+
+
+def _check_file(app: Tracker, path: str | os.PathLike[str]) -> dict[UUID, int]:
+    """Check every line; return each aggregate's last version. Raises InvalidInput on the first fault."""
+    last_position = 0
+    last_versions: dict[UUID, int] = {}
+    for number, row in _lines(path):
+        position, stored = _parse(number, row)
+        if position <= last_position:
+            raise InvalidInput(f"line {number}: positions must increase "
+                               f"({position} follows {last_position})")
+        previous = last_versions.get(stored.originator_id, 0)
+        if stored.originator_version != previous + 1:
+            raise InvalidInput(f"line {number}: version {stored.originator_version} of "
+                               f"{stored.originator_id} follows version {previous}")
+        try:
+            app.mapper.to_domain_event(stored)
+        except Exception as error:  # any failure to decode means the file does not fit this store
+            raise InvalidInput(
+                f"line {number}: this tracker cannot read the event ({type(error).__name__}); "
+                "was it exported from a store with another TRACKER_ENCRYPTION_KEY?") from None
+        last_position = position
+        last_versions[stored.originator_id] = stored.originator_version
+    return last_versions
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _insert(app: Tracker, batch: list[tuple[int, StoredEvent]], expected: int) -> int:
+    """Insert a run of consecutive positions; keep a gap before it. Returns the next position."""
+    first = batch[0][0]
+    events = [stored for _, stored in batch]
+    gap = first != expected
+    ids = _insert_after_gap(app, first, events) if gap else app.recorder.insert_events(events)
+    wanted = [position for position, _ in batch]
+    if ids is not None and list(ids) != wanted:
+        raise InvalidInput(f"the store gave positions {ids[0]}..{ids[-1]} to the events exported "
+                           f"at {wanted[0]}..{wanted[-1]}; import into a new, empty store")
+    return batch[-1][0] + 1
+
+
+def _insert_after_gap(app: Tracker, first: int, events: list[StoredEvent]) -> Any:
+    """Insert events so that the first one gets position `first`, leaving the numbers before free."""
+    recorder: Any = app.recorder
+    datastore = recorder.datastore
+    table = recorder.events_table_name
+    if hasattr(datastore, "schema"):  # PostgreSQL: move the sequence on, then insert
+        with datastore.get_connection() as conn:
+            conn.execute("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
+                         (f'"{datastore.schema}"."{table}"', first - 1))
+        return recorder.insert_events(events)
+    # SQLite numbers a row max(rowid) + 1: a placeholder row just before the gap's end, removed in
+    # the same transaction, makes the first event land on its exported position.
+    # The table name is the recorder's own, not input.
+    placeholder = (f"INSERT INTO {table} (rowid, originator_id, originator_version, topic, state) "  # noqa: S608
+                   "VALUES (?, 'import-gap', 0, '', x'')")
+    with datastore.transaction(commit=True) as cursor:
+        cursor.execute(placeholder, (first - 1,))
+        ids = recorder._insert_events(cursor, events)
+        cursor.execute(f"DELETE FROM {table} WHERE rowid = ?", (first - 1,))  # noqa: S608
+    return ids
+
+
+def _take_snapshots(app: Tracker, last_versions: dict[UUID, int]) -> None:
+    """Snapshots are not exported: take one for every long history, so loading stays fast."""
+    if app.snapshots is None or not app.snapshotting_intervals:
+        return
+    shortest = min(app.snapshotting_intervals.values())
+    for originator_id, version in last_versions.items():
+        if version >= shortest:
+            app.take_snapshot(originator_id)
