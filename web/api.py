@@ -26,8 +26,15 @@ from domain.commitment import Commitment
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
 from tracker.application import CommandResult, Principal
 from web import api_models as m
-from web.deps import CurrentPrincipal, NotSignedIn, ReadModelsDep, SettingsDep, TrackerDep
-from web.reading import FreshReadModelsDep, ledger_summary
+from web.deps import (
+    CurrentPrincipal,
+    FreshReadModelsDep,
+    NotSignedIn,
+    ReadModelsDep,
+    SettingsDep,
+    TrackerDep,
+)
+from web.reading import ledger_summary
 from web.security import CSRFError
 
 API_PREFIX = "/api/v1"

@@ -23,8 +23,7 @@ from domain.errors import Forbidden, InvalidInput, NotFound
 from projections.ledger import checkpoint_error, verify
 from tracker.application import Principal, parse_uuid
 from tracker.transfer import export_log
-from web.deps import CurrentPrincipal, TrackerDep, render
-from web.reading import FreshReadModelsDep
+from web.deps import CurrentPrincipal, FreshReadModelsDep, TrackerDep, render
 
 router = APIRouter(prefix="/audit", tags=["audit"], include_in_schema=False)
 

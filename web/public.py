@@ -27,9 +27,9 @@ from fastapi.responses import JSONResponse
 from domain.errors import NotFound
 from domain.lifecycle import Status
 from web import api_models as m
-from web.deps import OptionalPrincipal, TrackerDep, render
+from web.deps import FreshReadModelsDep, OptionalPrincipal, TrackerDep, render
 from web.i18n import request_language, translator
-from web.reading import FreshReadModelsDep, ledger_summary
+from web.reading import ledger_summary
 from web.security import csrf_token
 
 router = APIRouter(prefix="/public", tags=["public pages"], include_in_schema=False)
