@@ -125,6 +125,18 @@ def named(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
+SECRET_FIELDS = ("password_hash", "digest")
+
+
+def redacted(value: Any) -> Any:
+    """A stored event's data without password or token hashes (the export keeps them)."""
+    if isinstance(value, dict):
+        return {k: "(hidden)" if k in SECRET_FIELDS else redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
+
+
 def plain(value: Any) -> Any:
     """A value as JSON can hold it (dates as ISO text)."""
     return json.loads(json.dumps(value, default=lambda v: v.isoformat() if hasattr(v, "isoformat")
@@ -171,7 +183,8 @@ def _history(tracker: Any, read_models: Any, record_id: str) -> list[dict[str, A
         raw = (json.loads(event.state) if readable
                else plain(vars(tracker.mapper.to_domain_event(event))))
         rows.append({"topic": event.topic, "version": event.originator_version,
-                     "raw": json.dumps(raw, indent=1, ensure_ascii=False, sort_keys=True),
+                     "raw": json.dumps(redacted(raw), indent=1, ensure_ascii=False,
+                                       sort_keys=True),
                      "entry": entries.get(event.originator_version)})
     return rows
 

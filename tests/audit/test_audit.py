@@ -200,3 +200,9 @@ def test_the_log_is_verified_against_a_pasted_signed_checkpoint(client, tracker_
     assert client.post("/audit/ledger", data={"checkpoint": "{not json"},
                        headers=auditor).status_code == 422
 
+
+
+def test_raw_events_of_an_account_never_show_its_password_hash(client, tracker_of, as_, world):
+    account = str(tracker_of.account_by_name("saaba-police").id)
+    html = client.get(f"/audit/records/{account}", headers=as_("auditor")).text
+    assert "account.opened" in html and "$argon2" not in html and "(hidden)" in html
