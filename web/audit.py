@@ -24,11 +24,13 @@ from projections.ledger import load_signing_key, public_key_hex, verify
 from tracker.application import Principal, parse_uuid
 from tracker.transfer import export_log
 from web.deps import CurrentPrincipal, FreshReadModelsDep, SettingsDep, TrackerDep, render
+from web.reading import page_of
 
 router = APIRouter(prefix="/audit", tags=["audit"], include_in_schema=False)
 
 ACTIVITY_LIMIT = 500
 LIST_LIMIT = 200
+HISTORY_PAGE = 200
 
 
 def auditor(principal: CurrentPrincipal) -> Principal:
@@ -191,12 +193,12 @@ def _history(tracker: Any, read_models: Any, record_id: str) -> list[dict[str, A
 
 @router.get("/records/{record_id}")
 def history(request: Request, record_id: str, principal: Auditor, read_models: FreshReadModelsDep,
-            tracker: TrackerDep) -> Response:
-    rows = _history(tracker, read_models, record_id)
-    state = tracker.state_as_of(record_id)
+            tracker: TrackerDep, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
+    rows, page, pages = page_of(_history(tracker, read_models, record_id), page, HISTORY_PAGE)
+    state = tracker.repository.get(parse_uuid(record_id, "record")).state()
     return render(request, "audit_history.html", {
-        "record_id": str(parse_uuid(record_id, "record")), "rows": rows,
-        "state": named(plain(state), party_names(read_models))})
+        "record_id": str(parse_uuid(record_id, "record")), "rows": rows, "page": page,
+        "pages": pages, "state": named(plain(state), party_names(read_models))})
 
 
 @router.get("/records/{record_id}/history.csv")

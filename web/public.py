@@ -29,12 +29,13 @@ from domain.lifecycle import Status
 from web import api_models as m
 from web.deps import FreshReadModelsDep, OptionalPrincipal, TrackerDep, render
 from web.i18n import request_language, translator
-from web.reading import ledger_summary
+from web.reading import ledger_summary, page_of
 from web.security import csrf_token
 
 router = APIRouter(prefix="/public", tags=["public pages"], include_in_schema=False)
 
 PAGE_SIZE = 50
+TIMELINE_PAGE = 60
 FEED_COMMITMENTS = 30  # the most recently active commitments whose changes make the feed
 FEED_ENTRIES = 50
 CHART_MONTHS = 12
@@ -245,11 +246,9 @@ def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
         return not_modified(found)
     found_figures = figures(request, public, dialogue["id"], ledger["position"], tracker.today())
     shown = [r for r in found_figures.rows if status is None or r["status"] == status]
-    pages = max(1, -(-len(shown) // PAGE_SIZE))
-    page = min(page, pages)
+    commitments, page, pages = page_of(shown, page, PAGE_SIZE)
     context = {
-        "dialogue": dialogue, "ledger": ledger, "status": status,
-        "commitments": shown[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
+        "dialogue": dialogue, "ledger": ledger, "status": status, "commitments": commitments,
         "total": len(shown), "page": page, "pages": pages,
         "overdue": found_figures.overdue,
         "status_chart": status_chart(dialogue["counts"]),
@@ -263,7 +262,8 @@ def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
 
 @router.get("/commitments/{commitment_id}")
 def commitment_page(request: Request, commitment_id: str, principal: OptionalPrincipal,
-                    read_models: FreshReadModelsDep, tracker: TrackerDep) -> Response:
+                    read_models: FreshReadModelsDep, tracker: TrackerDep,
+                    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
     public = read_models.public
     commitment = public.commitment(commitment_id, today=tracker.today())
     if commitment is None:
@@ -273,9 +273,10 @@ def commitment_page(request: Request, commitment_id: str, principal: OptionalPri
     if found.matches(request, use_dates=False):
         return not_modified(found)
     dialogue = next((d for d in public.dialogues() if d["id"] == commitment["dialogue_id"]), None)
+    timeline, page, pages = page_of(public.timeline(commitment_id), page, TIMELINE_PAGE)
     return render(request, "public_commitment.html",
                   {"commitment": commitment, "dialogue": dialogue, "ledger": ledger,
-                   "timeline": public.timeline(commitment_id)}, headers=found.headers())
+                   "timeline": timeline, "page": page, "pages": pages}, headers=found.headers())
 
 
 # --- feed and downloads -----------------------------------------------------------------------------------

@@ -10,3 +10,10 @@ def ledger_summary(read_models: Any) -> dict[str, Any]:
     head = read_models.ledger_head()
     return {"position": head["position"], "head_hash": head["head_hash"],
             "checkpoint": read_models.latest_checkpoint()}
+
+
+def page_of(items: list[Any], page: int, size: int) -> tuple[list[Any], int, int]:
+    """One page of a list: (its items, the page number, clamped to what exists, the page count)."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(1, page), pages)
+    return items[(page - 1) * size: page * size], page, pages

@@ -161,3 +161,16 @@ def test_the_latest_signed_checkpoint_is_on_every_public_page_and_downloadable(
         assert checkpoint["signature"] in html and checkpoint["head_hash"] in html, url
     assert client.get("/public/checkpoint.json").json() == checkpoint
     assert client.get("/api/v1/ledger/head").json()["checkpoint"]["signature"] == checkpoint["signature"]
+
+
+def test_a_long_public_timeline_is_paged_and_each_page_stays_under_50_kb(client, tracker_of, world):
+    cid = propose(tracker_of, world).id
+    advance(tracker_of, world, cid, "in_progress")
+    for n in range(150):
+        tracker_of.commitment_action(world.members["police"], cid, "progress", {"percent": n % 101},
+                                     note="weekly report")
+    first = client.get(f"/public/commitments/{cid}", headers={"Accept-Language": "en"})
+    assert first.num_bytes_downloaded < 50_000
+    assert "Page 1 / 3" in first.text and first.text.count('<li><strong>') == 60
+    last = client.get(f"/public/commitments/{cid}?page=3", headers={"Accept-Language": "en"}).text
+    assert "Progress reported" in last and "Page 3 / 3" in last
