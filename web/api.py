@@ -12,7 +12,6 @@ the domain's refusals, FastAPI's validation errors, unknown routes, anonymous ca
 from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from datetime import date
-from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -22,8 +21,8 @@ from fastapi.routing import APIRoute
 from pydantic import AwareDatetime
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.commitment import Commitment
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
+from projections.readmodels import is_overdue
 from tracker.application import CommandResult, Principal
 from web import api_models as m
 from web.deps import (
@@ -197,13 +196,12 @@ def commitment_out(state: dict[str, Any], dialogue: dict[str, Any] | None,
                    today: date) -> dict[str, Any]:
     """A commitment's state (now or in the past) in the contract's shape."""
     parties = {p["id"]: p["name"] for p in (dialogue or {}).get("parties", [])}
-    overdue = Commitment.is_overdue(SimpleNamespace(**state), today)  # type: ignore[arg-type]
     return {
         **state,
         "dialogue": {"id": state["dialogue_id"], "slug": (dialogue or {}).get("slug"),
                      "name": (dialogue or {}).get("name")},
         "responsible_party_name": parties.get(state.get("responsible_party") or ""),
-        "overdue": overdue,
+        "overdue": is_overdue(state, today),
     }
 
 

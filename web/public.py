@@ -52,7 +52,7 @@ class Validators:
 
     def headers(self) -> dict[str, str]:
         headers = {"ETag": self.etag, "Cache-Control": self.cache_control,
-                   "Vary": "Accept-Language, Cookie, HX-Request"}
+                   "Vary": "Accept-Language, Cookie"}
         if self.last_modified is not None:
             headers["Last-Modified"] = format_datetime(self.last_modified, usegmt=True)
         return headers
