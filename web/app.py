@@ -21,7 +21,7 @@ from tracker.bootstrap import build_application, build_read_models
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
-from web.security import CSRFError, LoginThrottle, SchemeAwareSessions, csrf_protect
+from web.security import CSRFError, LoginThrottle, SchemeAwareSessions, SecurityHeaders, csrf_protect
 
 WEB_DIR = Path(__file__).parent
 
@@ -130,9 +130,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     app.state.dialogue_slugs = {}  # dialogue id -> slug, filled from the read models on demand
 
-    # Outermost first: compress, then sessions (which the CSRF dependency and the pages read).
+    # Each add wraps the previous: sessions innermost (the CSRF check and the pages read them),
+    # then compression, then the security headers outermost.
     app.add_middleware(SchemeAwareSessions, secret_key=secret_key)
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
