@@ -17,6 +17,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
+from projections import ReadModelTimeout
 from tracker.bootstrap import build_application, build_read_models
 from tracker.settings import Settings
 from web import i18n
@@ -82,6 +83,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_api(request):
             return api_error(status, exc.code, exc.message)
         return error_page(request, status, exc.code, exc.message)
+
+    @app.exception_handler(ReadModelTimeout)
+    async def read_models_lag(request: Request, exc: ReadModelTimeout) -> Response:
+        # The command was saved; only the pages lag behind. Say so rather than fail.
+        message = ("your change was recorded, but the lists are slow to show it; "
+                   "reload the page in a moment")
+        if is_api(request):
+            return api_error(503, "read_model_lag", message)
+        return error_page(request, 503, "read_model_lag", message)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -179,4 +179,5 @@ SHOWN_MESSAGES = (
     N_("this dialogue has concluded; reopen it first"),
     N_("the case belongs to another dialogue"),
     N_("a language is one of: fr, en"),
+    N_("your change was recorded, but the lists are slow to show it; reload the page in a moment"),
 )
