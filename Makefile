@@ -25,6 +25,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -r domain tracker projections web --severity-level high
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -183,6 +183,16 @@ class ApiToken(Aggregate):
         self.label = label
         self.revoked = False
 
+    def state(self) -> dict[str, Any]:
+        """Like every aggregate, its fields as plain values (never the digest)."""
+        return {
+            "id": str(self.id),
+            "account_id": self.account_id,
+            "label": self.label,
+            "revoked": self.revoked,
+            "version": self.version,
+        }
+
     def revoke(self, *, meta: Meta) -> None:
         if self.revoked:
             raise TransitionRefused("this token is already revoked")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -84,8 +84,16 @@ EARLIEST_DATE = date(1990, 1, 1)
 LATEST_DUE_DATE = date(2100, 12, 31)
 
 
+def check_is_date(value: object, field: str) -> date:
+    """A calendar date; a datetime (a date subclass) would be stored as a time and break sorting."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise InvalidInput(f"{field.replace('_', ' ')} must be a date like 2026-03-01", field)
+    return value
+
+
 def check_occurred_on(value: date, today: date) -> date:
     """A business date is when something happened: not before 1990, not after tomorrow."""
+    value = check_is_date(value, "occurred_on")
     if not EARLIEST_DATE <= value <= date.fromordinal(today.toordinal() + 1):
         raise InvalidInput(
             f"the date it happened must be between {EARLIEST_DATE.isoformat()} and today", "occurred_on"
@@ -94,6 +102,7 @@ def check_occurred_on(value: date, today: date) -> date:
 
 
 def check_due_date(value: date) -> date:
+    value = check_is_date(value, "due_date")
     if not EARLIEST_DATE <= value <= LATEST_DUE_DATE:
         raise InvalidInput(
             f"a due date must be between {EARLIEST_DATE.isoformat()} and {LATEST_DUE_DATE.isoformat()}",

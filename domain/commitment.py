@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from uuid import uuid4
 
 from eventsourcing.domain import Aggregate, event
@@ -31,10 +31,14 @@ def check_evidence_url(url: str | None) -> str:
     url = clean_text(url, "url", limit=2000)
     if not url:
         return ""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        # urlsplit silently drops tabs and newlines; browsers too: refuse them instead.
+        raise InvalidInput("an evidence link may not contain spaces or control characters", "url")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or "\\" in url:
         raise InvalidInput("an evidence link must be a full http:// or https:// address", "url")
-    if any(segment in ("..", ".") for segment in parts.path.split("/")):
+    # Browsers read %2e%2e as '..', so decode before looking for dot segments.
+    if any(unquote(segment) in ("..", ".") for segment in parts.path.split("/")):
         raise InvalidInput("an evidence link may not contain '..' path segments", "url")
     return url
 

@@ -47,7 +47,8 @@ def iso_date(value: date | None) -> str | None:
 
 
 def snapshot(aggregate: Any) -> dict[str, Any]:
-    """The aggregate's state as plain values, with what the views need beyond `state()`."""
+    """The aggregate's state (`state()`, copies of its lists), with what the views need beyond
+    it. Dates stay dates here; views store them as ISO text, `diff` makes its values plain."""
     if isinstance(aggregate, ApiToken):
         return {"id": str(aggregate.id), "account_id": aggregate.account_id,
                 "label": aggregate.label, "revoked": aggregate.revoked,
@@ -60,13 +61,14 @@ def snapshot(aggregate: Any) -> dict[str, Any]:
         state["raised_on"] = aggregate.raised_on
     elif isinstance(aggregate, Dialogue):
         state["started_on"] = aggregate.started_on
-    return plain(state)
+    return state
 
 
 def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[Any]]:
-    """{field: [before, after]} for every field the event changed (the version aside)."""
+    """{field: [before, after]} for every field the event changed (the version aside), as
+    JSON-able values."""
     before = before or {}
-    return {key: [before.get(key), value] for key, value in after.items()
+    return {key: [plain(before.get(key)), plain(value)] for key, value in after.items()
             if key != "version" and before.get(key) != value}
 
 
@@ -82,10 +84,9 @@ class Item:
     before: dict[str, Any] | None
     after: dict[str, Any]
     changes: dict[str, list[Any]]
+    recorded_at: str  # the event's timestamp as UTC ISO text
+    aggregate_id: str
 
-    @property
-    def aggregate_id(self) -> str:
-        return str(self.notification.originator_id)
 
     @property
     def version(self) -> int:
@@ -95,9 +96,6 @@ class Item:
     def meta(self) -> Any:
         return getattr(self.event, "meta", None)
 
-    @property
-    def recorded_at(self) -> str:
-        return iso_time(self.event.timestamp)
 
 
 class Feed:
@@ -117,7 +115,9 @@ class Feed:
     def wrap(notifications: Sequence[Notification]) -> list[Item]:
         """Items that carry only the stored notification (for views that need nothing else)."""
         return [Item(position=n.id, notification=n, event=None, kind=n.topic.split(".", 1)[0],
-                     type="", before=None, after={}, changes={}) for n in notifications]
+                     type="", before=None, after={}, changes={}, recorded_at="",
+                     aggregate_id=str(n.originator_id))
+                for n in notifications]
 
     def decode(self, notifications: Sequence[Notification]) -> list[Item]:
         to_domain_event = self.app.mapper.to_domain_event
@@ -144,5 +144,6 @@ class Feed:
                 position=notification.id, notification=notification, event=event,
                 kind=notification.topic.split(".", 1)[0], type=type(event).__name__,
                 before=before, after=after, changes=diff(before, after),
+                recorded_at=iso_time(event.timestamp), aggregate_id=key,
             ))
         return items

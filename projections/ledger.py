@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from eventsourcing.persistence import Notification
 
 from projections.feed import Item
+from projections.store import Store
 from projections.views import View
 
 GENESIS = bytes(32)
@@ -46,15 +47,17 @@ def _field(data: bytes) -> bytes:
     return _U64.pack(len(data)) + data
 
 
-def chain(previous: bytes, notification: Notification) -> bytes:
+def entry(previous: bytes, topic: str, originator_id: str, version: int, state: bytes) -> bytes:
     """The ledger entry of one stored event, given the previous entry (raw 32-byte digests)."""
     return hashlib.sha256(
-        previous
-        + _field(notification.topic.encode())
-        + _field(str(notification.originator_id).encode())
-        + _U64.pack(notification.originator_version)
-        + _field(bytes(notification.state))
+        previous + _field(topic.encode()) + _field(originator_id.encode()) + _U64.pack(version)
+        + _field(state)
     ).digest()
+
+
+def chain(previous: bytes, notification: Notification) -> bytes:
+    return entry(previous, notification.topic, str(notification.originator_id),
+                 notification.originator_version, bytes(notification.state))
 
 
 class LedgerView(View):
@@ -176,7 +179,9 @@ def checkpoint_error(checkpoint: dict[str, Any], trusted_key: str | None = None)
 def read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError:
+    except OSError as error:
+        raise ValueError(f"cannot read the checkpoint {path}: {error.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise ValueError(f"{path} is not a JSON checkpoint") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path} is not a JSON checkpoint")
@@ -197,16 +202,15 @@ class VerifyResult:
         return asdict(self)
 
 
-def _recomputed(app: Any, batch: int) -> Iterator[tuple[int, bytes]]:
+def _recomputed(app: Any, store: Store, batch: int) -> Iterator[tuple[int, bytes]]:
+    """The chain recomputed from the event table itself, read in batches of raw rows."""
     previous, after = GENESIS, 0
-    while True:
-        notifications = app.recorder.select_notifications(after, batch, inclusive_of_start=False)
-        if not notifications:
-            return
-        for notification in notifications:
-            previous = chain(previous, notification)
-            yield notification.id, previous
-        after = notifications[-1].id
+    table = app.recorder.events_table_name
+    while rows := store.stored_events(table, after, batch):
+        for position, topic, originator_id, version, state in rows:
+            previous = entry(previous, topic, originator_id, version, state)
+            yield position, previous
+        after = rows[-1][0]
 
 
 def _stored(ledger: LedgerView, batch: int) -> Iterator[tuple[int, str]]:
@@ -241,7 +245,7 @@ def verify(app: Any, ledger: LedgerView, checkpoint: dict[str, Any] | None = Non
     def bad(position: int, reason: str) -> VerifyResult:
         return VerifyResult(False, position, reason, head, count)
 
-    for position, digest in _recomputed(app, batch):
+    for position, digest in _recomputed(app, ledger.store, batch):
         count += 1
         head = {"position": position, "head_hash": digest.hex()}
         if pending is not None:

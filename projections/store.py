@@ -22,13 +22,25 @@ from typing import Any
 
 from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+)
 from psycopg.sql import SQL, Identifier
 
 from tracker.persistence import is_postgres, postgres_params, sqlite_path
 from tracker.settings import Settings
 
 _PLACEHOLDER = re.compile(r"\?")
+
+
+def _uuid_text(stored: str) -> str:
+    """SQLite keeps a UUID as 32 hex digits: give its canonical text, as str(UUID) would."""
+    if len(stored) == 32 and "-" not in stored:
+        return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
+    return stored
 
 
 class Store(TrackingRecorder):
@@ -77,9 +89,19 @@ class Store(TrackingRecorder):
     def table_exists(self, cursor: Any, table: str) -> bool:
         raise NotImplementedError
 
+    def stored_events(self, table: str, after: int, limit: int
+                      ) -> list[tuple[int, str, str, int, bytes]]:
+        """Raw rows of the event table after a position: (position, topic, originator id as
+        canonical UUID text, version, state bytes exactly as stored)."""
+        raise NotImplementedError
+
 
 class SQLiteStore(SQLiteTrackingRecorder, Store):
     tracking_table = "tracking"
+
+    def sql(self, statement: str) -> str:
+        # SQLite stores 64-bit integers in INTEGER; "INTEGER PRIMARY KEY" is then the rowid itself.
+        return statement.replace("BIGINT PRIMARY KEY", "INTEGER PRIMARY KEY")
 
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Any]:
@@ -95,6 +117,14 @@ class SQLiteStore(SQLiteTrackingRecorder, Store):
     def table_exists(self, cursor: Any, table: str) -> bool:
         cursor.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,))
         return cursor.fetchone() is not None
+
+    def stored_events(self, table: str, after: int, limit: int
+                      ) -> list[tuple[int, str, str, int, bytes]]:
+        with self.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT rowid, topic, originator_id, originator_version, state "
+                           f"FROM {table} WHERE rowid>? ORDER BY rowid LIMIT ?", (after, limit))
+            return [(row[0], row[1], _uuid_text(row[2]), row[3], row[4])
+                    for row in cursor.fetchall()]
 
 
 class PostgresStore(PostgresTrackingRecorder, Store):
@@ -122,6 +152,29 @@ class PostgresStore(PostgresTrackingRecorder, Store):
                        "AND table_name=%s", (self.datastore.schema, table))
         return cursor.fetchone() is not None
 
+    def stored_events(self, table: str, after: int, limit: int
+                      ) -> list[tuple[int, str, str, int, bytes]]:
+        with self.transaction(commit=False) as cursor:
+            cursor.execute(SQL("SELECT notification_id, topic, originator_id::text AS oid, "
+                               "originator_version, state FROM {} WHERE notification_id>%s "
+                               "ORDER BY notification_id LIMIT %s").format(Identifier(table)),
+                           (after, limit))
+            return [(row["notification_id"], row["topic"], row["oid"],
+                     row["originator_version"], bytes(row["state"]))
+                    for row in cursor.fetchall()]
+
+
+class _ReadModelPool(SQLiteConnectionPool):
+    """Connections for the read models only: `synchronous=NORMAL` (WAL mode) skips the fsync at
+    each commit. A power cut may then lose the last read-model commits, never corrupt them, and
+    since rows and position commit together the lost batches are simply applied again."""
+
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+        connection._sqlite_conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: indexes of a big log
+        return connection
+
 
 def open_store(settings: Settings) -> Store:
     """The read-model store in the same database (SQLite file or PostgreSQL schema) as the events."""
@@ -136,7 +189,10 @@ def open_store(settings: Settings) -> Store:
         )
         store = PostgresStore(datastore)
     else:
-        store = SQLiteStore(SQLiteDatastore(sqlite_path(url)))
+        datastore = SQLiteDatastore(sqlite_path(url))
+        datastore.pool.close()
+        datastore.pool = _ReadModelPool(db_name=sqlite_path(url))
+        store = SQLiteStore(datastore)
     store.create_table()
     return store
 

@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from projections.feed import Feed, Item
+from projections.feed import Feed, Item, iso_date, plain
 from projections.store import Store
 
 
+def _json_default(value: Any) -> str:
+    if isinstance(value, date):  # datetimes are dates too
+        return plain(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
 def flag(value: Any) -> int:
@@ -183,7 +190,7 @@ class DirectoryView(View):
                     "id": s["id"], "slug": s["slug"], "name": s["name"], "country": s["country"],
                     "locality": s["locality"], "description": s["description"],
                     "concluded": flag(s["concluded"]), "version": s["version"],
-                    "started_on": s.get("started_on")}
+                    "started_on": iso_date(s.get("started_on"))}
                 if item.type == "PartyAdded":
                     party = s["parties"][-1]
                     parties[party["id"]] = dict(party, dialogue_id=s["id"],
@@ -191,7 +198,7 @@ class DirectoryView(View):
                 elif item.type == "MeetingRecorded":
                     m = s["meetings"][-1]
                     meetings[m["id"]] = {
-                        "id": m["id"], "dialogue_id": s["id"], "held_on": m["held_on"],
+                        "id": m["id"], "dialogue_id": s["id"], "held_on": iso_date(m["held_on"]),
                         "title": m["title"], "attendance": dumps(m["attendance"]),
                         "summary": m["summary"], "ord": len(s["meetings"])}
             elif item.kind == "case":
@@ -200,7 +207,7 @@ class DirectoryView(View):
                     "description": s["description"], "category": s["category"],
                     "raised_by": s["raised_by"], "status": s["status"],
                     "commitment_ids": dumps(s["commitment_ids"]), "version": s["version"],
-                    "raised_on": s.get("raised_on"), "resolution": s["resolution"]}
+                    "raised_on": iso_date(s.get("raised_on")), "resolution": s["resolution"]}
             elif item.kind == "account":
                 accounts[s["id"]] = {
                     "id": s["id"], "name": s["name"], "role": s["role"],
@@ -224,10 +231,10 @@ def commitment_row(item: Item) -> dict[str, Any]:
         "version": s["version"], "public": flag(s["public"]), "proposed_by": s["proposed_by"],
         "required_parties": dumps(s["required_parties"]),
         "endorsements": dumps(s["endorsements"]), "responsible_party": s["responsible_party"],
-        "due_date": s["due_date"], "progress": s["progress"], "milestones_done": done,
+        "due_date": iso_date(s["due_date"]), "progress": s["progress"], "milestones_done": done,
         "milestones_total": total, "last_activity": item.recorded_at,
-        "completed_on": s.get("completed_on"), "completed_by": s["completed_by"],
-        "verified_by": s["verified_by"], "proposed_on": s.get("proposed_on"),
+        "completed_on": iso_date(s.get("completed_on")), "completed_by": s["completed_by"],
+        "verified_by": s["verified_by"], "proposed_on": iso_date(s.get("proposed_on")),
     }
 
 
@@ -246,15 +253,16 @@ class CommitmentsView(View):
     indexes = ("rm_commitments(dialogue_id, last_activity)",)
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
-        rows: dict[str, dict[str, Any]] = {}
+        latest: dict[str, Item] = {}  # a row is built once per commitment and batch
         disputes: dict[str, int] = {}
         for item in items:
             if item.kind != "commitment":
                 continue
-            rows[item.aggregate_id] = commitment_row(item)
+            latest[item.aggregate_id] = item
             if item.type == "Disputed":
                 disputes[item.aggregate_id] = disputes.get(item.aggregate_id, 0) + 1
-        self.upsert(cursor, "rm_commitments", rows.values(), keep=("disputes",))
+        self.upsert(cursor, "rm_commitments", map(commitment_row, latest.values()),
+                    keep=("disputes",))
         self.execute_many(cursor, "UPDATE rm_commitments SET disputes=disputes+? WHERE id=?",
                           [(n, key) for key, n in disputes.items()])
 
@@ -277,15 +285,16 @@ def entry_is_public(item: Item) -> bool:
 
 class TimelineView(View):
     name = "timeline"
-    version = 1
+    version = 2
     tables: ClassVar = {
         "rm_timeline": "position BIGINT PRIMARY KEY, aggregate_id TEXT, aggregate_type TEXT, "
                        "dialogue_id TEXT, version INTEGER, type TEXT, recorded_at TEXT, "
                        "occurred_on TEXT, actor_id TEXT, party_id TEXT, changes TEXT, "
                        "reason TEXT, note TEXT, public INTEGER",
     }
-    indexes = ("rm_timeline(aggregate_id, position)", "rm_timeline(dialogue_id, position)",
-               "rm_timeline(actor_id, position)", "rm_timeline(party_id, position)")
+    # Activity by account or party (auditor pages) scans the table; two indexes fewer keep every
+    # insert cheaper.
+    indexes = ("rm_timeline(aggregate_id, position)", "rm_timeline(dialogue_id, position)")
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         rows = []
@@ -322,6 +331,21 @@ def public_changes(item: Item) -> dict[str, list[Any]]:
     return changes
 
 
+def public_commitment_row(item: Item) -> dict[str, Any]:
+    s = item.after
+    done, total = milestone_counts(s)
+    return {
+        "id": s["id"], "dialogue_id": s["dialogue_id"], "title": s["title"],
+        "description": s["description"], "status": s["status"], "version": s["version"],
+        "responsible_party": s["responsible_party"], "due_date": iso_date(s["due_date"]),
+        "milestones": dumps([{"title": m["title"], "due_date": m["due_date"],
+                              "completed_on": m["completed_on"]} for m in s["milestones"]]),
+        "milestones_done": done, "milestones_total": total,
+        "endorsements": dumps(s["endorsements"]), "last_activity": item.recorded_at,
+        "completed_on": iso_date(s.get("completed_on")),
+    }
+
+
 class PublicView(View):
     """What the public pages and the public API may show; nothing else is ever written here."""
 
@@ -350,7 +374,7 @@ class PublicView(View):
         dialogues: dict[str, dict[str, Any]] = {}
         parties: dict[str, dict[str, Any]] = {}
         meetings: dict[str, dict[str, Any]] = {}
-        commitments: dict[str, dict[str, Any]] = {}
+        latest: dict[str, Item] = {}  # a row is built once per commitment and batch
         progress: dict[str, int] = {}
         disputes: dict[str, int] = {}
         entries: list[tuple[Any, ...]] = []
@@ -369,7 +393,7 @@ class PublicView(View):
                 elif item.type == "MeetingRecorded":
                     m = s["meetings"][-1]
                     meetings[m["id"]] = {
-                        "id": m["id"], "dialogue_id": s["id"], "held_on": m["held_on"],
+                        "id": m["id"], "dialogue_id": s["id"], "held_on": iso_date(m["held_on"]),
                         "title": m["title"], "attendance": dumps(m["attendance"]),
                         "ord": len(s["meetings"])}
             elif item.kind == "commitment":
@@ -377,7 +401,7 @@ class PublicView(View):
                 if not s["public"]:
                     if item.type == "VisibilityChanged":
                         # Flush what this batch holds for it, then forget it entirely.
-                        commitments.pop(key, None)
+                        latest.pop(key, None)
                         progress.pop(key, None)
                         disputes.pop(key, None)
                         entries = [e for e in entries if e[1] != key]
@@ -385,18 +409,7 @@ class PublicView(View):
                     continue
                 if not entry_is_public(item):
                     continue  # a progress report given as not public: never shown, not even its time
-                done, total = milestone_counts(s)
-                commitments[key] = {
-                    "id": key, "dialogue_id": s["dialogue_id"], "title": s["title"],
-                    "description": s["description"], "status": s["status"],
-                    "version": s["version"], "responsible_party": s["responsible_party"],
-                    "due_date": s["due_date"],
-                    "milestones": dumps([{"title": m["title"], "due_date": m["due_date"],
-                                          "completed_on": m["completed_on"]}
-                                         for m in s["milestones"]]),
-                    "milestones_done": done, "milestones_total": total,
-                    "endorsements": dumps(s["endorsements"]), "last_activity": item.recorded_at,
-                    "completed_on": s.get("completed_on")}
+                latest[key] = item
                 changes = public_changes(item)
                 if "progress" in changes:
                     progress[key] = changes["progress"][1]
@@ -414,7 +427,8 @@ class PublicView(View):
         self.upsert(cursor, "pub_dialogues", dialogues.values())
         self.upsert(cursor, "pub_parties", parties.values())
         self.upsert(cursor, "pub_meetings", meetings.values())
-        self.upsert(cursor, "pub_commitments", commitments.values(), keep=("progress", "disputes"))
+        self.upsert(cursor, "pub_commitments", map(public_commitment_row, latest.values()),
+                    keep=("progress", "disputes"))
         self.execute_many(cursor, "UPDATE pub_commitments SET progress=? WHERE id=?",
                           [(p, key) for key, p in progress.items()])
         self.execute_many(cursor, "UPDATE pub_commitments SET disputes=disputes+? WHERE id=?",

@@ -21,6 +21,16 @@ from tracker.settings import Settings
 POSTGRES_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL", "")
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2, with the smallest cost: the production parameters take ~100-300 ms per hash
+    here, and every test world signs in three members."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr("tracker.application._hasher",
+                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
 def postgres_schema_url() -> Iterator[str]:
     """A fresh schema in the test database, as a URL with ?schema=; dropped afterwards."""
     import psycopg

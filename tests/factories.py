@@ -37,6 +37,17 @@ def make_world(tracker: Tracker, slug: str = "saaba", with_members: bool = True)
     return world
 
 
+def account(tracker: Tracker, name: str, role: str, world: World | None = None,
+            party: str | None = None) -> Principal:
+    """A new account of this role, signed in; a member also joins the world's dialogue for `party`."""
+    tracker.add_account(SYSTEM, name=name, role=role, password=PASSWORD)
+    if world is not None:
+        tracker.grant_membership(SYSTEM, name, slug=world.slug, party=party)
+    principal = tracker.authenticate(name, PASSWORD)
+    assert principal is not None
+    return principal
+
+
 def propose(tracker: Tracker, world: World, by: str = "police",
             required: tuple[str, ...] = ("police", "vigilante"), **kwargs) -> CommandResult:
     kwargs.setdefault("title", "Joint night patrols on market days")

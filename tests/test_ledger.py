@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import uuid
+from datetime import date
 
 import pytest
 
@@ -166,3 +167,24 @@ def test_verify_refuses_a_checkpoint_file_that_is_not_json(cli_env, history, cap
     bad.write_text("not json")
     code, out = run(capsys, "verify", "--checkpoint", str(bad))
     assert code == 2 and out.count("\n") == 1
+
+
+def test_encrypted_payloads_are_projected_and_their_stored_bytes_chained(settings, tmp_path):
+    from eventsourcing.cryptography import AESCipher
+
+    from tracker.bootstrap import build_application
+
+    secret = settings.model_copy(update={"encryption_key": AESCipher.create_key(32)})
+    app = build_application(secret)
+    models = build_read_models(secret, app)
+    try:
+        world = make_world(app)
+        result = propose(app, world, title="Encrypted at rest")
+        models.catch_up()
+        assert models.commitment(result.id, today=date(2026, 1, 1))["title"] == "Encrypted at rest"
+        assert b"Encrypted at rest" not in b"".join(
+            n.state for n in app.recorder.select_notifications(0, 1000))
+        assert verify(app, models.ledger).ok
+    finally:
+        models.close()
+        app.close()

@@ -226,7 +226,7 @@ def test_wait_for_names_the_lagging_view_when_it_times_out(tracker, models):
 def test_a_new_view_version_starts_afresh(tracker, models, settings, monkeypatch):
     make_world(tracker, with_members=False)
     models.catch_up()
-    monkeypatch.setattr(TimelineView, "version", 2)
+    monkeypatch.setattr(TimelineView, "version", TimelineView.version + 1)
     again = build_read_models(settings, tracker)
     try:
         assert again.views["timeline"].position() == 0
@@ -273,3 +273,14 @@ def test_build_application_and_read_models_share_the_store(settings):
     finally:
         models.close()
         app.close()
+
+
+def test_search_takes_percent_and_underscore_literally(tracker, models):
+    world = make_world(tracker)
+    propose(tracker, world, title="Patrols on 50% of market days")
+    propose(tracker, world, title="Patrols on 5 market days")
+    models.catch_up()
+    today = date(2026, 1, 1)
+    assert models.commitments(world.dialogue_id, today=today, q="50%")[1] == 1
+    assert models.commitments(world.dialogue_id, today=today, q="5_")[1] == 0
+    assert models.commitments(world.dialogue_id, today=today, q="patrols")[1] == 2

@@ -10,7 +10,9 @@ retried when another writer saved first, so concurrent writers never lose an upd
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,7 +24,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from eventsourcing.utils import retry
 
 from domain.account import Account, ApiToken, account_id, check_account_name
 from domain.base import TRANSCODINGS, Meta, check_occurred_on, clean_text
@@ -36,6 +37,8 @@ A = TypeVar("A", bound=Aggregate)
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8
+# How often a command given no expected version is tried when other writers keep saving first.
+MAX_ATTEMPTS = 50
 
 
 @dataclass(frozen=True)
@@ -220,10 +223,23 @@ class Tracker(Application[UUID]):
                 raise
             return CommandResult(str(aggregate.id), aggregate.version, position, extra)
 
-        try:
-            return retry(IntegrityError, max_attempts=50, wait=0.002)(attempt)()
-        except IntegrityError:
-            raise Conflict(f"too many people are changing this {what} at once; try again") from None
+        return self._retrying(attempt, what)
+
+    def _retrying(self, attempt: Callable[[], CommandResult], what: str) -> CommandResult:
+        """Run a whole load-change-save attempt again while other writers keep saving first.
+
+        Each attempt must load (or build) its aggregates afresh: a save that lost the race has
+        already taken the pending events of the aggregates it was given.
+        """
+        for tries in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return attempt()
+            except IntegrityError:
+                if tries == MAX_ATTEMPTS:
+                    break
+                # A random, growing pause, so that the writers who lost do not collide again.
+                time.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** tries)))  # noqa: S311
+        raise Conflict(f"too many people are changing this {what} at once; try again")
 
     # --- authorisation --------------------------------------------------------------------------
 
@@ -400,24 +416,34 @@ class Tracker(Application[UUID]):
         proposer = self._party_of(dialogue, proposed_by, "proposed_by") or own
         if own and proposer != own:
             raise Forbidden("you can propose only for your own party")
-        required = [self._party_of(dialogue, ref, "required_parties") or "" for ref in
-                    required_parties]
+        required = []
+        for ref in required_parties:
+            party_id = self._party_of(dialogue, ref, "required_parties")
+            if party_id is None:
+                raise InvalidInput("name each party that must endorse", "required_parties")
+            required.append(party_id)
         case = None
         if case_id:
             case = self._load(Case, case_id, "case")
             if case.dialogue_id != str(dialogue.id):
                 raise InvalidInput("the case belongs to another dialogue", "case_id")
         meta = self._meta(principal, own or proposer, occurred_on, note)
-        commitment = Commitment.propose(
-            dialogue_id=str(dialogue.id), title=title, required_parties=required,
-            description=description, case_id=str(case.id) if case else None,
-            proposed_by=proposer, public=public, private_note=private_note, meta=meta)
-        aggregates: list[Aggregate] = [commitment]
-        if case is not None:
-            case.link(commitment_id=str(commitment.id), meta=meta)
-            aggregates.append(case)
-        position = self._save(*aggregates)
-        return CommandResult(str(commitment.id), commitment.version, position)
+
+        def attempt() -> CommandResult:
+            commitment = Commitment.propose(
+                dialogue_id=str(dialogue.id), title=title, required_parties=required,
+                description=description, case_id=str(case.id) if case else None,
+                proposed_by=proposer, public=public, private_note=private_note, meta=meta)
+            aggregates: list[Aggregate] = [commitment]
+            if case is not None:
+                # The case as it is now: others may be linking commitments to it at this moment.
+                latest = self._load(Case, case.id, "case")
+                latest.link(commitment_id=str(commitment.id), meta=meta)
+                aggregates.append(latest)
+            position = self._save(*aggregates)
+            return CommandResult(str(commitment.id), commitment.version, position)
+
+        return self._retrying(attempt, "case")
 
     def commitment_action(self, principal: Principal, commitment_id: str, action: str,
                           fields: Mapping[str, Any] | None = None, *,
@@ -498,6 +524,8 @@ class Tracker(Application[UUID]):
                     continue
             if action == "agree" and commitment.missing_endorsements():
                 continue
+            if action == "endorse" and not commitment.missing_endorsements():
+                continue  # nobody is left to endorse, not even for an administrator
             actions.append(action)
         return actions
 
@@ -514,6 +542,9 @@ class Tracker(Application[UUID]):
         For a business date, the state after the longest run of events from the start whose
         business date is on or before that date (so nothing that happened later is shown).
         """
+        if as_of is not None and as_of.utcoffset() is None:
+            raise InvalidInput("a time must carry its offset, e.g. 2026-03-01T09:00:00+00:00",
+                               "as_of")
         aggregate: Aggregate | None = None
         # Up to a version, read no further than it (a long history would be read in full otherwise).
         for domain_event in self.aggregate_events(aggregate_id, lte=version):
@@ -568,6 +599,21 @@ class Tracker(Application[UUID]):
         return self._change(Account, account.id, "account", lambda a: a.revoke_membership(
             dialogue_id=str(dialogue.id), meta=self._meta(principal, note=note)))
 
+    def deactivate_account(self, principal: Principal, name: str, *, reason: str,
+                           note: str | None = None) -> CommandResult:
+        """Stop an account from signing in or using its tokens (its history stays)."""
+        self._check_admin(principal)
+        account = self.account_by_name(name)
+        return self._change(Account, account.id, "account", lambda a: a.deactivate(
+            reason=reason, meta=self._meta(principal, note=note)))
+
+    def reactivate_account(self, principal: Principal, name: str, *,
+                           note: str | None = None) -> CommandResult:
+        self._check_admin(principal)
+        account = self.account_by_name(name)
+        return self._change(Account, account.id, "account", lambda a: a.reactivate(
+            meta=self._meta(principal, note=note)))
+
     def set_language(self, principal: Principal, language: str) -> CommandResult:
         if principal.account_id is None:
             raise Forbidden("sign in to keep a language preference")
@@ -617,10 +663,13 @@ class Tracker(Application[UUID]):
         token = secrets.token_urlsafe(32)
         digest = token_digest(token)
         meta = self._meta(principal)
-        api_token = ApiToken(digest=digest, account_id=str(account.id), label=label, meta=meta)
+        # A fresh ApiToken for each attempt: a save that lost a race has already taken the
+        # pending events of the aggregates it was given, so reusing one would store no token.
         self._change(Account, account.id, "account",
-                     lambda a: a.record_token(token_id=str(api_token.id), label=label, meta=meta),
-                     also=lambda _: [api_token])
+                     lambda a: a.record_token(token_id=str(ApiToken.create_id(digest)),
+                                              label=label, meta=meta),
+                     also=lambda _: [ApiToken(digest=digest, account_id=str(account.id),
+                                              label=label, meta=meta)])
         return token
 
     def principal_for_token(self, token: str) -> Principal | None:

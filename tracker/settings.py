@@ -21,8 +21,6 @@ class Settings(BaseSettings):
     signing_key_file: Path = Path("./var/ledger_signing_key.pem")
     encryption_key: str = ""
     var_dir: Path = Path("./var")
-    # Snapshot a commitment every N events, so that loading a long history stays fast.
-    snapshot_interval: int = 50
     # How long a command waits for the read models to include its event (read-your-writes).
     read_your_writes_timeout: float = 5.0
 

@@ -1,0 +1,138 @@
+"""Read models and ledger: how fast a full rebuild and a full verify go, against a bare read loop.
+
+`run()` generates a log of real domain events (commitments proposed, endorsed, agreed, assigned,
+reported on, completed and verified, saved many aggregates per transaction), then measures:
+- bare: read the notifications in batches and decode each into its domain event, nothing else;
+- rebuild: every read model and the ledger built from scratch (`ReadModels.catch_up`);
+- verify: the ledger recomputed over the whole log and compared with the stored one.
+Set BENCH_PROJECTIONS_EVENTS to change the log size (default 200,000) and
+BENCH_PROJECTIONS_POSTGRES_URL (a postgresql:// URL with ?schema=) to run on PostgreSQL too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from domain.base import Meta
+from domain.commitment import Commitment
+from projections.ledger import verify
+from tracker.application import SYSTEM
+from tracker.bootstrap import build_application, build_read_models
+from tracker.settings import Settings
+
+EVENTS_PER_COMMITMENT = 8
+SAVE_BATCH = 250
+READ_BATCH = 500
+
+
+def generate(app, events: int) -> int:
+    """At least `events` events: one dialogue with three parties, then commitments in batches."""
+    app.create_dialogue(SYSTEM, slug="bench", name="Bench", country="BF", locality="Saaba")
+    parties = [app.add_party(SYSTEM, "bench", name=name, kind=kind).extra["party_id"]
+               for name, kind in (("Police", "police"), ("Koglweogo", "vigilante"),
+                                  ("Femmes", "women"))]
+    dialogue_id = str(app.dialogue_by_slug("bench").id)
+    police, vigilante, _ = parties
+    meta = Meta(actor=None, occurred_on=date(2026, 1, 15), party=police)
+    other = Meta(actor=None, occurred_on=date(2026, 1, 16), party=vigilante)
+    count = app.recorder.max_notification_id() or 0
+    n = 0
+    while count < events:
+        batch = []
+        for _ in range(SAVE_BATCH):
+            c = Commitment.propose(dialogue_id=dialogue_id, title=f"Commitment {n}",
+                                   description="Night patrols on market days",
+                                   required_parties=[police, vigilante], meta=meta,
+                                   proposed_by=police, private_note="not for the public")
+            c.endorse(party_id=police, meta=meta)
+            c.endorse(party_id=vigilante, meta=other)
+            c.agree(meta=meta)
+            c.assign(party_id=police, due_date=date(2026, 6, 30), meta=meta)
+            c.report_progress(percent=50, public=n % 2 == 0, meta=meta)
+            c.complete(summary="Patrols run", party_id=police, meta=meta)
+            c.verify(party_id=vigilante, meta=other)
+            batch.append(c)
+            n += 1
+        app.save(*batch)
+        count += SAVE_BATCH * EVENTS_PER_COMMITMENT
+    return app.recorder.max_notification_id() or 0
+
+
+def bare_read(app) -> int:
+    """Read and decode every notification; nothing else (the yardstick)."""
+    after, count = 0, 0
+    to_domain_event = app.mapper.to_domain_event
+    while notes := app.recorder.select_notifications(after, READ_BATCH,
+                                                     inclusive_of_start=False):
+        for note in notes:
+            to_domain_event(note)
+        count += len(notes)
+        after = notes[-1].id
+    return count
+
+
+def timed(work) -> tuple[int, float]:
+    start = time.perf_counter()
+    count = work()
+    return count, time.perf_counter() - start
+
+
+def measure(settings: Settings, events: int, label: str) -> list[str]:
+    app = build_application(settings)
+    try:
+        _, seconds = timed(lambda: generate(app, events))
+        total = app.recorder.max_notification_id() or 0
+        lines = [f"{label}: generated {total} events in {seconds:.1f} s "
+                 f"({total / seconds:,.0f} events/s)"]
+        bare_count, bare_s = timed(lambda: bare_read(app))
+        bare_rate = bare_count / bare_s
+        models = build_read_models(settings, app)
+        try:
+            built, build_s = timed(models.catch_up)
+            verify_result = None
+
+            def check() -> int:
+                nonlocal verify_result
+                verify_result = verify(app, models.ledger)
+                return verify_result.checked
+
+            checked, verify_s = timed(check)
+        finally:
+            models.close()
+        assert verify_result is not None and verify_result.ok, verify_result
+        build_rate, verify_rate = built / build_s, checked / verify_s
+        lines += [
+            f"{label}: bare read+decode {bare_rate:,.0f} events/s ({bare_s:.1f} s)",
+            f"{label}: rebuild all read models + ledger {build_rate:,.0f} events/s ({build_s:.1f} s)"
+            f", ratio {build_rate / bare_rate:.2f} (target >= 0.5)",
+            f"{label}: verify ledger {verify_rate:,.0f} events/s ({verify_s:.1f} s), "
+            f"ratio {verify_rate / bare_rate:.2f} (target >= 0.7)",
+        ]
+        return lines
+    finally:
+        app.close()
+
+
+def run() -> list[str]:
+    """Report lines for `make bench` (bench/__main__.py prints them)."""
+    events = int(os.environ.get("BENCH_PROJECTIONS_EVENTS", "200000"))
+    directory = Path(tempfile.mkdtemp(prefix="bench-projections-"))
+    try:
+        lines = measure(Settings(database_url=f"sqlite:///{directory / 'tracker.db'}",
+                                 var_dir=directory), events, "sqlite")
+        url = os.environ.get("BENCH_PROJECTIONS_POSTGRES_URL")
+        if url:
+            lines += measure(Settings(database_url=url, var_dir=directory), events, "postgres")
+        return lines
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    for line in run():
+        print(line)
