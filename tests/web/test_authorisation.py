@@ -77,6 +77,12 @@ ROWS = [
     Row("POST", "/admin/accounts", lambda s, w: (
         "/admin/accounts", {"name": f"clerk-{w}", "role": "member", "password": PASSWORD}),
         ADMIN_WRITE),
+    Row("POST", "/admin/dialogues", lambda s, w: (
+        "/admin/dialogues", {"slug": f"jos-{w}", "name": "Dialogue de Jos", "country": "NG",
+                             "locality": "Jos"}), ADMIN_WRITE),
+    Row("POST", "/admin/parties", lambda s, w: (
+        "/admin/parties", {"dialogue": "saaba", "name": f"Youth ({w})", "kind": "youth"}),
+        ADMIN_WRITE),
     Row("POST", "/admin/memberships", lambda s, w: (
         "/admin/memberships", {"account": newcomer(s, w),
                                "where": f"saaba|{s.world.parties['women']}"}), ADMIN_WRITE),
