@@ -42,7 +42,7 @@ def add_account(request: Request, principal: CurrentPrincipal, tracker: TrackerD
                 read_models: FreshReadModelsDep, form: FormDep) -> Response:
     admin_only(principal)
     try:
-        settled(read_models, tracker.add_account(
+        settled(request, tracker.add_account(
             principal, name=text(form, "name") or "", role=text(form, "role") or "",
             password=str(form.get("password") or "")))
     except (InvalidInput, Conflict) as error:
@@ -62,7 +62,7 @@ def grant_membership(request: Request, principal: CurrentPrincipal, tracker: Tra
     try:
         if not slug or not party:
             raise InvalidInput("choose a dialogue and a party", "where")
-        settled(read_models, tracker.grant_membership(principal, text(form, "account") or "",
+        settled(request, tracker.grant_membership(principal, text(form, "account") or "",
                                                       slug=slug, party=party))
     except (InvalidInput, NotFound) as error:
         field = error.field if isinstance(error, InvalidInput) else "account"
@@ -77,7 +77,7 @@ def start_dialogue(request: Request, principal: CurrentPrincipal, tracker: Track
                    read_models: FreshReadModelsDep, form: FormDep) -> Response:
     admin_only(principal)
     try:
-        settled(read_models, tracker.create_dialogue(
+        settled(request, tracker.create_dialogue(
             principal, slug=text(form, "slug") or "", name=text(form, "name") or "",
             country=text(form, "country") or "", locality=text(form, "locality") or "",
             description=text(form, "description")))
@@ -95,7 +95,7 @@ def add_party(request: Request, principal: CurrentPrincipal, tracker: TrackerDep
               read_models: FreshReadModelsDep, form: FormDep) -> Response:
     admin_only(principal)
     try:
-        settled(read_models, tracker.add_party(principal, text(form, "dialogue") or "",
+        settled(request, tracker.add_party(principal, text(form, "dialogue") or "",
                                                name=text(form, "name") or "",
                                                kind=text(form, "kind") or ""))
     except (InvalidInput, NotFound) as error:
