@@ -327,13 +327,12 @@ def get_commitment(
     if len(asked) > 1:
         raise InvalidInput(f"ask for one point in time, not {' and '.join(asked)}", asked[1])
     today = tracker.today()
+    state = tracker.commitment(commitment_id).state()  # NotFound unless it is a commitment
+    _check_reader(principal, state["dialogue_id"])
     if asked:
         state = tracker.state_as_of(commitment_id, version=version, as_of=as_of,
                                     as_of_date=as_of_date)
         today = as_of_date or (as_of.date() if as_of else today)
-    else:
-        state = tracker.commitment(commitment_id).state()
-    _check_reader(principal, state["dialogue_id"])
     return commitment_out(state, _dialogue_by_id(read_models, state["dialogue_id"]), today)
 
 

@@ -20,10 +20,10 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from domain.errors import Forbidden, InvalidInput, NotFound
-from projections.ledger import checkpoint_error, verify
+from projections.ledger import load_signing_key, public_key_hex, verify
 from tracker.application import Principal, parse_uuid
 from tracker.transfer import export_log
-from web.deps import CurrentPrincipal, FreshReadModelsDep, TrackerDep, render
+from web.deps import CurrentPrincipal, FreshReadModelsDep, SettingsDep, TrackerDep, render
 
 router = APIRouter(prefix="/audit", tags=["audit"], include_in_schema=False)
 
@@ -125,6 +125,18 @@ def named(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
+SECRET_FIELDS = ("password_hash", "digest")
+
+
+def redacted(value: Any) -> Any:
+    """A stored event's data without password or token hashes (the export keeps them)."""
+    if isinstance(value, dict):
+        return {k: "(hidden)" if k in SECRET_FIELDS else redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
+
+
 def plain(value: Any) -> Any:
     """A value as JSON can hold it (dates as ISO text)."""
     return json.loads(json.dumps(value, default=lambda v: v.isoformat() if hasattr(v, "isoformat")
@@ -171,7 +183,8 @@ def _history(tracker: Any, read_models: Any, record_id: str) -> list[dict[str, A
         raw = (json.loads(event.state) if readable
                else plain(vars(tracker.mapper.to_domain_event(event))))
         rows.append({"topic": event.topic, "version": event.originator_version,
-                     "raw": json.dumps(raw, indent=1, ensure_ascii=False, sort_keys=True),
+                     "raw": json.dumps(redacted(raw), indent=1, ensure_ascii=False,
+                                       sort_keys=True),
                      "entry": entries.get(event.originator_version)})
     return rows
 
@@ -283,22 +296,22 @@ def activity(request: Request, principal: Auditor, read_models: FreshReadModelsD
                   "until": until.isoformat() if until else ""}})
 
 
-def _verify_page(request: Request, tracker: Any, read_models: Any,
+def _verify_page(request: Request, tracker: Any, read_models: Any, settings: Any,
                  checkpoint_text: str | None) -> Response:
-    checkpoint = None
-    result = None
-    error = None
+    """The checkpoint history; when asked, the result of `tracker verify` (against a checkpoint)."""
+    result, error, checkpoint = None, None, None
     if checkpoint_text is not None:
-        try:
-            checkpoint = json.loads(checkpoint_text) if checkpoint_text.strip() else None
-        except json.JSONDecodeError:
-            error = "the checkpoint is not JSON"
-        if checkpoint is not None and not isinstance(checkpoint, dict):
-            error, checkpoint = "the checkpoint is not a JSON object", None
-        if checkpoint is not None:
-            error = checkpoint_error(checkpoint)
+        if checkpoint_text.strip():
+            try:
+                checkpoint = json.loads(checkpoint_text)
+            except json.JSONDecodeError:
+                error = "the checkpoint is not JSON"
+            if checkpoint is not None and not isinstance(checkpoint, dict):
+                error, checkpoint = "the checkpoint is not a JSON object", None
         if error is None:
-            result = verify(tracker, read_models.ledger, checkpoint=checkpoint).as_dict()
+            key_file = Path(settings.signing_key_file)
+            trusted = public_key_hex(load_signing_key(key_file)) if key_file.exists() else None
+            result = verify(tracker, read_models.ledger, checkpoint, trusted_key=trusted).as_dict()
     return render(request, "audit_ledger.html", {
         "result": result, "error": error, "checkpoint_text": checkpoint_text or "",
         "head": read_models.ledger_head(), "checkpoints": read_models.checkpoints()},
@@ -307,17 +320,17 @@ def _verify_page(request: Request, tracker: Any, read_models: Any,
 
 @router.get("/ledger")
 def ledger(request: Request, principal: Auditor, read_models: FreshReadModelsDep, tracker: TrackerDep,
-           run: bool = False) -> Response:
+           settings: SettingsDep, run: bool = False) -> Response:
     """The checkpoint history; with ?run=1, the same verification as `tracker verify`."""
-    return _verify_page(request, tracker, read_models, "" if run else None)
+    return _verify_page(request, tracker, read_models, settings, "" if run else None)
 
 
 @router.post("/ledger")
 def ledger_with_checkpoint(request: Request, principal: Auditor, read_models: FreshReadModelsDep,
-                           tracker: TrackerDep,
+                           tracker: TrackerDep, settings: SettingsDep,
                            checkpoint: Annotated[str, Form(max_length=20_000)] = "") -> Response:
     """Verify the log, and that it extends a pasted checkpoint."""
-    return _verify_page(request, tracker, read_models, checkpoint)
+    return _verify_page(request, tracker, read_models, settings, checkpoint)
 
 
 @router.get("/export.jsonl")

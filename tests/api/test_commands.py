@@ -136,3 +136,16 @@ def test_a_domain_refusal_of_a_value_is_a_422_naming_the_field(client, world, as
     assert response.json()["error"]["field"] == "reason"
     future = act(client, as_, "police", cid, "reject", reason="no", occurred_on="2999-01-01")
     assert future.status_code == 422 and future.json()["error"]["field"] == "occurred_on"
+
+
+def test_a_signed_in_session_uses_the_api_with_its_csrf_token(client, world):
+    from tests.web.support import sign_in
+
+    token = sign_in(client, "saaba-police")
+    assert client.get("/api/v1/dialogues").status_code == 200  # the session cookie suffices to read
+    body = {"title": "Patrols", "required_parties": [world.parties["police"]]}
+    refused = client.post(f"/api/v1/dialogues/{world.slug}/commitments", json=body)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf"
+    accepted = client.post(f"/api/v1/dialogues/{world.slug}/commitments", json=body,
+                           headers={"X-CSRF-Token": token})
+    assert accepted.status_code == 201

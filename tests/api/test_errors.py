@@ -98,3 +98,11 @@ def test_a_member_of_another_dialogue_cannot_read_this_one(client, tracker_of, w
     outsider = {"Authorization": f"Bearer {tracker_of.create_token(SYSTEM, 'jos-police')}"}
     assert error_of(client.get("/api/v1/dialogues/saaba/commitments", headers=outsider), 403)
     assert error_of(client.get("/api/v1/dialogues/saaba", headers=outsider), 403)
+
+
+def test_a_case_id_is_not_a_commitment_even_in_the_past(client, as_, world_people):
+    world = world_people[0]
+    case = client.post(f"/api/v1/dialogues/{world.slug}/cases", headers=as_("police"),
+                       json={"title": "t", "category": "other"}).json()["id"]
+    for query in ("", "?version=1", "?as_of_date=2030-01-01"):
+        assert error_of(client.get(f"/api/v1/commitments/{case}{query}", headers=as_("auditor")), 404)

@@ -145,3 +145,19 @@ def test_pages_speak_french_and_english(client, world, done_and_late):
 def test_a_concluded_dialogue_is_still_public(client, tracker_of, world, done_and_late):
     tracker_of.conclude_dialogue(SYSTEM, world.slug, reason="The year is over")
     assert client.get(f"/public/dialogues/{world.slug}").status_code == 200
+
+
+def test_the_latest_signed_checkpoint_is_on_every_public_page_and_downloadable(
+        client, world, done_and_late, settings):
+    from projections.ledger import load_signing_key, sign_checkpoint
+
+    assert client.get("/public/checkpoint.json").status_code == 404  # none signed yet
+    read_models = client.app.state.read_models
+    read_models.catch_up()
+    checkpoint = sign_checkpoint(load_signing_key(settings.signing_key_file), read_models.ledger_head())
+    read_models.ledger.record_checkpoint(checkpoint)
+    for url in ("/public/", f"/public/dialogues/{world.slug}", "/public/ledger"):
+        html = client.get(url).text
+        assert checkpoint["signature"] in html and checkpoint["head_hash"] in html, url
+    assert client.get("/public/checkpoint.json").json() == checkpoint
+    assert client.get("/api/v1/ledger/head").json()["checkpoint"]["signature"] == checkpoint["signature"]
