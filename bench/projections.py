@@ -5,19 +5,19 @@ reported on, completed and verified, saved many aggregates per transaction), the
 - bare: read the notifications in batches and decode each into its domain event, nothing else;
 - rebuild: every read model and the ledger built from scratch (`ReadModels.catch_up`);
 - verify: the ledger recomputed over the whole log and compared with the stored one.
-Set BENCH_PROJECTIONS_EVENTS to change the log size (default 200,000) and
-BENCH_PROJECTIONS_POSTGRES_URL (a postgresql:// URL with ?schema=) to run on PostgreSQL too.
+Set BENCH_PROJECTIONS_EVENTS to change the log size (default 200,000); with
+TRACKER_BENCH_POSTGRES_URL set it runs on PostgreSQL too (a schema of its own, see bench/stores.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
+from bench.stores import backends, fresh_store
 from domain.base import Meta
 from domain.commitment import Commitment
 from projections.ledger import verify
@@ -121,16 +121,13 @@ def measure(settings: Settings, events: int, label: str) -> list[str]:
 def run() -> list[str]:
     """Report lines for `make bench` (bench/__main__.py prints them)."""
     events = int(os.environ.get("BENCH_PROJECTIONS_EVENTS", "200000"))
-    directory = Path(tempfile.mkdtemp(prefix="bench-projections-"))
-    try:
-        lines = measure(Settings(database_url=f"sqlite:///{directory / 'tracker.db'}",
-                                 var_dir=directory), events, "sqlite")
-        url = os.environ.get("BENCH_PROJECTIONS_POSTGRES_URL")
-        if url:
-            lines += measure(Settings(database_url=url, var_dir=directory), events, "postgres")
-        return lines
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-projections-") as directory:
+        for backend in backends():
+            with fresh_store(backend) as url:
+                lines += measure(Settings(database_url=url, var_dir=Path(directory)), events,
+                                 backend)
+    return lines
 
 
 if __name__ == "__main__":

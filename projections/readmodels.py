@@ -18,6 +18,9 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
+from eventsourcing.utils import retry
+
 from domain.lifecycle import Status
 from projections.feed import Feed, iso_time
 from projections.ledger import LedgerView
@@ -84,7 +87,9 @@ class ReadModels:
         self.views: dict[str, View] = {cls.name: cls(store, self.feed)
                                        for cls in self.view_classes}
         for view in self.views.values():
-            view.ensure()
+            # Idempotent DDL: a process that loses a start-up race with another one tries again.
+            retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(
+                view.ensure)()
         self.ledger: LedgerView = self.views["ledger"]  # type: ignore[assignment]
         self.ledger.ensure_checkpoints()
         self.public = PublicReadModel(self)

@@ -20,7 +20,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import TrackingRecorder
+from eventsourcing.persistence import (
+    IntegrityError,
+    InternalError,
+    ProgrammingError,
+    TrackingRecorder,
+)
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import (
     SQLiteConnection,
@@ -28,6 +33,7 @@ from eventsourcing.sqlite import (
     SQLiteDatastore,
     SQLiteTrackingRecorder,
 )
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 from tracker.persistence import is_postgres, postgres_params, sqlite_path
@@ -193,7 +199,10 @@ def open_store(settings: Settings) -> Store:
         datastore.pool.close()
         datastore.pool = _ReadModelPool(db_name=sqlite_path(url))
         store = SQLiteStore(datastore)
-    store.create_table()
+    # Several processes starting at once race on the same DDL (PostgreSQL answers "tuple
+    # concurrently updated"); the statements are idempotent, so the loser simply tries again.
+    retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(
+        store.create_table)()
     return store
 
 

@@ -9,13 +9,19 @@ from __future__ import annotations
 import sys
 import time
 
+from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
+from eventsourcing.utils import retry
+
 from tracker.bootstrap import build_application, build_read_models
 from tracker.settings import Settings
 
 
 def main(url: str, deadline: float = 90.0) -> int:
     settings = Settings(database_url=url)
-    app = build_application(settings)
+    # The library's own start-up DDL can lose a race with another process starting at the same
+    # moment ("tuple concurrently updated"); it is idempotent, so try again.
+    app = retry((InternalError, ProgrammingError, IntegrityError), max_attempts=5, wait=0.2)(
+        build_application)(settings)
     models = build_read_models(settings, app)
     models.batch = 7  # small batches: many chances to collide with the other workers
     start = time.monotonic()

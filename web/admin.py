@@ -1,4 +1,4 @@
-"""The administrator's page: add an account, grant a membership in a dialogue for a party."""
+"""The administrator's page: start a dialogue, add a party, add an account, grant a membership."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from domain.account import ROLES
+from domain.dialogue import PARTY_KINDS
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tracker.application import Principal
 from web.deps import CurrentPrincipal, FreshReadModelsDep, TrackerDep, render, wants_fragment
@@ -26,7 +27,7 @@ def admin_page(request: Request, read_models: Any, *, status_code: int = 200,
     context.setdefault("errors", {})
     context.setdefault("typed", {})
     return render(request, "admin.html", {"dialogues": read_models.dialogues(), "roles": ROLES,
-                                          **context},
+                                          "kinds": PARTY_KINDS, **context},
                   block="admin" if wants_fragment(request) else None, status_code=status_code)
 
 
@@ -41,7 +42,7 @@ def add_account(request: Request, principal: CurrentPrincipal, tracker: TrackerD
                 read_models: FreshReadModelsDep, form: FormDep) -> Response:
     admin_only(principal)
     try:
-        settled(read_models, tracker.add_account(
+        settled(request, tracker.add_account(
             principal, name=text(form, "name") or "", role=text(form, "role") or "",
             password=str(form.get("password") or "")))
     except (InvalidInput, Conflict) as error:
@@ -61,11 +62,45 @@ def grant_membership(request: Request, principal: CurrentPrincipal, tracker: Tra
     try:
         if not slug or not party:
             raise InvalidInput("choose a dialogue and a party", "where")
-        settled(read_models, tracker.grant_membership(principal, text(form, "account") or "",
+        settled(request, tracker.grant_membership(principal, text(form, "account") or "",
                                                       slug=slug, party=party))
     except (InvalidInput, NotFound) as error:
         field = error.field if isinstance(error, InvalidInput) else "account"
         return admin_page(request, read_models, errors={field or "_form": error.message},
                           typed=typed_values(form), open_form="membership", status_code=422)
     flash(request, "membership-granted")
+    return RedirectResponse("/admin/accounts", status_code=303)
+
+
+@router.post("/dialogues")
+def start_dialogue(request: Request, principal: CurrentPrincipal, tracker: TrackerDep,
+                   read_models: FreshReadModelsDep, form: FormDep) -> Response:
+    admin_only(principal)
+    try:
+        settled(request, tracker.create_dialogue(
+            principal, slug=text(form, "slug") or "", name=text(form, "name") or "",
+            country=text(form, "country") or "", locality=text(form, "locality") or "",
+            description=text(form, "description")))
+    except (InvalidInput, Conflict) as error:
+        errors = errors_of(error) if isinstance(error, InvalidInput) else {"slug": error.message}
+        return admin_page(request, read_models, errors=errors, typed=typed_values(form),
+                          open_form="dialogue",
+                          status_code=422 if isinstance(error, InvalidInput) else 409)
+    flash(request, "dialogue-started")
+    return RedirectResponse("/admin/accounts", status_code=303)
+
+
+@router.post("/parties")
+def add_party(request: Request, principal: CurrentPrincipal, tracker: TrackerDep,
+              read_models: FreshReadModelsDep, form: FormDep) -> Response:
+    admin_only(principal)
+    try:
+        settled(request, tracker.add_party(principal, text(form, "dialogue") or "",
+                                               name=text(form, "name") or "",
+                                               kind=text(form, "kind") or ""))
+    except (InvalidInput, NotFound) as error:
+        field = error.field if isinstance(error, InvalidInput) else "dialogue"
+        return admin_page(request, read_models, errors={field or "_form": error.message},
+                          typed=typed_values(form), open_form="party", status_code=422)
+    flash(request, "party-added")
     return RedirectResponse("/admin/accounts", status_code=303)

@@ -17,11 +17,12 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
+from projections import ReadModelTimeout
 from tracker.bootstrap import build_application, build_read_models
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
-from web.security import CSRFError, LoginThrottle, SchemeAwareSessions, csrf_protect
+from web.security import CSRFError, LoginThrottle, SchemeAwareSessions, SecurityHeaders, csrf_protect
 
 WEB_DIR = Path(__file__).parent
 
@@ -83,6 +84,15 @@ def install_error_handlers(app: FastAPI) -> None:
             return api_error(status, exc.code, exc.message)
         return error_page(request, status, exc.code, exc.message)
 
+    @app.exception_handler(ReadModelTimeout)
+    async def read_models_lag(request: Request, exc: ReadModelTimeout) -> Response:
+        # The command was saved; only the pages lag behind. Say so rather than fail.
+        message = ("your change was recorded, but the lists are slow to show it; "
+                   "reload the page in a moment")
+        if is_api(request):
+            return api_error(503, "read_model_lag", message)
+        return error_page(request, 503, "read_model_lag", message)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
@@ -130,9 +140,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     app.state.dialogue_slugs = {}  # dialogue id -> slug, filled from the read models on demand
 
-    # Outermost first: compress, then sessions (which the CSRF dependency and the pages read).
+    # Each add wraps the previous: sessions innermost (the CSRF check and the pages read them),
+    # then compression, then the security headers outermost.
     app.add_middleware(SchemeAwareSessions, secret_key=secret_key)
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)

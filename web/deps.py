@@ -40,8 +40,14 @@ def get_fresh_read_models(request: Request) -> Any:
     head = state.tracker.recorder.max_notification_id() or 0
     if head > getattr(state, "read_models_at", -1):
         state.read_models.catch_up()
-        state.read_models_at = head  # every view now includes at least this position
+        read_models_reached(request, head)
     return state.read_models
+
+
+def read_models_reached(request: Request, position: int) -> None:
+    """Remember that every view includes `position` (views apply the log in order)."""
+    state = request.app.state
+    state.read_models_at = max(getattr(state, "read_models_at", -1), position)
 
 
 FreshReadModelsDep = Annotated[Any, Depends(get_fresh_read_models)]

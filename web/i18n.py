@@ -126,7 +126,8 @@ def install(env: Environment) -> None:
 
     env.globals.update(status_labels=labels.STATUS_LABELS, action_labels=labels.ACTION_LABELS,
                        done_messages=labels.DONE_MESSAGES, event_labels=labels.EVENT_LABELS,
-                       category_labels=labels.CATEGORY_LABELS, done_label=labels.DONE)
+                       category_labels=labels.CATEGORY_LABELS, done_label=labels.DONE,
+                       party_kind_labels=labels.PARTY_KIND_LABELS)
 
 
 def locale_name(language: str) -> str:
@@ -179,4 +180,5 @@ SHOWN_MESSAGES = (
     N_("this dialogue has concluded; reopen it first"),
     N_("the case belongs to another dialogue"),
     N_("a language is one of: fr, en"),
+    N_("your change was recorded, but the lists are slow to show it; reload the page in a moment"),
 )

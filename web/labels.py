@@ -100,4 +100,17 @@ CATEGORY_LABELS = {
     "other": N_("other"),
 }
 
+PARTY_KIND_LABELS = {
+    "police": N_("police"),
+    "gendarmerie": N_("gendarmerie"),
+    "justice": N_("justice"),
+    "local_government": N_("local government"),
+    "community": N_("community association"),
+    "vigilante": N_("vigilante group"),
+    "religious": N_("religious leaders"),
+    "youth": N_("youth"),
+    "women": N_("women's group"),
+    "other": N_("other"),
+}
+
 DONE = N_("Done.")

@@ -24,8 +24,9 @@ from hmac import compare_digest
 from typing import Any
 
 from fastapi import Request
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "tracker_session"
 SESSION_MAX_AGE = 12 * 60 * 60  # a working day and a bit; signing in again is cheap
@@ -46,6 +47,31 @@ class SchemeAwareSessions:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         chosen = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
         await chosen(scope, receive, send)
+
+
+class SecurityHeaders:
+    """Headers every answer carries: no framing by other sites, no MIME sniffing, no referrer to
+    other sites (addresses hold commitment ids)."""
+
+    HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff",
+               "referrer-policy": "same-origin"}
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def csrf_token(request: Request) -> str:

@@ -25,6 +25,7 @@ from web.deps import (
     FreshReadModelsDep,
     OptionalPrincipal,
     TrackerDep,
+    read_models_reached,
     render,
     wants_fragment,
 )
@@ -124,9 +125,10 @@ def party_names(dialogue: dict) -> dict[str, str]:
     return {p["id"]: p["name"] for p in dialogue["parties"]}
 
 
-def settled(read_models: Any, result: CommandResult) -> CommandResult:
+def settled(request: Request, result: CommandResult) -> CommandResult:
     """Wait until every read model includes the command's event, so the next page shows it."""
-    read_models.wait_for(result.position)
+    request.app.state.read_models.wait_for(result.position)
+    read_models_reached(request, result.position)
     return result
 
 
@@ -225,7 +227,7 @@ def raise_case(request: Request, slug: str, principal: CurrentPrincipal, tracker
     try:
         values = parse_fields(form, ("title", "description", "category", "raised_by",
                                      "occurred_on", "note"))
-        result = settled(read_models, tracker.raise_case(
+        result = settled(request, tracker.raise_case(
             principal, slug, title=values["title"] or "", category=values["category"] or "",
             description=values["description"], raised_by=values["raised_by"],
             occurred_on=values["occurred_on"], note=values["note"]))
@@ -247,7 +249,7 @@ def propose(request: Request, slug: str, principal: CurrentPrincipal, tracker: T
     try:
         values = parse_fields(form, ("title", "description", "case_id", "proposed_by", "public",
                                      "private_note", "occurred_on", "note"))
-        result = settled(read_models, tracker.propose_commitment(
+        result = settled(request, tracker.propose_commitment(
             principal, slug, title=values.pop("title") or "",
             required_parties=[p for p in form.getlist("required_parties") if isinstance(p, str)],
             **values))
@@ -282,7 +284,7 @@ def record_meeting(request: Request, slug: str, principal: CurrentPrincipal, tra
                 attendance[party_id] = count
         if values["held_on"] is None:
             raise InvalidInput("give the date of the meeting", "held_on")
-        settled(read_models, tracker.record_meeting(
+        settled(request, tracker.record_meeting(
             principal, slug, held_on=values["held_on"], title=values["title"] or "",
             attendance=attendance, summary=values["summary"], note=values["note"]))
     except InvalidInput as error:
@@ -335,7 +337,7 @@ def case_action(request: Request, case_id: str, action: str, principal: CurrentP
     field = CASE_ACTIONS[action][1]
     try:
         values = parse_fields(form, (field, "expected_version", "occurred_on", "note"))
-        settled(read_models, tracker.case_action(
+        settled(request, tracker.case_action(
             principal, case_id, action, {field: values[field]},
             expected_version=values["expected_version"], occurred_on=values["occurred_on"],
             note=values["note"]))
@@ -414,7 +416,7 @@ def commitment_action(request: Request, commitment_id: str, action: str,
     try:
         values = parse_fields(form, [*names, "expected_version", "occurred_on", "note"])
         fields = {name: values[name] for name in names}
-        settled(read_models, tracker.commitment_action(
+        settled(request, tracker.commitment_action(
             principal, commitment_id, action, fields,
             expected_version=values["expected_version"], occurred_on=values["occurred_on"],
             note=values["note"]))

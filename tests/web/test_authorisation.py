@@ -77,6 +77,12 @@ ROWS = [
     Row("POST", "/admin/accounts", lambda s, w: (
         "/admin/accounts", {"name": f"clerk-{w}", "role": "member", "password": PASSWORD}),
         ADMIN_WRITE),
+    Row("POST", "/admin/dialogues", lambda s, w: (
+        "/admin/dialogues", {"slug": f"jos-{w}", "name": "Dialogue de Jos", "country": "NG",
+                             "locality": "Jos"}), ADMIN_WRITE),
+    Row("POST", "/admin/parties", lambda s, w: (
+        "/admin/parties", {"dialogue": "saaba", "name": f"Youth ({w})", "kind": "youth"}),
+        ADMIN_WRITE),
     Row("POST", "/admin/memberships", lambda s, w: (
         "/admin/memberships", {"account": newcomer(s, w),
                                "where": f"saaba|{s.world.parties['women']}"}), ADMIN_WRITE),
@@ -155,3 +161,19 @@ def test_an_auditor_sees_every_commitment_but_no_action(site: Site):
     assert f'action="/commitments/{result.id}/' not in page
     workspace = site.get("auditor", "/dialogues/saaba").text
     assert 'action="/dialogues/saaba/commitments"' not in workspace
+
+
+def test_a_refusal_to_an_htmx_request_is_a_message_for_the_page(site: Site):
+    result = propose(site.tracker, site.world)
+    before = position(site.tracker)
+    response = site.post("other", f"/commitments/{result.id}/endorse", htmx=True)
+    assert response.status_code == 403
+    assert response.headers["hx-retarget"] == "#messages"
+    assert "<html" not in response.text and "you are not a member of this dialogue" in response.text
+    assert position(site.tracker) == before
+    # an htmx request without a session is sent to the sign-in page
+    anonymous = site.client("anonymous")
+    response = anonymous.post(f"/commitments/{result.id}/endorse", headers={
+        "HX-Request": "true", "X-CSRF-Token": site.tokens["anonymous"]}, follow_redirects=False)
+    assert response.status_code == 401
+    assert response.headers["hx-redirect"].startswith("/login")

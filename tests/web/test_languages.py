@@ -68,3 +68,13 @@ def test_every_page_has_the_language_switch(site: Site):
     for path in ["/login", "/dialogues/saaba", f"/commitments/{result.id}"]:
         html = site.get("member", path).text
         assert 'action="/language"' in html and 'value="fr"' in html and 'value="en"' in html
+
+
+def test_plurals_read_in_french(site: Site):
+    for n in range(3):
+        propose(site.tracker, site.world, title=f"Patrols {n}")
+    site.settle()
+    page = site.get("member", "/dialogues/saaba", headers={"Accept-Language": "fr"}).text
+    assert "3 engagements" in page
+    page = site.get("member", "/dialogues/saaba?q=Patrols+1", headers={"Accept-Language": "fr"}).text
+    assert "1 engagement<" in page

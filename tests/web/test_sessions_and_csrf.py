@@ -129,3 +129,9 @@ def test_after_signing_in_the_visitor_returns_to_the_page_they_asked_for(site: S
                                            "csrf_token": csrf_token(client)},
                            follow_redirects=False)
     assert response.headers["location"] == "/"
+
+
+def test_pages_may_not_be_framed_by_other_sites(site: Site):
+    response = TestClient(site.app).get("/login")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"
