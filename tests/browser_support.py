@@ -1,15 +1,26 @@
-"""Browser tests: the real app served by uvicorn on a free loopback port, and Debian's chromium.
+"""Live servers for tests: the real app served by uvicorn on a free loopback port, and chromium.
 
-Reuse from any test module with `from tests.browser_support import chromium, live_server  # noqa`.
-`live_server` yields a `LiveServer` (base URL and the running FastAPI app, whose `state.tracker`
-seeds data); `chromium` yields a Playwright browser. Screenshots go to test-artifacts/ (gitignored).
-Never `playwright install`: the browser is /usr/bin/chromium (`make test` installs it when root).
+Two ways to serve, one module:
+- `live_server` (fixture): uvicorn in a thread of the test process. Yields a `LiveServer` (base URL
+  and the running FastAPI app, whose `state.tracker` seeds data). For the browser tests.
+- `ServerProcess`: `tracker serve` in a process of its own, exactly as deployed, with
+  TRACKER_DATABASE_URL and the keys in the test's directory; `start()` waits for /healthz, `kill()`
+  sends SIGKILL (the crash drills), `stop()` ends it gracefully. For the drills under tests/drills.
+
+`chromium` yields a Playwright browser. Screenshots go to test-artifacts/ (gitignored). Never
+`playwright install`: the browser is /usr/bin/chromium (`make test` installs it when root).
+Every server listens on 127.0.0.1 only, on a port the kernel picked as free.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +34,103 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tracker_command() -> list[str]:
+    """The `tracker` console script of this environment (or the module, if it is not installed)."""
+    script = Path(sys.executable).parent / "tracker"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tracker.cli"]
+
+
+def tracker_env(database_url: str, directory: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `tracker` process on this store, with its keys kept in `directory`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TRACKER_")}
+    env.update(TRACKER_DATABASE_URL=database_url, TRACKER_VAR_DIR=str(directory / "var"),
+               TRACKER_SIGNING_KEY_FILE=str(directory / "var" / "ledger_signing_key.pem"),
+               TRACKER_SECRET_KEY="test-secret-key-not-for-production", **extra)
+    return env
+
+
+def run_tracker(database_url: str, directory: Path, *args: str, timeout: float = 60,
+                **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run one `tracker` command to its end (bounded by `timeout`); its output as text."""
+    return subprocess.run([*tracker_command(), *args], env=tracker_env(database_url, directory, **extra),
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+class ServerProcess:
+    """`tracker serve` on 127.0.0.1 in a process of its own; its output goes to a log file."""
+
+    def __init__(self, database_url: str, directory: Path, name: str = "server") -> None:
+        self.database_url = database_url
+        self.directory = directory
+        self.name = name
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = directory / f"{name}.log"
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        """Start the server and return once /healthz answers (or raise, quoting its log)."""
+        import httpx
+
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            log.write(f"--- start {self.starts}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(
+                [*tracker_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=tracker_env(self.database_url, self.directory), stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start; its log ends:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flushing, no closing of connections (a crash)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM (uvicorn shuts down gracefully), SIGKILL if it takes too long."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 @dataclass
@@ -40,7 +148,7 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", 0))  # kept open and handed to uvicorn: nobody can take it meanwhile
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

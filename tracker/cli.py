@@ -153,6 +153,57 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
     return _with_read_models(settings, work)
 
 
+def follow(models: ReadModels, *, pause: float, until_idle: float | None,
+           log: Callable[[str], None]) -> int:
+    """Keep every read model at the end of the log: catch up, sleep `pause`, again. With
+    `until_idle`, stop once nothing new has arrived for that many seconds; returns the number of
+    events applied. A database that goes away for a moment is waited for, not fatal."""
+    import time
+
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    applied = 0
+    idle_since = time.monotonic()
+    while True:
+        try:
+            count = models.catch_up()
+        except (OperationalError, InterfaceError) as error:
+            log(f"projections: the database did not answer ({str(error).splitlines()[0]}); "
+                "trying again")
+            count = 0
+        if count:
+            applied += count
+            idle_since = time.monotonic()
+        elif until_idle is not None and time.monotonic() - idle_since >= until_idle:
+            return applied
+        time.sleep(pause)
+
+
+def cmd_projections_follow(args: argparse.Namespace, settings: Settings) -> int:
+    if args.pause <= 0 or (args.until_idle is not None and args.until_idle < 0):
+        raise UsageError("--pause must be above 0 and --until-idle at least 0 seconds")
+
+    import signal
+
+    # A process manager stops a worker with SIGTERM: end like Ctrl-C, between two transactions or
+    # inside one (which then rolls back; the next catch-up applies it again).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def work(app: Tracker, models: ReadModels) -> int:
+        def log(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
+        log(f"projections: following the event log (every {args.pause:g} s)")
+        try:
+            applied = follow(models, pause=args.pause, until_idle=args.until_idle, log=log)
+        except KeyboardInterrupt:
+            return 0
+        log(f"projections: idle for {args.until_idle:g} s after applying {applied} events; stopping")
+        return 0
+
+    return _with_read_models(settings, work)
+
+
 def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
     from projections.ledger import load_signing_key, sign_checkpoint
 
@@ -243,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild", help="empty a read model (default: all but the ledger) and replay the log")
     rebuild.add_argument("name", nargs="?")
     rebuild.set_defaults(func=cmd_projections_rebuild)
+    follow_cmd = projections.add_parser(
+        "follow", help="keep the read models up to date in a process of their own (a worker)")
+    follow_cmd.add_argument("--pause", type=float, default=0.2,
+                            help="seconds between two catch-ups when the log is quiet (0.2)")
+    follow_cmd.add_argument("--until-idle", type=float, default=None, metavar="SECONDS",
+                            help="stop once no new event has arrived for SECONDS (default: never)")
+    follow_cmd.set_defaults(func=cmd_projections_follow)
 
     checkpoint = sub.add_parser("checkpoint", help="write a signed checkpoint of the ledger")
     checkpoint.add_argument("--out", help="file to write (default: standard output)")
