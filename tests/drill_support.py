@@ -103,7 +103,8 @@ class Writer:
     acks: list[Ack] = field(default_factory=list)
     stored_unacknowledged: list[str] = field(default_factory=list)  # notes: stored, answer lost
     statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    unanswered: int = 0
+    unanswered: int = 0  # requests that got no answer (server killed, or not up yet)
+    interrupted: int = 0  # commands whose first attempt got no answer
     error: BaseException | None = None
 
     def run(self) -> None:
@@ -129,6 +130,7 @@ class Writer:
         deadline = time.monotonic() + self.patience
         while (response := self._send(client, turn, "POST", path, who, body)) is None:
             # No answer: it may have been stored. Ask again with the same expected version.
+            self.interrupted += not retried
             retried = True
             if time.monotonic() > deadline:
                 raise AssertionError(f"{action} {note}: no server answered for {self.patience} s")
