@@ -62,6 +62,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """PostgreSQL only (multi-process drills): a fresh schema, as `store_url` gives one."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need TRACKER_TEST_POSTGRES_URL (CI sets it)")
+    yield from postgres_schema_url()
+
+
+@pytest.fixture
 def settings(store_url: str, tmp_path: Path) -> Settings:
     return Settings(database_url=store_url, var_dir=tmp_path / "var",
                     signing_key_file=tmp_path / "var" / "signing_key.pem",

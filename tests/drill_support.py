@@ -253,3 +253,4 @@ def check_views_equal_rebuild(settings: Settings, catch_up: bool = False) -> int
     finally:
         models.close()
         app.close()
+
