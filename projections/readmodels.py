@@ -132,6 +132,9 @@ class ReadModels:
         deadline = time.monotonic() + timeout
         pause = 0.01
         while True:
+            lagging = {name: p for name, p in self.positions().items() if p < position}
+            if not lagging:
+                return
             self.catch_up()
             lagging = {name: p for name, p in self.positions().items() if p < position}
             if not lagging:
