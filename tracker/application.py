@@ -65,9 +65,15 @@ class Principal:
     def can_read(self, dialogue_id: str) -> bool:
         return self.role in ("admin", "auditor") or dialogue_id in self.memberships
 
+    def can_write(self, dialogue_id: str) -> bool:
+        """May act in this dialogue at all (the commands still check each action's own rules)."""
+        return self.is_admin or (self.role == "member" and dialogue_id in self.memberships)
+
 
 # The command line and the demo loader act as the system: an admin with no account.
 SYSTEM = Principal(account_id=None, name="system", role="admin")
+# Someone not signed in (a failed sign-in is recorded in their name): may do nothing.
+ANONYMOUS = Principal(account_id=None, name="anonymous", role="anonymous")
 
 
 @dataclass(frozen=True)
@@ -637,6 +643,16 @@ class Tracker(Application[UUID]):
         except (VerificationError, InvalidHashError):
             return None
         return self.principal_of(account) if account.active else None
+
+    def record_failed_login(self, name: str, source: str) -> CommandResult | None:
+        """Record a failed sign-in against an existing account (auditors see it in the activity
+        log); None when no account has that name. `source` is where the attempt came from."""
+        try:
+            account = self.account_by_name(name)
+        except NotFound:
+            return None
+        return self._change(Account, account.id, "account", lambda a: a.record_failed_login(
+            source=source, meta=self._meta(ANONYMOUS)))
 
     def create_token(self, principal: Principal, name: str, label: str = "") -> str:
         """Issue an API token for the named account; only its digest is stored."""

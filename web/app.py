@@ -1,14 +1,113 @@
-"""The FastAPI app factory: builds the application service and the read models in the lifespan."""
+"""The FastAPI app factory: services built in the lifespan, middleware, error pages, every router."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2_fragments.fastapi import Jinja2Blocks
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import Scope
 
-from tracker.bootstrap import build_application
+from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
+from projections import ReadModelTimeout
+from tracker.bootstrap import build_application, build_read_models
 from tracker.settings import Settings
+from web import i18n
+from web.deps import NotSignedIn, render, wants_fragment
+from web.security import CSRFError, LoginThrottle, SchemeAwareSessions, SecurityHeaders, csrf_protect
+
+WEB_DIR = Path(__file__).parent
+
+ERROR_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    TransitionRefused: 409,
+}
+
+
+class CachedStatic(StaticFiles):
+    """Static files (versioned names) that cheap phones keep for a day instead of refetching."""
+
+    def file_response(self, full_path, stat_result, scope: Scope, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["cache-control"] = "public, max-age=86400"
+        return response
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def api_error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def error_page(request: Request, status: int, code: str, message: str) -> Response:
+    """An error as a page, or (htmx) as a message swapped into the page's message area."""
+    headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"} if wants_fragment(request) else {}
+    return render(request, "error.html", {"status": status, "code": code, "message": message},
+                  block="error", status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Domain errors become 4xx pages (or JSON under /api/) that say why; never a 500 for bad input."""
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if is_api(request):
+            return api_error(401, "unauthenticated", "sign in or send a bearer token")
+        target = "/login?next=" + quote(request.url.path, safe="/")
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(CSRFError)
+    async def csrf_refused(request: Request, exc: CSRFError) -> Response:
+        if is_api(request):
+            return api_error(403, "csrf", exc.message)
+        return error_page(request, 403, "csrf", exc.message)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        status = next((s for cls, s in ERROR_STATUS.items() if isinstance(exc, cls)), 400)
+        if is_api(request):
+            return api_error(status, exc.code, exc.message)
+        return error_page(request, status, exc.code, exc.message)
+
+    @app.exception_handler(ReadModelTimeout)
+    async def read_models_lag(request: Request, exc: ReadModelTimeout) -> Response:
+        # The command was saved; only the pages lag behind. Say so rather than fail.
+        message = ("your change was recorded, but the lists are slow to show it; "
+                   "reload the page in a moment")
+        if is_api(request):
+            return api_error(503, "read_model_lag", message)
+        return error_page(request, 503, "read_model_lag", message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
+        if is_api(request):
+            return api_error(422, "invalid", message)
+        return error_page(request, 422, "invalid", message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail)
+        if is_api(request):
+            return api_error(exc.status_code, "http_error", message)
+        return error_page(request, exc.status_code, "http_error", message)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -16,8 +115,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from tracker.bootstrap import build_read_models
-
         tracker = build_application(settings)
         read_models = build_read_models(settings, tracker)
         app.state.tracker = tracker
@@ -29,12 +126,38 @@ def create_app(settings: Settings) -> FastAPI:
             tracker.close()
 
     app = FastAPI(title="Justice and security dialogue tracker", lifespan=lifespan,
-                  openapi_url="/openapi.json", docs_url="/docs")
+                  openapi_url="/openapi.json", docs_url="/docs",
+                  dependencies=[Depends(csrf_protect)])
     app.state.settings = settings
-    settings.ensure_secret_key()
+    secret_key = settings.ensure_secret_key()
+
+    templates = Jinja2Blocks(directory=str(WEB_DIR / "templates"))
+    templates.env.trim_blocks = True
+    templates.env.lstrip_blocks = True
+    i18n.install(templates.env)
+    app.state.templates = templates
+    app.state.catalogues = i18n.load_catalogues()
+    app.state.login_throttle = LoginThrottle()
+    app.state.dialogue_slugs = {}  # dialogue id -> slug, filled from the read models on demand
+
+    # Each add wraps the previous: sessions innermost (the CSRF check and the pages read them),
+    # then compression, then the security headers outermost.
+    app.add_middleware(SchemeAwareSessions, secret_key=secret_key)
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(SecurityHeaders)
+    install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    from web import admin, api, audit, auth, public, workspace
+
+    app.include_router(api.router)
+    app.include_router(public.router)
+    app.include_router(audit.router)
+    app.include_router(auth.router)
+    app.include_router(workspace.router)
+    app.include_router(admin.router)
+    app.mount("/static", CachedStatic(directory=str(WEB_DIR / "static")), name="static")
     return app

@@ -1,0 +1,225 @@
+"""The commitment page and its actions: with htmx (fragments) and without JavaScript (303s)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+from tests.factories import advance, propose
+from tests.web.support import Site, position
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_without_javascript_an_action_redirects_to_the_page_which_confirms_it(site: Site):
+    result = propose(site.tracker, site.world)
+    response = site.post("member", f"/commitments/{result.id}/endorse",
+                         {"expected_version": "1"})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/commitments/{result.id}"
+    page = site.get("member", response.headers["location"])
+    assert "notice ok" in page.text and "<html" in page.text
+    # the confirmation is shown once
+    assert "notice ok" not in site.get("member", f"/commitments/{result.id}").text
+
+
+def test_with_htmx_an_action_answers_the_changed_commitment_counts_and_confirmation(site: Site):
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "in_progress")
+    site.settle()
+    response = site.post("member", f"/commitments/{result.id}/progress",
+                         {"percent": "40", "public": "on", "expected_version": "5"}, htmx=True)
+    assert response.status_code == 200
+    assert response.headers["hx-trigger"] == "commitment-changed"
+    assert "HX-Request" in response.headers["vary"]
+    html = response.text
+    assert "<html" not in html
+    assert html.lstrip().startswith('<article id="commitment"')
+    assert 'id="counts"' in html and 'hx-swap-oob="true"' in html
+    assert 'id="messages"' in html and "notice ok" in html
+    assert 'value="40"' in html  # the new progress is shown
+    assert site.tracker.commitment(result.id).progress == 40
+
+
+def test_a_page_is_a_fragment_only_for_a_plain_htmx_request(site: Site):
+    propose(site.tracker, site.world)
+    site.settle()
+    fragment = site.get("member", "/dialogues/saaba",
+                        headers={**HTMX, "HX-Target": "commitment-list"})
+    assert fragment.text.lstrip().startswith('<div id="commitment-list"')
+    for extra in ({"HX-Boosted": "true"}, {"HX-History-Restore-Request": "true"}, {}):
+        headers = {**HTMX, **extra} if extra else {}
+        page = site.get("member", "/dialogues/saaba", headers=headers)
+        assert "<html" in page.text, extra
+        assert "HX-Request" in page.headers["vary"]
+
+
+def test_an_invalid_value_comes_back_next_to_its_field_with_what_was_typed(site: Site):
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "in_progress")
+    site.settle()
+    before = position(site.tracker)
+    for htmx in (False, True):
+        response = site.post("member", f"/commitments/{result.id}/progress",
+                             {"percent": "150", "note": "counted twice", "expected_version": "5"},
+                             htmx=htmx)
+        assert response.status_code == 422
+        html = response.text
+        assert ("<html" in html) is not htmx
+        error = re.search(r'<p class="error" id="err-progress-percent">([^<]+)</p>', html)
+        assert error and "0 to 100" in error.group(1)
+        assert re.search(r'name="percent"[^>]*value="150"', html)
+        assert 'value="counted twice"' in html
+        assert 'aria-invalid="true" aria-describedby="err-progress-percent"' in html
+    response = site.post("member", f"/commitments/{result.id}/assign",
+                         {"party_id": site.world.parties["police"], "due_date": "31/12/2030",
+                          "expected_version": "5"}, htmx=True)
+    assert response.status_code == 422
+    assert 'id="err-assign-due_date"' in response.text and 'value="31/12/2030"' in response.text
+    assert position(site.tracker) == before
+
+
+def test_a_stale_version_says_the_commitment_changed_and_keeps_what_was_typed(site: Site):
+    result = propose(site.tracker, site.world)
+    site.settle()
+    opened = site.get("member", f"/commitments/{result.id}").text
+    version = re.search(r'name="expected_version" value="(\d+)"', opened).group(1)
+    # meanwhile the vigilante group endorses it
+    site.tracker.commitment_action(site.world.members["vigilante"], result.id, "endorse")
+    before = position(site.tracker)
+    for htmx in (False, True):
+        response = site.post("member", f"/commitments/{result.id}/amend",
+                             {"title": "Patrols on market and feast days",
+                              "reason": "Feast days are busy too", "expected_version": version},
+                             htmx=htmx)
+        assert response.status_code == 409
+        html = response.text
+        assert "changed since you opened it" in html or "a changé depuis" in html
+        assert 'value="Patrols on market and feast days"' in html
+        assert "Feast days are busy too</textarea>" in html
+        assert "1 / 2" in html  # the new state: one endorsement of two
+        assert re.search(r'name="expected_version" value="2"', html)  # ready to send again
+    assert position(site.tracker) == before
+
+
+def test_a_transition_the_lifecycle_refuses_says_why(site: Site):
+    result = propose(site.tracker, site.world)
+    response = site.post("member", f"/commitments/{result.id}/complete", {"summary": "done"})
+    assert response.status_code == 409
+    assert "only an in-progress commitment can be completed" in response.text
+
+
+def test_an_unknown_action_or_commitment_is_not_found(site: Site):
+    result = propose(site.tracker, site.world)
+    assert site.post("member", f"/commitments/{result.id}/explode").status_code == 404
+    assert site.get("member", "/commitments/not-an-id").status_code == 404
+    assert site.get("member", "/dialogues/nowhere").status_code == 404
+
+
+def test_the_commitment_page_shows_only_the_actions_this_user_may_take_now(site: Site):
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "completed")
+    site.settle()
+    police = site.get("member", f"/commitments/{result.id}").text
+    vigilante = site.get("vigilante", f"/commitments/{result.id}").text
+    actions = lambda html: set(re.findall(rf'action="/commitments/{result.id}/([a-z-]+)"', html))  # noqa: E731
+    assert "verify" not in actions(police)  # the police completed it: another party verifies
+    assert "verify" in actions(vigilante)
+    assert actions(vigilante) == set(site.tracker.actions_for(site.world.members["vigilante"],
+                                                              site.tracker.commitment(result.id)))
+
+
+def test_the_timeline_tells_what_happened(site: Site):
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "verified")
+    site.settle()
+    page = site.get("member", f"/commitments/{result.id}", headers={"Accept-Language": "en"}).text
+    history = page[page.index('id="h-history"'):]
+    for phrase in ("proposed the commitment", "endorsed", "agreed it", "assigned it", "completed it",
+                   "verified the completion"):
+        assert phrase in history
+
+
+def test_the_workspace_filters_and_counts(site: Site):
+    first = propose(site.tracker, site.world, title="Street lights near the market")
+    propose(site.tracker, site.world, title="Patrols at night")
+    advance(site.tracker, site.world, first.id, "in_progress")
+    site.settle()
+    page = site.get("member", "/dialogues/saaba?q=lights").text
+    listing = page[page.index('id="commitment-list"'):]
+    assert "Street lights" in listing and "Patrols at night" not in listing
+    page = site.get("member", "/dialogues/saaba?status=proposed").text
+    listing = page[page.index('id="commitment-list"'):]
+    assert "Patrols at night" in listing and "Street lights" not in listing
+    page = site.get("member", f"/dialogues/saaba?party={site.world.parties['police']}").text
+    assert "Street lights" in page[page.index('id="commitment-list"'):]
+    assert site.get("member", "/dialogues/saaba?status=nonsense").status_code == 422
+    counts = page[page.index('id="counts"'):page.index("</ul>", page.index('id="counts"'))]
+    assert re.search(r"s-proposed.*?<strong>1</strong>", counts, re.S)
+    assert re.search(r"s-in_progress.*?<strong>1</strong>", counts, re.S)
+
+
+def test_proposing_with_htmx_shows_the_new_commitment_and_pushes_its_address(site: Site):
+    response = site.post("member", "/dialogues/saaba/commitments",
+                         {"title": "Lights at the bus station",
+                          "required_parties": [site.world.parties["police"]]}, htmx=True)
+    assert response.status_code == 200
+    assert response.headers["hx-push-url"].startswith("/commitments/")
+    assert response.headers["hx-retarget"] == "#main"
+    assert "Lights at the bus station" in response.text
+
+
+def test_proposing_without_a_title_keeps_the_rest_of_the_form(site: Site):
+    response = site.post("member", "/dialogues/saaba/commitments",
+                         {"title": " ", "description": "Near the bus station",
+                          "required_parties": [site.world.parties["vigilante"]]}, htmx=True)
+    assert response.status_code == 422
+    assert 'id="err-p-title"' in response.text
+    assert "Near the bus station</textarea>" in response.text
+    assert re.search(rf'value="{site.world.parties["vigilante"]}" checked', response.text)
+
+
+def test_a_workspace_page_of_fifty_commitments_stays_under_sixty_kilobytes(site: Site):
+    for n in range(60):
+        propose(site.tracker, site.world, title=f"Commitment number {n} about patrols and lights",
+                description="A longer description " * 5)
+    site.settle()
+    response = site.get("member", "/dialogues/saaba", headers={"Accept-Encoding": "gzip"})
+    raw = response.content
+    transferred = len(gzip.compress(raw))
+    assert response.headers.get("content-encoding") == "gzip"
+    assert transferred < 60_000, transferred
+
+
+def test_cases_and_meetings_without_javascript(site: Site):
+    response = site.post("member", "/dialogues/saaba/cases",
+                         {"title": "Break-ins at the market", "category": "theft_burglary"})
+    assert response.status_code == 303
+    case_page = site.get("member", response.headers["location"]).text
+    assert "Break-ins at the market" in case_page
+    case_id = response.headers["location"].rsplit("/", 1)[1]
+    response = site.post("member", f"/cases/{case_id}/resolve", {"summary": ""})
+    assert response.status_code == 422 and 'id="err-case-resolve-summary"' in response.text
+    response = site.post("member", "/dialogues/saaba/meetings",
+                         {"title": "Second session", "held_on": "2026-02-01",
+                          f"attendance-{site.world.parties['women']}": "12"})
+    assert response.status_code == 303
+    page = site.get("member", "/dialogues/saaba").text
+    assert "Second session" in page
+
+
+def test_a_long_history_shows_its_latest_events_and_the_whole_on_request(site: Site):
+    from web.workspace import HISTORY_SHOWN
+
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "in_progress")
+    police = site.world.members["police"]
+    for percent in range(HISTORY_SHOWN + 5):
+        site.tracker.commitment_action(police, result.id, "progress", {"percent": percent})
+    site.settle()
+    page = site.get("member", f"/commitments/{result.id}").text
+    history = page[page.index('id="h-history"'):]
+    assert history.count("<li>") == HISTORY_SHOWN
+    assert "?history=all" in history
+    whole = site.get("member", f"/commitments/{result.id}?history=all").text
+    assert whole[whole.index('id="h-history"'):].count("<li>") == HISTORY_SHOWN + 5 + 5

@@ -1,0 +1,406 @@
+"""Request and response models of the JSON API, named by role (CommitmentPropose, CommitmentOut ...).
+
+Rules live in the domain: these models only give the OpenAPI schema its shape (types, required
+fields, enumerations taken from the domain's own tables). A value the domain refuses is a 422 from
+the application service, with the domain's message.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.case import CATEGORIES
+from domain.dialogue import PARTY_KINDS
+from domain.lifecycle import Status
+
+PartyKind = Literal[PARTY_KINDS]  # type: ignore[valid-type]
+CaseCategory = Literal[CATEGORIES]  # type: ignore[valid-type]
+StatusName = Literal[tuple(s.value for s in Status)]  # type: ignore[valid-type]
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="a stable machine-readable code: invalid, not_found, conflict ...")
+    message: str = Field(description="what was refused and why, for a person to read")
+    field: str | None = Field(default=None, description="the request field at fault, if any")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+class Command(BaseModel):
+    """What every command body may carry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expected_version: int | None = Field(
+        default=None, description="the version you read; if the record changed since: 409")
+    occurred_on: date | None = Field(default=None, description="business date, default today")
+    note: str | None = None
+
+
+class DialogueCreate(Command):
+    slug: str
+    name: str
+    country: str = Field(description="ISO 3166-1 alpha-2, e.g. BF")
+    locality: str
+    description: str | None = None
+
+
+class PartyAdd(Command):
+    name: str
+    kind: PartyKind
+
+
+class CaseRaise(Command):
+    title: str
+    description: str | None = None
+    category: CaseCategory
+    raised_by: str | None = Field(default=None, description="party id (default: your party)")
+
+
+class CaseResolve(Command):
+    summary: str
+
+
+class CaseReason(Command):
+    reason: str
+
+
+class CaseLink(Command):
+    commitment_id: str
+
+
+class CommitmentPropose(Command):
+    title: str
+    description: str | None = None
+    case_id: str | None = None
+    proposed_by: str | None = Field(default=None, description="party id (default: your party)")
+    required_parties: list[str] = Field(description="ids of the parties that must endorse")
+    public: bool = True
+    private_note: str | None = None
+
+
+class CommitmentAmend(Command):
+    title: str | None = None
+    description: str | None = None
+    reason: str
+
+
+class CommitmentReason(Command):
+    reason: str
+
+
+class ActingParty(Command):
+    party_id: str | None = Field(
+        default=None, description="the party you act for: a member's own by default; admins must give it")
+
+
+class CommitmentAssign(Command):
+    party_id: str
+    due_date: date
+
+
+class ProgressReport(Command):
+    percent: int = Field(ge=0, le=100)
+    public: bool = True
+
+
+class MilestoneAdd(Command):
+    title: str
+    due_date: date | None = None
+
+
+class MilestoneComplete(Command):
+    milestone_id: str
+
+
+class EvidenceAttach(Command):
+    description: str
+    url: str | None = None
+    sha256: str | None = None
+
+
+class CommitmentComplete(Command):
+    summary: str
+    party_id: str | None = None
+
+
+# Each lifecycle action of the contract and the body it takes (COMMITMENT_ACTIONS says what the
+# application does with it).
+COMMITMENT_ACTION_BODIES: dict[str, type[Command]] = {
+    "amend": CommitmentAmend,
+    "endorse": ActingParty,
+    "agree": Command,
+    "reject": CommitmentReason,
+    "withdraw": CommitmentReason,
+    "assign": CommitmentAssign,
+    "progress": ProgressReport,
+    "add-milestone": MilestoneAdd,
+    "complete-milestone": MilestoneComplete,
+    "attach-evidence": EvidenceAttach,
+    "complete": CommitmentComplete,
+    "verify": ActingParty,
+    "dispute": CommitmentReason,
+    "cancel": CommitmentReason,
+    "reopen": CommitmentReason,
+}
+
+CASE_ACTION_BODIES: dict[str, type[Command]] = {
+    "resolve": CaseResolve,
+    "close": CaseReason,
+    "reopen": CaseReason,
+    "link": CaseLink,
+}
+
+
+class CommandAnswer(BaseModel):
+    id: str = Field(description="the changed record's id")
+    version: int = Field(description="its new version")
+    position: int = Field(description="the position of its last event in the log")
+
+
+class PartyAdded(CommandAnswer):
+    party_id: str
+
+
+class MilestoneAdded(CommandAnswer):
+    milestone_id: str
+
+
+class EvidenceAttached(CommandAnswer):
+    evidence_id: str
+
+
+# Answers with one more id than the plain CommandAnswer, by the key the application returns.
+ANSWER_WITH_EXTRA: dict[str, type[CommandAnswer]] = {
+    "party_id": PartyAdded,
+    "milestone_id": MilestoneAdded,
+    "evidence_id": EvidenceAttached,
+}
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+class PartyOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+
+
+class MeetingOut(BaseModel):
+    id: str
+    held_on: date
+    title: str
+    attendance: dict[str, int]
+    summary: str | None = None
+
+
+class DialogueOut(BaseModel):
+    id: str
+    slug: str
+    name: str
+    country: str
+    locality: str
+    description: str | None = None
+    concluded: bool
+    parties: list[PartyOut]
+    counts: dict[str, int]
+    meetings: list[MeetingOut] | None = None
+
+
+class CommitmentRow(BaseModel):
+    """A commitment in a list (the read model's row)."""
+
+    id: str
+    dialogue_id: str
+    case_id: str | None = None
+    title: str
+    description: str | None = None
+    status: str
+    version: int
+    public: bool
+    proposed_by: str | None = None
+    required_parties: list[str]
+    endorsements: list[str]
+    responsible_party: str | None = None
+    responsible_party_name: str | None = None
+    due_date: date | None = None
+    progress: int
+    milestones_done: int
+    milestones_total: int
+    last_activity: datetime | None = None
+    overdue: bool
+
+
+class CommitmentPage(BaseModel):
+    items: list[CommitmentRow]
+    total: int
+
+
+class DialogueRef(BaseModel):
+    id: str
+    slug: str | None = None
+    name: str | None = None
+
+
+class MilestoneOut(BaseModel):
+    id: str
+    title: str
+    due_date: date | None = None
+    completed_on: date | None = None
+
+
+class EvidenceOut(BaseModel):
+    id: str
+    description: str
+    url: str | None = None
+    sha256: str | None = None
+    added_on: date | None = None
+
+
+class CommitmentOut(BaseModel):
+    """One commitment, now or as it was at a version, a recorded time or a business date."""
+
+    id: str
+    dialogue: DialogueRef
+    case_id: str | None = None
+    title: str
+    description: str | None = None
+    status: str
+    version: int
+    progress: int
+    proposed_by: str | None = None
+    required_parties: list[str]
+    responsible_party: str | None = None
+    responsible_party_name: str | None = None
+    due_date: date | None = None
+    overdue: bool
+    milestones: list[MilestoneOut]
+    endorsements: list[str]
+    evidence: list[EvidenceOut]
+    public: bool
+    private_note: str | None = None
+
+
+class Named(BaseModel):
+    id: str | None = None
+    name: str | None = None
+
+
+class HistoryEvent(BaseModel):
+    position: int
+    version: int
+    type: str
+    recorded_at: datetime
+    occurred_on: date | None = None
+    actor: Named | None = None
+    party: Named | None = None
+    changes: dict[str, Any]
+    reason: str | None = None
+    note: str | None = None
+
+
+class History(BaseModel):
+    events: list[HistoryEvent]
+
+
+class CaseOut(BaseModel):
+    id: str
+    dialogue_id: str
+    title: str
+    description: str | None = None
+    category: str
+    raised_by: str | None = None
+    raised_by_name: str | None = None
+    status: str
+    version: int
+    raised_on: date | None = None
+    commitment_ids: list[str]
+
+
+class Checkpoint(BaseModel):
+    position: int
+    head_hash: str
+    signed_at: datetime | str | None = None
+    signature: str | None = None
+    public_key: str | None = None
+
+
+class LedgerHead(BaseModel):
+    position: int
+    head_hash: str
+    checkpoint: Checkpoint | None = None
+
+
+class PublicMilestone(BaseModel):
+    title: str
+    due_date: date | None = None
+    completed_on: date | None = None
+
+
+class PublicCommitment(BaseModel):
+    """Public fields of a public commitment: party names only, never a person's."""
+
+    id: str
+    title: str
+    description: str | None = None
+    status: str
+    progress: int
+    responsible_party_name: str | None = None
+    due_date: date | None = None
+    overdue: bool
+    milestones: list[PublicMilestone] = []
+    milestones_done: int | None = None
+    milestones_total: int | None = None
+    endorsements: list[str] = Field(default=[], description="names of the parties that endorsed")
+    completed_on: date | None = None
+    last_activity: datetime | None = None
+
+
+class PublicMeeting(BaseModel):
+    held_on: date
+    title: str
+    attendance: dict[str, int] = Field(description="people present, by party id")
+
+
+class PublicScorecard(BaseModel):
+    party_name: str
+    kind: str | None = None
+    assigned: int
+    completed: int
+    completed_on_time: int
+    verified: int
+    overdue: int
+    disputed: int
+
+
+class PublicDialogueSummary(BaseModel):
+    id: str
+    slug: str
+    name: str
+    country: str
+    locality: str
+    description: str | None = None
+    concluded: bool
+    parties: list[PartyOut]
+    counts: dict[str, int]
+
+
+class PublicDialogue(PublicDialogueSummary):
+    meetings: list[PublicMeeting] = []
+    commitments: list[PublicCommitment]
+    scorecards: list[PublicScorecard]
+    ledger: LedgerHead
+
+
+class PublicDialogueList(BaseModel):
+    items: list[PublicDialogueSummary]
+    ledger: LedgerHead

@@ -1,0 +1,348 @@
+"""The auditor's workbench (/audit/...): replay any history, compare any two points, check the ledger.
+
+Auditors and administrators only; every page reads, nothing changes. Histories come from the event
+store (raw events) beside the timeline read model (readable entries); past states from
+`Tracker.state_as_of`; the ledger check is the same function as `tracker verify`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from domain.errors import Forbidden, InvalidInput, NotFound
+from projections.ledger import load_signing_key, public_key_hex, verify
+from tracker.application import Principal, parse_uuid
+from tracker.transfer import export_log
+from web.deps import CurrentPrincipal, FreshReadModelsDep, SettingsDep, TrackerDep, render
+
+router = APIRouter(prefix="/audit", tags=["audit"], include_in_schema=False)
+
+ACTIVITY_LIMIT = 500
+LIST_LIMIT = 200
+
+
+def auditor(principal: CurrentPrincipal) -> Principal:
+    """Auditors and administrators read everything here; anyone else is refused."""
+    if not (principal.is_auditor or principal.is_admin):
+        raise Forbidden("only auditors and administrators can open the auditor's workbench")
+    return principal
+
+
+Auditor = Annotated[Principal, Depends(auditor)]
+
+
+# --- points in time and differences ------------------------------------------------------------------
+
+def parse_point(version: str | None, when: str | None, day: str | None,
+                side: str) -> dict[str, Any] | None:
+    """One point of a history: a version, a recorded time (UTC if no offset) or a business date."""
+    given = [(k, v.strip()) for k, v in (("version", version), ("as_of", when), ("as_of_date", day))
+             if v and v.strip()]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise InvalidInput(f"give one point for {side}: a version, a time or a date", side)
+    kind, text = given[0]
+    try:
+        if kind == "version":
+            value: Any = int(text)
+            if value < 1:
+                raise ValueError
+        elif kind == "as_of":
+            value = datetime.fromisoformat(text)
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+        else:
+            value = date.fromisoformat(text)
+    except ValueError:
+        words = {"version": "a whole number from 1", "as_of": "a time like 2026-03-01T14:30",
+                 "as_of_date": "a date like 2026-03-01"}
+        raise InvalidInput(f"{side}: {text[:40]!r} is not {words[kind]}", side) from None
+    return {kind: value}
+
+
+def point_label(point: dict[str, Any] | None) -> str:
+    if not point:
+        return "now"
+    (kind, value), = point.items()
+    if kind == "version":
+        return f"version {value}"
+    return f"recorded by {value.isoformat()}" if kind == "as_of" else f"business date {value}"
+
+
+def _key(item: Any, index: int) -> str:
+    if isinstance(item, dict) and "id" in item:
+        return str(item.get("title") or item.get("description") or item["id"])[:60]
+    return str(index)
+
+
+def diff_states(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
+    """Field-by-field differences between two states; lists of records are matched by their id."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        rows = []
+        for key in list(dict.fromkeys([*before, *after])):
+            rows += diff_states(before.get(key), after.get(key), f"{path}.{key}" if path else key)
+        return rows
+    records = (isinstance(before, list) and isinstance(after, list)
+               and all(isinstance(x, dict) and "id" in x for x in [*before, *after]))
+    if records and (before or after):
+        old = {x["id"]: (i, x) for i, x in enumerate(before)}
+        new = {x["id"]: (i, x) for i, x in enumerate(after)}
+        rows = []
+        for record_id in list(dict.fromkeys([*old, *new])):
+            index, item = new.get(record_id) or old[record_id]
+            label = f"{path}[{_key(item, index)}]"
+            rows += diff_states(old.get(record_id, (0, None))[1], new.get(record_id, (0, None))[1],
+                                label)
+        return rows
+    if before != after:
+        return [{"field": path, "before": before, "after": after}]
+    return []
+
+
+def party_names(read_models: Any) -> dict[str, str]:
+    return {p["id"]: p["name"] for d in read_models.dialogues() for p in d["parties"]}
+
+
+def named(value: Any, names: dict[str, str]) -> Any:
+    """The value with party ids replaced by their names (for people reading a state or a diff)."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list):
+        return [named(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: named(v, names) for k, v in value.items()}
+    return value
+
+
+SECRET_FIELDS = ("password_hash", "digest")
+
+
+def redacted(value: Any) -> Any:
+    """A stored event's data without password or token hashes (the export keeps them)."""
+    if isinstance(value, dict):
+        return {k: "(hidden)" if k in SECRET_FIELDS else redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON can hold it (dates as ISO text)."""
+    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if hasattr(v, "isoformat")
+                                 else str(v)))
+
+
+# --- pages ------------------------------------------------------------------------------------------------
+
+@router.get("/")
+def index(request: Request, principal: Auditor, read_models: FreshReadModelsDep) -> Response:
+    return render(request, "audit_index.html", {"dialogues": read_models.dialogues()})
+
+
+@router.get("/find")
+def find(principal: Auditor, id: Annotated[str, Query(max_length=100)] = "") -> Response:
+    """Jump to a record's history by its id."""
+    record = parse_uuid(id.strip(), "record")
+    return Response(status_code=303, headers={"Location": f"/audit/records/{record}"})
+
+
+@router.get("/dialogues/{slug}")
+def dialogue(request: Request, slug: str, principal: Auditor, read_models: FreshReadModelsDep,
+             tracker: TrackerDep) -> Response:
+    found = read_models.dialogue(slug)
+    if found is None:
+        raise NotFound(f"no dialogue is called {slug[:60]!r}")
+    commitments, total = read_models.commitments(found["id"], today=tracker.today(),
+                                                 limit=LIST_LIMIT)
+    return render(request, "audit_dialogue.html", {
+        "dialogue": found, "cases": read_models.cases(found["id"]), "commitments": commitments,
+        "total": total})
+
+
+def _history(tracker: Any, read_models: Any, record_id: str) -> list[dict[str, Any]]:
+    """Every stored event of a record, raw and as the timeline's readable entry."""
+    uuid = parse_uuid(record_id, "record")
+    stored = tracker.recorder.select_events(uuid)
+    if not stored:
+        raise NotFound(f"nothing is recorded under the id {record_id[:60]}")
+    readable = tracker.mapper.cipher is None and tracker.mapper.compressor is None
+    entries = {e["version"]: e for e in read_models.timeline(str(uuid))}
+    rows = []
+    for event in stored:
+        raw = (json.loads(event.state) if readable
+               else plain(vars(tracker.mapper.to_domain_event(event))))
+        rows.append({"topic": event.topic, "version": event.originator_version,
+                     "raw": json.dumps(redacted(raw), indent=1, ensure_ascii=False,
+                                       sort_keys=True),
+                     "entry": entries.get(event.originator_version)})
+    return rows
+
+
+@router.get("/records/{record_id}")
+def history(request: Request, record_id: str, principal: Auditor, read_models: FreshReadModelsDep,
+            tracker: TrackerDep) -> Response:
+    rows = _history(tracker, read_models, record_id)
+    state = tracker.state_as_of(record_id)
+    return render(request, "audit_history.html", {
+        "record_id": str(parse_uuid(record_id, "record")), "rows": rows,
+        "state": named(plain(state), party_names(read_models))})
+
+
+@router.get("/records/{record_id}/history.csv")
+def history_csv(record_id: str, principal: Auditor, read_models: FreshReadModelsDep,
+                tracker: TrackerDep) -> Response:
+    rows = _history(tracker, read_models, record_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    columns = ("position", "version", "type", "recorded_at", "occurred_on", "actor_name",
+               "party_name", "changes", "reason", "note")
+    writer.writerow((*columns, "topic", "raw"))
+    for row in rows:
+        entry = row["entry"] or {"version": row["version"]}
+        values = [entry.get(c) for c in columns]
+        values[7] = json.dumps(plain(entry.get("changes") or {}), ensure_ascii=False)
+        writer.writerow([_csv(v) for v in values] + [row["topic"], row["raw"]])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="history-{record_id[:36]}.csv"'})
+
+
+def _csv(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return "" if value is None else value
+
+
+@router.get("/records/{record_id}/state")
+def state_as_of(request: Request, record_id: str, principal: Auditor, tracker: TrackerDep,
+                read_models: FreshReadModelsDep,
+                version: Annotated[str | None, Query(max_length=40)] = None,
+                as_of: Annotated[str | None, Query(max_length=40)] = None,
+                as_of_date: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    """A record as it was at a version, a recorded time or on a business date."""
+    point = parse_point(version, as_of, as_of_date, "point")
+    state = tracker.state_as_of(record_id, **(point or {}))
+    return render(request, "audit_state.html", {
+        "record_id": record_id, "state": named(plain(state), party_names(read_models)),
+        "label": point_label(point),
+        "query": {"version": version or "", "as_of": as_of or "", "as_of_date": as_of_date or ""}})
+
+
+@router.get("/records/{record_id}/diff")
+def diff(request: Request, record_id: str, principal: Auditor, tracker: TrackerDep,
+         read_models: FreshReadModelsDep,
+         a_version: Annotated[str | None, Query(max_length=40)] = None,
+         a_time: Annotated[str | None, Query(max_length=40)] = None,
+         a_date: Annotated[str | None, Query(max_length=40)] = None,
+         b_version: Annotated[str | None, Query(max_length=40)] = None,
+         b_time: Annotated[str | None, Query(max_length=40)] = None,
+         b_date: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    """Field-by-field differences between two points of a record's history (B defaults to now)."""
+    a = parse_point(a_version, a_time, a_date, "a")
+    b = parse_point(b_version, b_time, b_date, "b")
+    rows: list[dict[str, Any]] | None = None
+    if a is not None:
+        before = plain(tracker.state_as_of(record_id, **a))
+        after = plain(tracker.state_as_of(record_id, **(b or {})))
+        names = party_names(read_models)
+        rows = [dict(row, before=named(row["before"], names), after=named(row["after"], names))
+                for row in diff_states(before, after)]
+    else:
+        tracker.state_as_of(record_id)  # an unknown record is a 404 even before a point is given
+    query = {"a_version": a_version or "", "a_time": a_time or "", "a_date": a_date or "",
+             "b_version": b_version or "", "b_time": b_time or "", "b_date": b_date or ""}
+    return render(request, "audit_diff.html", {
+        "record_id": record_id, "rows": rows, "query": query,
+        "a_label": point_label(a), "b_label": point_label(b)})
+
+
+@router.get("/activity")
+def activity(request: Request, principal: Auditor, read_models: FreshReadModelsDep,
+             tracker: TrackerDep,
+             account: Annotated[str | None, Query(max_length=64)] = None,
+             party: Annotated[str | None, Query(max_length=64)] = None,
+             since: Annotated[date | None, Query()] = None,
+             until: Annotated[date | None, Query()] = None) -> Response:
+    """What an account did (and what was done to its access), or a party's actions, in a period."""
+    start = datetime.combine(since, time.min, UTC) if since else None
+    end = datetime.combine(until, time.max, UTC) if until else None
+    account_id = str(tracker.account_by_name(account).id) if account else None
+    entries = read_models.activity(account_id=account_id, party_id=party or None, since=start,
+                                   until=end, limit=ACTIVITY_LIMIT)
+    if account_id:  # grants, revocations, tokens and failed sign-ins recorded on the account itself
+        own = [e for e in read_models.timeline(account_id)
+               if (start is None or e["recorded_at"] >= start) and (end is None or e["recorded_at"] <= end)]
+        seen = {e["position"] for e in entries}
+        entries = sorted([*entries, *(e for e in own if e["position"] not in seen)],
+                         key=lambda e: e["position"], reverse=True)[:ACTIVITY_LIMIT]
+    parties = [(p["id"], f"{p['name']} ({d['name']})") for d in read_models.dialogues()
+               for p in d["parties"]]
+    return render(request, "audit_activity.html", {
+        "entries": entries, "parties": parties, "limit": ACTIVITY_LIMIT,
+        "query": {"account": account or "", "party": party or "",
+                  "since": since.isoformat() if since else "",
+                  "until": until.isoformat() if until else ""}})
+
+
+def _verify_page(request: Request, tracker: Any, read_models: Any, settings: Any,
+                 checkpoint_text: str | None) -> Response:
+    """The checkpoint history; when asked, the result of `tracker verify` (against a checkpoint)."""
+    result, error, checkpoint = None, None, None
+    if checkpoint_text is not None:
+        if checkpoint_text.strip():
+            try:
+                checkpoint = json.loads(checkpoint_text)
+            except json.JSONDecodeError:
+                error = "the checkpoint is not JSON"
+            if checkpoint is not None and not isinstance(checkpoint, dict):
+                error, checkpoint = "the checkpoint is not a JSON object", None
+        if error is None:
+            key_file = Path(settings.signing_key_file)
+            trusted = public_key_hex(load_signing_key(key_file)) if key_file.exists() else None
+            result = verify(tracker, read_models.ledger, checkpoint, trusted_key=trusted).as_dict()
+    return render(request, "audit_ledger.html", {
+        "result": result, "error": error, "checkpoint_text": checkpoint_text or "",
+        "head": read_models.ledger_head(), "checkpoints": read_models.checkpoints()},
+        status_code=422 if error else 200)
+
+
+@router.get("/ledger")
+def ledger(request: Request, principal: Auditor, read_models: FreshReadModelsDep, tracker: TrackerDep,
+           settings: SettingsDep, run: bool = False) -> Response:
+    """The checkpoint history; with ?run=1, the same verification as `tracker verify`."""
+    return _verify_page(request, tracker, read_models, settings, "" if run else None)
+
+
+@router.post("/ledger")
+def ledger_with_checkpoint(request: Request, principal: Auditor, read_models: FreshReadModelsDep,
+                           tracker: TrackerDep, settings: SettingsDep,
+                           checkpoint: Annotated[str, Form(max_length=20_000)] = "") -> Response:
+    """Verify the log, and that it extends a pasted checkpoint."""
+    return _verify_page(request, tracker, read_models, settings, checkpoint)
+
+
+@router.get("/export.jsonl")
+def export(principal: Auditor, tracker: TrackerDep) -> Response:
+    """The whole event log as JSON Lines: the format of `tracker export` (tracker.transfer)."""
+    folder = Path(tempfile.mkdtemp(prefix="tracker-export-"))
+    path = folder / "events.jsonl"
+    export_log(tracker, path)
+
+    def cleanup() -> None:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+
+    return FileResponse(path, media_type="application/x-ndjson", filename="events.jsonl",
+                        background=BackgroundTask(cleanup))

@@ -1,0 +1,184 @@
+"""French and English: the gettext catalogues, the request's language, dates and numbers.
+
+The catalogues are the Babel .po files in web/translations/{fr,en}/LC_MESSAGES/messages.po. They are
+compiled in memory when the app starts (no .mo build step, nothing generated in the tree); English
+msgids are the source text. The language of a request is, in order: the session's choice (set from
+the account's preference at sign-in, or by the switch on every page), then Accept-Language, then
+French. Templates get `_`/`gettext`/`ngettext` (jinja2's i18n extension, new-style) and the filters
+`date`, `datetime`, `number` and `percent`, all reading the `locale` of the rendering context.
+"""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+from datetime import date, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from starlette.requests import Request
+
+LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+
+
+def load_catalogues(directory: Path = TRANSLATIONS_DIR) -> dict[str, gettext_module.GNUTranslations]:
+    """Every language's catalogue, compiled in memory from its .po file."""
+    catalogues = {}
+    for language in LANGUAGES:
+        path = directory / language / "LC_MESSAGES" / "messages.po"
+        with path.open("rb") as po:
+            catalogue = read_po(po, locale=language)
+        buffer = BytesIO()
+        write_mo(buffer, catalogue)
+        buffer.seek(0)
+        catalogues[language] = gettext_module.GNUTranslations(buffer)
+    return catalogues
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The first of our languages the browser asks for (by its q-weighted list), or None."""
+    weighted = []
+    for position, item in enumerate((accept_language or "").split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        weighted.append((-quality, position, tag.strip().lower()))
+    for _, _, tag in sorted(weighted):
+        base = tag.split("-")[0]
+        if base in LANGUAGES:
+            return base
+    return None
+
+
+def request_language(request: Request) -> str:
+    chosen = request.session.get("lang") if "session" in request.scope else None
+    if chosen in LANGUAGES:
+        return chosen
+    return negotiate(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
+
+
+def translator(catalogues: dict[str, gettext_module.GNUTranslations], language: str) -> Any:
+    return catalogues.get(language) or gettext_module.NullTranslations()
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return context["translations"].gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return context["translations"].ngettext(singular, plural, n)
+
+
+@pass_context
+def _format_date(context: Context, value: date | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return format_date(value, format=fmt, locale=context["locale"])
+
+
+@pass_context
+def _format_datetime(context: Context, value: datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return format_datetime(value, format=fmt, locale=context["locale"])
+
+
+@pass_context
+def _format_number(context: Context, value: float | int) -> str:
+    return format_decimal(value, locale=context["locale"])
+
+
+@pass_context
+def _format_percent(context: Context, value: float | int, whole: bool = True) -> str:
+    """`whole`: the value is 0..100 (progress), else a ratio 0..1."""
+    return format_percent(value / 100 if whole else value, locale=context["locale"])
+
+
+def install(env: Environment) -> None:
+    """The i18n extension and the locale-aware filters on a template environment."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["date"] = _format_date
+    env.filters["datetime"] = _format_datetime
+    env.filters["number"] = _format_number
+    env.filters["percent"] = _format_percent
+    from web import labels
+
+    env.globals.update(status_labels=labels.STATUS_LABELS, action_labels=labels.ACTION_LABELS,
+                       done_messages=labels.DONE_MESSAGES, event_labels=labels.EVENT_LABELS,
+                       category_labels=labels.CATEGORY_LABELS, done_label=labels.DONE,
+                       party_kind_labels=labels.PARTY_KIND_LABELS)
+
+
+def locale_name(language: str) -> str:
+    return Locale.parse(language).get_display_name(language) or language
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue without translating it here (it is translated on display)."""
+    return message
+
+
+# Sentences of the domain and the web layer that pages show as they are (templates translate them
+# with `_(message)`); listed so that extraction puts them in the catalogues. Messages built with
+# values (a version number, a status) are shown in English.
+SHOWN_MESSAGES = (
+    N_("you are not a member of this dialogue"),
+    N_("auditors read everything and change nothing"),
+    N_("only an administrator can do this"),
+    N_("you can act only for your own party"),
+    N_("you can propose only for your own party"),
+    N_("only the party responsible for this commitment can do this"),
+    N_("only the party that proposed this commitment can do this"),
+    N_("an administrator must say for which party they act"),
+    N_("this dialogue has no such party"),
+    N_("this form has expired or did not come from this site; reload the page and try again"),
+    N_("progress is a whole number from 0 to 100"),
+    N_("write a date as YYYY-MM-DD"),
+    N_("write a whole number"),
+    N_("reason is required"),
+    N_("summary is required"),
+    N_("title is required"),
+    N_("description is required"),
+    N_("party id is required"),
+    N_("due date is required"),
+    N_("percent is required"),
+    N_("milestone id is required"),
+    N_("name at least one party that must endorse"),
+    N_("an amendment must change the title or the description"),
+    N_("this party has already endorsed the commitment"),
+    N_("this party is not one of those asked to endorse"),
+    N_("a completion must be verified by another party than the one that completed it"),
+    N_("only the responsible party can say the commitment is done"),
+    N_("this milestone is already completed"),
+    N_("an evidence link must be a full http:// or https:// address"),
+    N_("a file digest must be 64 hexadecimal characters (SHA-256)"),
+    N_("a password has at least 8 characters"),
+    N_("give the date of the meeting"),
+    N_("choose a dialogue and a party"),
+    N_("attendance is a whole number of people per party"),
+    N_("this dialogue has concluded; reopen it first"),
+    N_("the case belongs to another dialogue"),
+    N_("a language is one of: fr, en"),
+    N_("your change was recorded, but the lists are slow to show it; reload the page in a moment"),
+)

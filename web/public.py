@@ -1,0 +1,367 @@
+"""Public pages (/public/...): what was promised and what was done, for anyone, without signing in.
+
+Built only from the public read model (`ReadModels.public`), which holds public fields of public
+commitments and party names, never a person's. Every page shows the ledger's latest signed
+checkpoint (or its head) and links to how to verify it. Pages and downloads carry an ETag derived
+from the ledger position (and what else changes the bytes: language, address, date, session) and
+the head event's recorded time as Last-Modified; a matching conditional request gets a 304.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from domain.errors import NotFound
+from domain.lifecycle import Status
+from web import api_models as m
+from web.deps import FreshReadModelsDep, OptionalPrincipal, TrackerDep, render
+from web.i18n import request_language, translator
+from web.reading import ledger_summary
+from web.security import csrf_token
+
+router = APIRouter(prefix="/public", tags=["public pages"], include_in_schema=False)
+
+PAGE_SIZE = 50
+FEED_COMMITMENTS = 30  # the most recently active commitments whose changes make the feed
+FEED_ENTRIES = 50
+CHART_MONTHS = 12
+DONE = (Status.COMPLETED.value, Status.VERIFIED.value)
+
+
+# --- conditional requests -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str
+    last_modified: datetime | None
+    cache_control: str
+
+    def headers(self) -> dict[str, str]:
+        headers = {"ETag": self.etag, "Cache-Control": self.cache_control,
+                   "Vary": "Accept-Language, Cookie, HX-Request"}
+        if self.last_modified is not None:
+            headers["Last-Modified"] = format_datetime(self.last_modified, usegmt=True)
+        return headers
+
+    def matches(self, request: Request, use_dates: bool) -> bool:
+        """True when the client's copy is current (If-None-Match, else If-Modified-Since)."""
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None:
+            tags = {tag.strip() for tag in if_none_match.split(",")}
+            return "*" in tags or self.etag in tags or self.etag.removeprefix("W/") in tags
+        since = request.headers.get("if-modified-since")
+        if not (use_dates and since and self.last_modified):
+            return False
+        try:
+            return self.last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+
+
+def head_time(tracker: Any, position: int) -> datetime | None:
+    """When the event at this log position was recorded."""
+    if position <= 0:
+        return None
+    notifications = tracker.recorder.select_notifications(position, 1)
+    if not notifications:
+        return None
+    return tracker.mapper.to_domain_event(notifications[0]).timestamp
+
+
+def validators(request: Request, tracker: Any, ledger: dict[str, Any], *,
+               personal: bool) -> Validators:
+    """ETag from the ledger position and whatever else changes the bytes of this answer."""
+    key: list[Any] = [ledger["position"], ledger["head_hash"], request.url.path, request.url.query,
+                      tracker.today().isoformat(), (ledger.get("checkpoint") or {}).get("position")]
+    if personal:  # a page: its language, the signed-in name and the CSRF token in the layout
+        principal = getattr(request.state, "principal", None)
+        key += [request_language(request), principal.name if principal else "",
+                csrf_token(request), request.headers.get("hx-request", "")]
+    digest = hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:32]
+    return Validators(etag=f'W/"{digest}"', last_modified=head_time(tracker, ledger["position"]),
+                      cache_control="private, no-cache" if personal else "public, no-cache")
+
+
+def not_modified(found: Validators) -> Response:
+    return Response(status_code=304, headers=found.headers())
+
+
+# --- shaping the public rows for the pages --------------------------------------------------------------
+
+def status_chart(counts: dict[str, int]) -> dict[str, Any]:
+    """Bars for the status counts: each status with its count and bar width (0..100)."""
+    top = max(counts.values(), default=0) or 1
+    bars = [{"status": s.value, "count": counts.get(s.value, 0),
+             "width": round(100 * counts.get(s.value, 0) / top, 1)} for s in Status]
+    return {"bars": bars, "total": sum(counts.values())}
+
+
+def month_start(day: date, back: int) -> date:
+    index = day.year * 12 + day.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def completion_chart(rows: list[dict[str, Any]], today: date,
+                     months: int = CHART_MONTHS) -> dict[str, Any]:
+    """Completions per month over the last `months` months: on time (by the due date) or late."""
+    columns = [{"month": month_start(today, back), "on_time": 0, "late": 0}
+               for back in range(months - 1, -1, -1)]
+    by_month = {c["month"]: c for c in columns}
+    for row in rows:
+        done_on = row.get("completed_on")
+        if row["status"] not in DONE or done_on is None:
+            continue
+        column = by_month.get(done_on.replace(day=1))
+        if column is None:
+            continue
+        on_time = row.get("due_date") is not None and done_on <= row["due_date"]
+        column["on_time" if on_time else "late"] += 1
+    top = max((c["on_time"] + c["late"] for c in columns), default=0) or 1
+    for column in columns:
+        column["on_time_height"] = round(100 * column["on_time"] / top, 1)
+        column["late_height"] = round(100 * column["late"] / top, 1)
+    return {"columns": columns, "top": top,
+            "total_on_time": sum(c["on_time"] for c in columns),
+            "total_late": sum(c["late"] for c in columns)}
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What a dialogue's public page computes over all its public commitments."""
+
+    rows: list[dict[str, Any]]
+    scorecards: list[dict[str, Any]]
+    completion_chart: dict[str, Any]
+    overdue: int
+
+
+class FiguresCache:
+    """The figures of the last few dialogues viewed, for the ledger position they were read at.
+
+    Any new event moves the position, so a hit is always current; between changes, the many
+    readers of a public page share one read of its 10,000 commitments instead of one each.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, int, date], Figures] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int, date], compute: Callable[[], Figures]) -> Figures:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        figures = compute()
+        with self._lock:
+            self._entries[key] = figures
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return figures
+
+
+def figures(request: Request, public: Any, dialogue_id: str, position: int, today: date) -> Figures:
+    cache = getattr(request.app.state, "public_figures", None)
+    if cache is None:
+        cache = request.app.state.public_figures = FiguresCache()
+
+    def compute() -> Figures:
+        rows = public.commitments(dialogue_id, today=today)
+        return Figures(rows=rows, scorecards=public.scorecards(dialogue_id, today=today),
+                       completion_chart=completion_chart(rows, today),
+                       overdue=sum(1 for r in rows if r["overdue"]))
+
+    return cache.get((dialogue_id, position, today), compute)
+
+
+def _public_dialogue(read_models: Any, slug: str) -> dict[str, Any]:
+    dialogue = read_models.public.dialogue(slug)
+    if dialogue is None:
+        raise NotFound(f"no public dialogue is called {slug[:60]!r}")
+    return dialogue
+
+
+# --- pages ------------------------------------------------------------------------------------------------
+
+@router.get("/")
+def index(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
+          tracker: TrackerDep) -> Response:
+    ledger = ledger_summary(read_models.public)
+    found = validators(request, tracker, ledger, personal=True)
+    if found.matches(request, use_dates=False):
+        return not_modified(found)
+    return render(request, "public_index.html",
+                  {"dialogues": read_models.public.dialogues(), "ledger": ledger},
+                  headers=found.headers())
+
+
+@router.get("/ledger")
+def ledger_page(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
+                tracker: TrackerDep) -> Response:
+    """How anyone can check that the record was not rewritten."""
+    ledger = ledger_summary(read_models.public)
+    found = validators(request, tracker, ledger, personal=True)
+    if found.matches(request, use_dates=False):
+        return not_modified(found)
+    return render(request, "public_ledger.html", {"ledger": ledger}, headers=found.headers())
+
+
+@router.get("/checkpoint.json")
+def checkpoint_file(request: Request, read_models: FreshReadModelsDep, tracker: TrackerDep) -> Response:
+    """The latest signed checkpoint, as the file `tracker verify --checkpoint FILE` reads."""
+    ledger = ledger_summary(read_models.public)
+    if ledger["checkpoint"] is None:
+        raise NotFound("no checkpoint has been signed yet")
+    found = validators(request, tracker, ledger, personal=False)
+    if found.matches(request, use_dates=True):
+        return not_modified(found)
+    return JSONResponse(ledger["checkpoint"], headers={
+        **found.headers(), "Content-Disposition": 'attachment; filename="checkpoint.json"'})
+
+
+@router.get("/dialogues/{slug}")
+def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
+                  read_models: FreshReadModelsDep, tracker: TrackerDep,
+                  page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+                  status: m.StatusName | None = None) -> Response:
+    public = read_models.public
+    dialogue = _public_dialogue(read_models, slug)
+    ledger = ledger_summary(public)
+    found = validators(request, tracker, ledger, personal=True)
+    if found.matches(request, use_dates=False):
+        return not_modified(found)
+    found_figures = figures(request, public, dialogue["id"], ledger["position"], tracker.today())
+    shown = [r for r in found_figures.rows if status is None or r["status"] == status]
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    page = min(page, pages)
+    context = {
+        "dialogue": dialogue, "ledger": ledger, "status": status,
+        "commitments": shown[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
+        "total": len(shown), "page": page, "pages": pages,
+        "overdue": found_figures.overdue,
+        "status_chart": status_chart(dialogue["counts"]),
+        "completion_chart": found_figures.completion_chart,
+        "scorecards": found_figures.scorecards,
+        "parties": {p["id"]: p["name"] for p in dialogue["parties"]},
+    }
+    return render(request, "public_dialogue.html", context, block="commitments",
+                  headers=found.headers())
+
+
+@router.get("/commitments/{commitment_id}")
+def commitment_page(request: Request, commitment_id: str, principal: OptionalPrincipal,
+                    read_models: FreshReadModelsDep, tracker: TrackerDep) -> Response:
+    public = read_models.public
+    commitment = public.commitment(commitment_id, today=tracker.today())
+    if commitment is None:
+        raise NotFound("no public commitment has this id")
+    ledger = ledger_summary(public)
+    found = validators(request, tracker, ledger, personal=True)
+    if found.matches(request, use_dates=False):
+        return not_modified(found)
+    dialogue = next((d for d in public.dialogues() if d["id"] == commitment["dialogue_id"]), None)
+    return render(request, "public_commitment.html",
+                  {"commitment": commitment, "dialogue": dialogue, "ledger": ledger,
+                   "timeline": public.timeline(commitment_id)}, headers=found.headers())
+
+
+# --- feed and downloads -----------------------------------------------------------------------------------
+
+def public_changes(public: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest public changes of a dialogue's public commitments (rows: newest activity first),
+    newest first."""
+    rows = rows[:FEED_COMMITMENTS]
+    titles = {r["id"]: r["title"] for r in rows}
+    entries = [dict(entry, title=titles[row["id"]]) for row in rows
+               for entry in public.timeline(row["id"])]
+    entries.sort(key=lambda e: e["position"], reverse=True)
+    return entries[:FEED_ENTRIES]
+
+
+@router.get("/dialogues/{slug}/feed.atom")
+def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: TrackerDep) -> Response:
+    """An Atom feed of the dialogue's public changes."""
+    public = read_models.public
+    dialogue = _public_dialogue(read_models, slug)
+    ledger = ledger_summary(public)
+    found = validators(request, tracker, ledger, personal=False)
+    if found.matches(request, use_dates=True):
+        return not_modified(found)
+    rows = figures(request, public, dialogue["id"], ledger["position"], tracker.today()).rows
+    entries = public_changes(public, rows)
+    language = request_language(request)
+    context = {"request": request, "locale": language,
+               "translations": translator(request.app.state.catalogues, language),
+               "dialogue": dialogue, "entries": entries, "ledger": ledger,
+               "base": str(request.base_url).rstrip("/"),
+               "updated": entries[0]["recorded_at"] if entries else found.last_modified}
+    return request.app.state.templates.TemplateResponse(
+        request, "public_feed.xml", context, media_type="application/atom+xml",
+        headers=found.headers())
+
+
+CSV_COLUMNS = ("id", "title", "status", "progress", "responsible_party_name", "due_date", "overdue",
+               "milestones_done", "milestones_total", "completed_on", "last_activity",
+               "description")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as text; text that a spreadsheet would run as a formula is quoted with '."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def public_rows(request: Request, read_models: Any, slug: str, tracker: Any,
+                position: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    dialogue = _public_dialogue(read_models, slug)
+    rows = figures(request, read_models.public, dialogue["id"], position, tracker.today()).rows
+    # Through the API's public model: only its fields ever leave, whatever the row holds.
+    return dialogue, [m.PublicCommitment.model_validate(r).model_dump(mode="json") for r in rows]
+
+
+@router.get("/dialogues/{slug}/commitments.csv")
+def commitments_csv(request: Request, slug: str, read_models: FreshReadModelsDep,
+                    tracker: TrackerDep) -> Response:
+    ledger = ledger_summary(read_models.public)
+    found = validators(request, tracker, ledger, personal=False)
+    if found.matches(request, use_dates=True):
+        return not_modified(found)
+    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["position"])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([csv_cell(row.get(column)) for column in CSV_COLUMNS])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        **found.headers(),
+        "Content-Disposition": f'attachment; filename="{dialogue["slug"]}-commitments.csv"'})
+
+
+@router.get("/dialogues/{slug}/commitments.json")
+def commitments_json(request: Request, slug: str, read_models: FreshReadModelsDep,
+                     tracker: TrackerDep) -> Response:
+    ledger = ledger_summary(read_models.public)
+    found = validators(request, tracker, ledger, personal=False)
+    if found.matches(request, use_dates=True):
+        return not_modified(found)
+    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["position"])
+    body = {"dialogue": {"slug": dialogue["slug"], "name": dialogue["name"]},
+            "commitments": rows,
+            "ledger": m.LedgerHead.model_validate(ledger).model_dump(mode="json")}
+    return JSONResponse(body, headers=found.headers())
