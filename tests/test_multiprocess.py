@@ -77,7 +77,9 @@ def test_two_servers_and_a_worker_apply_every_event_once(postgres_url, tmp_path)
     app = build_application(settings)
     models = build_read_models(settings, app)
     try:
-        keys = models.store.tracking_keys()
+        rows = models.store.fetchall("SELECT application_name, notification_id "
+                                     f"FROM {models.store.tracking_table}")
+        keys = {row["application_name"]: row["notification_id"] for row in rows}
         assert {view.key for view in models.views.values()} <= set(keys)
         assert all(keys[view.key] == head for view in models.views.values())
         disputes = sum(r["disputes"] for r in models.store.fetchall("SELECT disputes FROM rm_commitments"))
