@@ -32,6 +32,7 @@ def test_fifty_clients_at_once_get_2xx_or_409_and_every_2xx_is_one_version(store
     contested, others = seeded.commitments[0], seeded.commitments[1:]
     token = seeded.tokens["police"]
     answers: list[tuple[str, int, int | None]] = []  # (commitment, status, version if 2xx)
+    refusals: Counter[str] = Counter()  # the error codes of the 409s
     failures: list[BaseException] = []
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS)
@@ -52,9 +53,12 @@ def test_fifty_clients_at_once_get_2xx_or_409_and_every_2xx_is_one_version(store
                         sent = http.post(f"/api/v1/commitments/{target}/progress", json={
                             "percent": (number + turn) % 101,
                             "expected_version": read.json()["version"]})
-                        version = sent.json().get("version") if sent.status_code < 300 else None
+                        answer = sent.json()
+                        version = answer.get("version") if sent.status_code < 300 else None
                         with lock:
                             answers.append((target, sent.status_code, version))
+                            if sent.status_code == 409:
+                                refusals[answer["error"]["code"]] += 1
             except BaseException as error:  # reported below
                 with lock:
                     failures.append(error)
@@ -73,6 +77,7 @@ def test_fifty_clients_at_once_get_2xx_or_409_and_every_2xx_is_one_version(store
 
     statuses = Counter(status for _, status, _ in answers)
     assert set(statuses) <= {200, 409}, statuses
+    assert set(refusals) <= {"conflict"}, refusals  # stale versions, not refused transitions
     assert len(answers) == CLIENTS * ROUNDS, "the storm ran out of time"
     app = build_application(settings)
     try:
