@@ -1,11 +1,13 @@
-"""Several processes on one PostgreSQL database: two web servers and the projection worker
-(`tracker projections follow`, the Procfile's `worker:`), under the crash drill's write load.
+"""Several processes on one database: two web servers and the projection worker (`tracker
+projections follow`, the Procfile's `worker:`), under the crash drill's write load. Written for
+PostgreSQL; it runs on a SQLite file too (the Procfile's processes on the default store).
 
 The writers send their commands to both servers in turn, so each command lands on one process and
 the next one's read must see it. Every process catches the read models up (the servers on each
 command and read, the worker all the time); afterwards every view is at the end of the log, each
 event was applied once (the views equal a rebuild: a second application would, for one, count a
-dispute twice), and every acknowledged write is in the log once.
+dispute twice), and every acknowledged write is in the log once. Midway the worker is killed with
+SIGKILL and started again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -33,17 +37,20 @@ LOAD_SECONDS = 6.0
 IDLE_SECONDS = 2.0  # the worker stops once the log has been quiet this long
 
 
-@pytest.mark.slow
-@pytest.mark.postgres
-def test_two_servers_and_a_worker_apply_every_event_once(postgres_url, tmp_path):
-    settings = drill_settings(postgres_url, tmp_path)
-    seeded = seed(settings, commitments=WRITERS)
-    servers = [ServerProcess(postgres_url, tmp_path, name=f"server-{n}") for n in (1, 2)]
-    worker_log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(
+def start_worker(url: str, directory: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [*tracker_command(), "projections", "follow", "--pause", "0.05",
          "--until-idle", str(IDLE_SECONDS)],
-        env=tracker_env(postgres_url, tmp_path), stdout=worker_log, stderr=subprocess.STDOUT)
+        env=tracker_env(url, directory), stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.slow
+def test_two_servers_and_a_worker_apply_every_event_once(store_url, tmp_path):
+    settings = drill_settings(store_url, tmp_path)
+    seeded = seed(settings, commitments=WRITERS)
+    servers = [ServerProcess(store_url, tmp_path, name=f"server-{n}") for n in (1, 2)]
+    worker_log = (tmp_path / "worker.log").open("wb")
+    worker = start_worker(store_url, tmp_path, worker_log)
     stop = threading.Event()
     try:
         # Both servers start at the same moment as the worker (start-up races included).
@@ -56,7 +63,11 @@ def test_two_servers_and_a_worker_apply_every_event_once(postgres_url, tmp_path)
             [s.log_tail() for s in servers]
         writers = make_writers(seeded, lambda: [s.url for s in servers], stop)
         threads = run_writers(writers)
-        time.sleep(LOAD_SECONDS)
+        time.sleep(LOAD_SECONDS / 2)
+        worker.kill()  # SIGKILL, perhaps in the middle of a batch: it must roll back
+        worker.wait(10)
+        worker = start_worker(store_url, tmp_path, worker_log)
+        time.sleep(LOAD_SECONDS / 2)
         stop.set()
         join_writers(writers, threads)
         worker.wait(timeout=60)
@@ -89,6 +100,7 @@ def test_two_servers_and_a_worker_apply_every_event_once(postgres_url, tmp_path)
     disputed = [note for w in writers for note in [a.note for a in w.acks] + w.stored_unacknowledged
                 if int(note.split("-")[1]) % 3 == 2]  # the third command of each round
     assert disputes == len(disputed)
-    print(f"\nmulti-process (postgresql): 2 servers + worker, {counts['acknowledged']} acknowledged "
-          f"writes in {LOAD_SECONDS:.0f} s, log head {head}, {disputes} disputes counted once each; "
+    print(f"\nmulti-process ({store_url.split(':')[0]}): 2 servers + worker (killed once), "
+          f"{counts['acknowledged']} acknowledged writes in {LOAD_SECONDS:.0f} s, log head {head}, "
+          f"{disputes} disputes counted once each; "
           f"worker: {worker_said.strip().splitlines()[-1]}")
