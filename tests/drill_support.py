@@ -115,11 +115,19 @@ class Writer:
                     if self.stop.is_set():
                         return
                     self._command(client, turn, sequence)
-                    if sequence % 5 == 4:  # a read now and then: pages catch the views up too
-                        self._send(client, turn, "GET", f"/api/v1/commitments/{self.commitment_id}",
-                                   "police", None)
+                    if sequence % 5 == 4:
+                        self._read_own_writes(client, turn)
             except BaseException as error:  # reported by the test
                 self.error = error
+
+    def _read_own_writes(self, client: httpx.Client, turn: itertools.count) -> None:
+        """The commitment's history, from the read models of the next server (perhaps not the one
+        that stored the last write, perhaps one restarted since): it shows every write so far."""
+        response = self._send(client, turn, "GET", f"/api/v1/commitments/{self.commitment_id}/history",
+                              "police", None)
+        assert response is not None and response.status_code == 200, response
+        seen = max(event["version"] for event in response.json()["events"])
+        assert seen == self.version, f"writer {self.number} wrote version {self.version}, read {seen}"
 
     def _command(self, client: httpx.Client, turn: itertools.count, sequence: int) -> None:
         who, action, fields = ROUND[sequence % len(ROUND)]
