@@ -22,6 +22,7 @@ from tracker.bootstrap import build_application, build_read_models
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
+from web.limits import BodyLimit
 from web.security import CSRFError, LoginThrottle, SchemeAwareSessions, SecurityHeaders, csrf_protect
 
 WEB_DIR = Path(__file__).parent
@@ -142,6 +143,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Each add wraps the previous: sessions innermost (the CSRF check and the pages read them),
     # then compression, then the security headers outermost.
+    app.add_middleware(BodyLimit)  # innermost: a refused body never reaches sessions or routes
     app.add_middleware(SchemeAwareSessions, secret_key=secret_key)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(SecurityHeaders)
