@@ -21,7 +21,7 @@ from domain.case import Case
 from domain.commitment import Commitment
 from domain.dialogue import Dialogue
 
-CACHE_LIMIT = 100_000
+CACHE_LIMIT = 20_000  # aggregates kept in memory (a few kB each)
 
 
 def plain(value: Any) -> Any:
@@ -137,9 +137,12 @@ class Feed:
                 before = snapshot(aggregate)
             aggregate = event.mutate(aggregate)
             after = snapshot(aggregate)
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()
+            # Least recently used out: the dict keeps insertion order, so re-inserting moves the
+            # aggregate to the end and the first key is the one unused for longest.
+            self._cache.pop(key, None)
             self._cache[key] = (version, aggregate, after)
+            if len(self._cache) > CACHE_LIMIT:
+                del self._cache[next(iter(self._cache))]
             items.append(Item(
                 position=notification.id, notification=notification, event=event,
                 kind=notification.topic.split(".", 1)[0], type=type(event).__name__,

@@ -69,16 +69,15 @@ class LedgerView(View):
     needs_events = False
 
     def apply(self, cursor: Any, items: list[Item]) -> None:  # type: ignore[override]
-        self.append(cursor, [item.notification for item in items])
-
-    def append(self, cursor: Any, notifications: list[Notification]) -> None:
         cursor.execute(self.store.sql("SELECT hash FROM rm_ledger ORDER BY position DESC LIMIT 1"))
         row = cursor.fetchone()
         previous = bytes.fromhex(row["hash"]) if row else GENESIS
         rows = []
-        for notification in notifications:
-            previous = chain(previous, notification)
-            rows.append((notification.id, previous.hex()))
+        for item in items:
+            n = item.notification
+            previous = entry(previous, n.topic, item.aggregate_id, n.originator_version,
+                             bytes(n.state))
+            rows.append((item.position, previous.hex()))
         self.execute_many(cursor, "INSERT INTO rm_ledger VALUES (?,?)", rows)
 
     def head(self) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from projections.ledger import LedgerView
 from projections.store import Store, close_store
 from projections.views import CommitmentsView, DirectoryView, PublicView, TimelineView, View
 
-BATCH = 1000
+BATCH = 2000
 STATUSES = [s.value for s in Status]
 NOT_OVERDUE = ("completed", "verified", "rejected", "withdrawn", "cancelled")
 AGREED_OR_LATER = ("agreed", "in_progress", "completed", "verified", "cancelled")
@@ -132,6 +132,9 @@ class ReadModels:
         deadline = time.monotonic() + timeout
         pause = 0.01
         while True:
+            lagging = {name: p for name, p in self.positions().items() if p < position}
+            if not lagging:
+                return
             self.catch_up()
             lagging = {name: p for name, p in self.positions().items() if p < position}
             if not lagging:

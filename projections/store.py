@@ -84,17 +84,6 @@ class Store(TrackingRecorder):
         cursor.execute(self.sql(f"UPDATE {self.tracking_table} SET notification_id=? "
                                 "WHERE application_name=?"), (position, key))
 
-    def drop_tracking(self, cursor: Any, key: str) -> None:
-        cursor.execute(self.sql(f"DELETE FROM {self.tracking_table} WHERE application_name=?"),
-                       (key,))
-
-    def tracking_keys(self) -> dict[str, int]:
-        rows = self.fetchall(f"SELECT application_name, notification_id FROM {self.tracking_table}")
-        return {row["application_name"]: row["notification_id"] for row in rows}
-
-    def table_exists(self, cursor: Any, table: str) -> bool:
-        raise NotImplementedError
-
     def stored_events(self, table: str, after: int, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:
         """Raw rows of the event table after a position: (position, topic, originator id as
@@ -119,10 +108,6 @@ class SQLiteStore(SQLiteTrackingRecorder, Store):
         cursor.execute("INSERT INTO tracking VALUES (?, 0) ON CONFLICT DO NOTHING", (key,))
         cursor.execute("SELECT notification_id FROM tracking WHERE application_name=?", (key,))
         return int(cursor.fetchone()[0])
-
-    def table_exists(self, cursor: Any, table: str) -> bool:
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,))
-        return cursor.fetchone() is not None
 
     def stored_events(self, table: str, after: int, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:
@@ -152,11 +137,6 @@ class PostgresStore(PostgresTrackingRecorder, Store):
         cursor.execute("SELECT notification_id FROM notification_tracking "
                        "WHERE application_name=%s FOR UPDATE", (key,))
         return int(cursor.fetchone()["notification_id"])
-
-    def table_exists(self, cursor: Any, table: str) -> bool:
-        cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_schema=%s "
-                       "AND table_name=%s", (self.datastore.schema, table))
-        return cursor.fetchone() is not None
 
     def stored_events(self, table: str, after: int, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:

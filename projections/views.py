@@ -27,8 +27,11 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return _ENCODER.encode(value)
 
 
 def flag(value: Any) -> int:

@@ -284,3 +284,13 @@ def test_search_takes_percent_and_underscore_literally(tracker, models):
     assert models.commitments(world.dialogue_id, today=today, q="50%")[1] == 1
     assert models.commitments(world.dialogue_id, today=today, q="5_")[1] == 0
     assert models.commitments(world.dialogue_id, today=today, q="patrols")[1] == 2
+
+
+def test_a_view_takes_one_event_through_the_library_entry_point(tracker, models):
+    from eventsourcing.persistence import Tracking
+
+    make_world(tracker, with_members=False)
+    timeline = models.views["timeline"]
+    timeline.process_event(None, Tracking(tracker.name, 1))
+    assert timeline.position() == 1
+    assert [e["type"] for e in models.timeline(tracker.dialogue_by_slug("saaba").id)] == ["Started"]

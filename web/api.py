@@ -424,5 +424,6 @@ def api_not_found(request: Request) -> JSONResponse:
 
 
 # A plain route (no app-wide dependencies such as the CSRF check): it only ever answers an error.
-router.add_route("/api/{path:path}", api_not_found, methods=ALL_METHODS, include_in_schema=False)
+for _path in ("/api", "/api/{path:path}"):
+    router.add_route(_path, api_not_found, methods=ALL_METHODS, include_in_schema=False)
 

@@ -24,7 +24,7 @@ from projections.ledger import load_signing_key, public_key_hex, verify
 from tracker.application import Principal, parse_uuid
 from tracker.transfer import export_log
 from web.deps import CurrentPrincipal, FreshReadModelsDep, SettingsDep, TrackerDep, render
-from web.reading import page_of
+from web.reading import csv_cell, page_of
 
 router = APIRouter(prefix="/audit", tags=["audit"], include_in_schema=False)
 
@@ -214,17 +214,9 @@ def history_csv(record_id: str, principal: Auditor, read_models: FreshReadModels
         entry = row["entry"] or {"version": row["version"]}
         values = [entry.get(c) for c in columns]
         values[7] = json.dumps(plain(entry.get("changes") or {}), ensure_ascii=False)
-        writer.writerow([_csv(v) for v in values] + [row["topic"], row["raw"]])
+        writer.writerow([csv_cell(v) for v in values] + [row["topic"], row["raw"]])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="history-{record_id[:36]}.csv"'})
-
-
-def _csv(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return "" if value is None else value
 
 
 @router.get("/records/{record_id}/state")

@@ -29,7 +29,7 @@ from domain.lifecycle import Status
 from web import api_models as m
 from web.deps import FreshReadModelsDep, OptionalPrincipal, TrackerDep, render
 from web.i18n import request_language, translator
-from web.reading import ledger_summary, page_of
+from web.reading import csv_cell, ledger_summary, page_of
 from web.security import csrf_token
 
 router = APIRouter(prefix="/public", tags=["public pages"], include_in_schema=False)
@@ -317,15 +317,6 @@ def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: 
 CSV_COLUMNS = ("id", "title", "status", "progress", "responsible_party_name", "due_date", "overdue",
                "milestones_done", "milestones_total", "completed_on", "last_activity",
                "description")
-
-
-def csv_cell(value: Any) -> Any:
-    """A cell as text; text that a spreadsheet would run as a formula is quoted with '."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return "" if value is None else value
 
 
 def public_rows(request: Request, read_models: Any, slug: str, tracker: Any,

@@ -1,7 +1,8 @@
-"""The ledger as the API, the public pages and the auditor's pages show it."""
+"""What the API, the public pages and the auditor's pages share: the ledger summary, paging, CSV cells."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 
@@ -17,3 +18,13 @@ def page_of(items: list[Any], page: int, size: int) -> tuple[list[Any], int, int
     pages = max(1, -(-len(items) // size))
     page = min(max(1, page), pages)
     return items[(page - 1) * size: page * size], page, pages
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: dates as ISO text, None as empty, and text that a spreadsheet would run as a
+    formula (starting with = + - @ or a control character) quoted with a leading '."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return "" if value is None else value

@@ -31,6 +31,7 @@ def test_an_anonymous_call_is_a_401_asking_for_a_token(client):
 def test_an_unknown_route_under_api_is_a_json_404(client):
     assert error_of(client.get("/api/v1/no-such-thing"), 404)["code"] == "not_found"
     assert error_of(client.post("/api/v2/dialogues", json={}), 404)["code"] == "not_found"
+    assert error_of(client.get("/api"), 404)["code"] == "not_found"
 
 
 def test_a_known_route_with_the_wrong_method_is_a_json_405(client):

@@ -40,6 +40,7 @@ def test_the_public_dialogue_page_in_a_browser_at_phone_and_desktop_width(live_s
         assert page.locator("h1").inner_text() == f"Dialogue {world.slug}"
         assert page.locator("svg.chart").count() == 2
         assert page.get_by_text("Bilan par partie prenante").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scroll
         screenshot(page, f"public-dialogue-{width}")
         context.close()
 

@@ -61,8 +61,10 @@ def test_every_public_page_shows_the_ledger_position_and_head_hash(client, world
 def test_the_commitment_page_shows_its_public_timeline(client, done_and_late):
     html = client.get(f"/public/commitments/{done_and_late[0]}",
                       headers={"Accept-Language": "en"}).text
-    for step in ("Proposed", "Endorsed", "Agreed", "Assigned", "Completed", "Verified"):
-        assert step in html
+    for step in ("Police nationale</strong> proposed the commitment", "Koglweogo</strong> endorsed",
+                 "agreed it", "assigned it", "Police nationale</strong> completed it",
+                 "Koglweogo</strong> verified the completion"):
+        assert step in html, step
     assert client.get("/public/commitments/not-an-id").status_code == 404
 
 
@@ -90,16 +92,20 @@ def test_a_repeated_request_gets_a_304_until_the_record_changes(client, tracker_
 
 
 def test_the_atom_feed_lists_public_changes_only(client, world, done_and_late):
-    response = client.get(f"/public/dialogues/{world.slug}/feed.atom")
+    response = client.get(f"/public/dialogues/{world.slug}/feed.atom", headers={"Accept-Language": "en"})
     assert response.headers["content-type"].startswith("application/atom+xml")
     feed = ET.fromstring(response.content)
     entries = feed.findall(f"{ATOM}entry")
     titles = [e.findtext(f"{ATOM}title") for e in entries]
-    assert any(t.startswith("Joint night patrols: Verified") for t in titles)
+    assert "Koglweogo verified the completion: Joint night patrols" in titles
     assert not any("Private matter" in t for t in titles)
     ids = [e.findtext(f"{ATOM}id") for e in entries]
     assert len(set(ids)) == len(ids)
     assert feed.findtext(f"{ATOM}updated")
+    french = ET.fromstring(client.get(f"/public/dialogues/{world.slug}/feed.atom",
+                                      headers={"Accept-Language": "fr"}).content)
+    assert "Koglweogo a vérifié l’achèvement: Joint night patrols" in [
+        e.findtext(f"{ATOM}title") for e in french.findall(f"{ATOM}entry")]
 
 
 def test_the_csv_and_json_downloads_hold_the_public_commitments(client, world, done_and_late):
@@ -173,4 +179,4 @@ def test_a_long_public_timeline_is_paged_and_each_page_stays_under_50_kb(client,
     assert first.num_bytes_downloaded < 50_000
     assert "Page 1 / 3" in first.text and first.text.count('<li><strong>') == 60
     last = client.get(f"/public/commitments/{cid}?page=3", headers={"Accept-Language": "en"}).text
-    assert "Progress reported" in last and "Page 3 / 3" in last
+    assert "reported progress" in last and "Page 3 / 3" in last

@@ -69,8 +69,10 @@ def test_a_committee_takes_a_commitment_from_proposal_to_verification(live_serve
     expect(police.locator("#commitment")).to_contain_text("proposé")
     expect(police.locator("#messages")).to_contain_text("L’engagement a été proposé.")
 
+    police.evaluate("window.stillTheSamePage = true")  # survives only updates in place
     act(police, "Approuver")
     expect(police.locator("#commitment")).to_contain_text("1 / 2")
+    assert police.evaluate("window.stillTheSamePage === true"), "htmx swapped, no page load"
     expect(police.locator("#messages")).to_contain_text("Votre approbation a été enregistrée.")
 
     vigilante.goto(commitment_url)
@@ -85,6 +87,7 @@ def test_a_committee_takes_a_commitment_from_proposal_to_verification(live_serve
     police.reload()
     act(police, "Signaler l’avancement", fill={"Avancement (de 0 à 100 %)": "60"})
     expect(police.locator("#commitment .state")).to_contain_text("60")
+    expect(police.locator("#counts")).to_contain_text("en cours 1")  # counters swapped out of band
     act(police, "Achever", fill={"Ce qui a été fait": "Patrouilles chaque jour de marché"})
     expect(police.locator("#commitment .state")).to_contain_text("achevé")
     # the party that completed it cannot verify it

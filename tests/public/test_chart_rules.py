@@ -1,0 +1,34 @@
+"""What the public charts draw: bars scaled to the largest count, completions by month."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from web.public import completion_chart, month_start, status_chart
+
+
+def test_status_bars_cover_every_status_scaled_to_the_largest():
+    chart = status_chart({"proposed": 4, "verified": 2})
+    bars = {b["status"]: b for b in chart["bars"]}
+    assert len(bars) == 8 and chart["total"] == 6
+    assert bars["proposed"]["width"] == 100 and bars["verified"]["width"] == 50
+    assert bars["cancelled"] == {"status": "cancelled", "count": 0, "width": 0}
+
+
+def test_months_go_back_across_the_new_year():
+    assert month_start(date(2026, 2, 15), 0) == date(2026, 2, 1)
+    assert month_start(date(2026, 2, 15), 2) == date(2025, 12, 1)
+
+
+def test_completions_are_counted_in_their_month_as_on_time_or_late():
+    rows = [
+        {"status": "completed", "completed_on": date(2026, 3, 5), "due_date": date(2026, 3, 31)},
+        {"status": "verified", "completed_on": date(2026, 3, 9), "due_date": date(2026, 3, 1)},
+        {"status": "verified", "completed_on": date(2026, 1, 2), "due_date": None},
+        {"status": "in_progress", "completed_on": None, "due_date": date(2026, 3, 1)},
+        {"status": "completed", "completed_on": date(2024, 1, 1), "due_date": date(2025, 1, 1)},
+    ]
+    chart = completion_chart(rows, today=date(2026, 3, 20), months=3)
+    assert [(c["month"], c["on_time"], c["late"]) for c in chart["columns"]] == [
+        (date(2026, 1, 1), 0, 1), (date(2026, 2, 1), 0, 0), (date(2026, 3, 1), 1, 1)]
+    assert chart["top"] == 2 and chart["columns"][2]["on_time_height"] == 50
