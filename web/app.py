@@ -135,6 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
     templates = Jinja2Blocks(directory=str(WEB_DIR / "templates"))
     templates.env.trim_blocks = True
     templates.env.lstrip_blocks = True
+    templates.env.auto_reload = False  # no stat() of every template file on every render
     i18n.install(templates.env)
     app.state.templates = templates
     app.state.catalogues = i18n.load_catalogues()
