@@ -151,3 +151,28 @@ def test_a_command_is_visible_to_the_next_read_at_once(client, world, as_):
     answer = act(client, as_, "police", cid, "endorse")
     history = client.get(f"/api/v1/commitments/{cid}/history", headers=as_("police")).json()
     assert history["events"][-1]["position"] == answer["position"]
+
+
+CONTRACT_ROUTES = [
+    ("post", "/api/v1/dialogues"), ("get", "/api/v1/dialogues"), ("get", "/api/v1/dialogues/{slug}"),
+    ("post", "/api/v1/dialogues/{slug}/parties"), ("post", "/api/v1/dialogues/{slug}/cases"),
+    ("get", "/api/v1/cases/{case_id}"),
+    *[("post", f"/api/v1/cases/{{case_id}}/{a}") for a in ("resolve", "close", "reopen", "link")],
+    ("post", "/api/v1/dialogues/{slug}/commitments"), ("get", "/api/v1/dialogues/{slug}/commitments"),
+    ("get", "/api/v1/commitments/{commitment_id}"), ("get", "/api/v1/commitments/{commitment_id}/history"),
+    *[("post", f"/api/v1/commitments/{{commitment_id}}/{a}") for a in (
+        "amend", "endorse", "agree", "reject", "withdraw", "cancel", "reopen", "dispute", "assign",
+        "progress", "add-milestone", "complete-milestone", "attach-evidence", "complete", "verify")],
+    ("get", "/api/v1/public/dialogues"), ("get", "/api/v1/public/dialogues/{slug}"),
+    ("get", "/api/v1/ledger/head"),
+]
+
+
+def test_the_openapi_schema_documents_every_route_of_the_contract_and_docs_are_served(client):
+    schema = client.get("/openapi.json").json()
+    documented = {(method, path) for path, item in schema["paths"].items() for method in item}
+    assert set(CONTRACT_ROUTES) <= documented
+    assert not {path for _, path in documented} - {path for _, path in CONTRACT_ROUTES}
+    body = schema["paths"]["/api/v1/commitments/{commitment_id}/assign"]["post"]
+    assert {"401", "404", "409", "422"} <= set(body["responses"])
+    assert client.get("/docs").status_code == 200
