@@ -113,6 +113,24 @@ def test_a_big_sign_in_form_is_refused_before_any_password_is_checked(site: Site
     assert status == 413
 
 
+def test_over_real_http_the_client_reads_the_413_whether_the_size_is_announced_or_not(
+        live_server):  # noqa: F811
+    """Through uvicorn on loopback: the refusal arrives before the client has sent everything."""
+    import httpx
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(10):
+            yield b"x" * (1024 * 1024)
+
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        announced = client.post("/login", data={"username": "x", "password": "y" * TEN_MB})
+        streamed = client.post("/api/v1/dialogues", content=chunks(),
+                               headers={"content-type": "application/json"})
+    assert announced.status_code == 413
+    assert streamed.status_code == 413
+    assert streamed.json()["error"]["code"] == "too_large"
+
+
 # --- encoding ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body", [b"title=%FF%FE%FD", b"title=\xff\xfe", b"title=caf\xc3\xa9",
