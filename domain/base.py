@@ -73,6 +73,11 @@ def clean_text(value: str | None, field: str, *, required: bool = False, limit: 
         raise InvalidInput(f"{field.replace('_', ' ')} is longer than {limit} characters", field)
     if "\x00" in text:
         raise InvalidInput(f"{field.replace('_', ' ')} contains a NUL character", field)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON allows "\ud800"): no character at all
+            raise InvalidInput(f"{field.replace('_', ' ')} is not valid Unicode text", field) from None
     return text
 
 

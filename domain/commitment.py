@@ -37,8 +37,14 @@ def check_evidence_url(url: str | None) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or "\\" in url:
         raise InvalidInput("an evidence link must be a full http:// or https:// address", "url")
-    # Browsers read %2e%2e as '..', so decode before looking for dot segments.
-    if any(unquote(segment) in ("..", ".") for segment in parts.path.split("/")):
+    # Browsers read %2e%2e as '..' (and some servers decode %2f as '/', or decode twice), so
+    # decode until nothing changes before looking for dot segments.
+    path, decoded = parts.path, unquote(parts.path)
+    for _ in range(3):
+        if decoded == path:
+            break
+        path, decoded = decoded, unquote(decoded)
+    if any(segment in ("..", ".") for segment in decoded.split("/")):
         raise InvalidInput("an evidence link may not contain '..' path segments", "url")
     return url
 

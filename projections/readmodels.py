@@ -391,27 +391,31 @@ class ReadModels:
 
 def _scorecards(models: ReadModels, dialogue_id: str, today: date, parties: str,
                 commitments: str) -> list[dict[str, Any]]:
+    """Per responsible party: assigned, completed (on time), verified, overdue, disputed. Counted
+    in SQL (GROUP BY): a dialogue of 10,000 commitments sends a few rows, not 10,000."""
     cards = {p["id"]: {"party_id": p["id"], "party_name": p["name"], "kind": p["kind"],
                        "assigned": 0, "completed": 0, "completed_on_time": 0, "verified": 0,
                        "overdue": 0, "disputed": 0}
              for p in models._parties(dialogue_id, parties)}
-    rows = models._all(f"SELECT responsible_party, status, due_date, completed_on, disputes "
-                       f"FROM {commitments} WHERE dialogue_id=? AND responsible_party IS NOT NULL",
-                       (dialogue_id,))
+    overdue, params = _overdue_sql(today)
+    done = "status IN ('completed', 'verified')"
+    rows = models._all(
+        f"SELECT responsible_party, COUNT(*) AS assigned, "
+        f"SUM(CASE WHEN {done} THEN 1 ELSE 0 END) AS completed, "
+        f"SUM(CASE WHEN {done} AND completed_on IS NOT NULL AND due_date IS NOT NULL "
+        f"AND completed_on <= due_date THEN 1 ELSE 0 END) AS completed_on_time, "
+        f"SUM(CASE WHEN status = 'verified' THEN 1 ELSE 0 END) AS verified, "
+        f"SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END) AS overdue, "
+        f"SUM(COALESCE(disputes, 0)) AS disputed "
+        f"FROM {commitments} WHERE dialogue_id=? AND responsible_party IS NOT NULL "
+        f"GROUP BY responsible_party", [*params, dialogue_id])
     for row in rows:
         card = cards.get(row["responsible_party"])
         if card is None:
             continue
-        card["assigned"] += 1
-        if row["status"] in ("completed", "verified"):
-            card["completed"] += 1
-            if row["completed_on"] and row["due_date"] and row["completed_on"] <= row["due_date"]:
-                card["completed_on_time"] += 1
-        if row["status"] == "verified":
-            card["verified"] += 1
-        if is_overdue({"due_date": _date(row["due_date"]), "status": row["status"]}, today):
-            card["overdue"] += 1
-        card["disputed"] += int(row["disputes"] or 0)
+        for name in ("assigned", "completed", "completed_on_time", "verified", "overdue",
+                     "disputed"):
+            card[name] = int(row[name] or 0)
     return list(cards.values())
 
 
@@ -473,6 +477,39 @@ class PublicReadModel:
         return [self._commitment_row(r, names, today) for r in self._all(
             "SELECT * FROM pub_commitments WHERE dialogue_id=? ORDER BY last_activity DESC, id",
             (dialogue_id,))]
+
+    def commitments_page(self, dialogue_id: str, *, today: date, status: str | None = None,
+                         page: int = 1, size: int = 50) -> tuple[list[dict[str, Any]], int, int, int]:
+        """One page of the public commitments (most recently active first), read in SQL:
+        (its rows, the page number clamped to what exists, the page count, the total)."""
+        where, params = "dialogue_id=?", [dialogue_id]
+        if status:
+            where, params = where + " AND status=?", [*params, status]
+        found = self._models.store.fetchone(
+            f"SELECT COUNT(*) AS n FROM pub_commitments WHERE {where}", params)
+        total = int(found["n"]) if found else 0
+        pages = max(1, -(-total // size))
+        page = min(max(1, page), pages)
+        names = self._models._party_names(dialogue_id, "pub_parties")
+        rows = [self._commitment_row(r, names, today) for r in self._all(
+            f"SELECT * FROM pub_commitments WHERE {where} "
+            "ORDER BY last_activity DESC, id LIMIT ? OFFSET ?", [*params, size, (page - 1) * size])]
+        return rows, page, pages, total
+
+    def overdue_count(self, dialogue_id: str, *, today: date) -> int:
+        clause, params = _overdue_sql(today)
+        found = self._models.store.fetchone(
+            f"SELECT COUNT(*) AS n FROM pub_commitments WHERE dialogue_id=? AND {clause}",
+            [dialogue_id, *params])
+        return int(found["n"]) if found else 0
+
+    def completions(self, dialogue_id: str, *, since: date) -> list[dict[str, Any]]:
+        """Completed and verified public commitments done on or after `since`: status, dates."""
+        return [{"status": r["status"], "due_date": _date(r["due_date"]),
+                 "completed_on": _date(r["completed_on"])} for r in self._all(
+            "SELECT status, due_date, completed_on FROM pub_commitments WHERE dialogue_id=? "
+            "AND status IN ('completed', 'verified') AND completed_on >= ?",
+            (dialogue_id, since.isoformat()))]
 
     def commitment(self, commitment_id: str, *, today: date) -> dict[str, Any] | None:
         rows = self._all("SELECT * FROM pub_commitments WHERE id=?", (commitment_id,))

@@ -253,7 +253,9 @@ class CommitmentsView(View):
                           "last_activity TEXT, completed_on TEXT, completed_by TEXT, "
                           "verified_by TEXT, proposed_on TEXT, disputes INTEGER DEFAULT 0",
     }
-    indexes = ("rm_commitments(dialogue_id, last_activity)",)
+    # (dialogue_id, status): the counts by status that nearly every page shows are read from the
+    # index alone, not from 10,000 rows.
+    indexes = ("rm_commitments(dialogue_id, last_activity)", "rm_commitments(dialogue_id, status)")
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         latest: dict[str, Item] = {}  # a row is built once per commitment and batch
@@ -371,7 +373,7 @@ class PublicView(View):
                         "party_id TEXT, changes TEXT, reason TEXT",
     }
     indexes = ("pub_parties(dialogue_id)", "pub_commitments(dialogue_id, last_activity)",
-               "pub_timeline(commitment_id, position)")
+               "pub_timeline(commitment_id, position)", "pub_commitments(dialogue_id, status)")
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         dialogues: dict[str, dict[str, Any]] = {}

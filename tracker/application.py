@@ -136,6 +136,16 @@ CASE_ACTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+# The largest version a store can hold (a signed 64-bit column in SQLite and PostgreSQL).
+MAX_VERSION = 2**63 - 1
+
+
+def stored_version(version: int | None) -> int | None:
+    """A version to ask the store for: one beyond any stored version means "the latest" (as any
+    version past the aggregate's own does); the store would fail on a number it cannot hold."""
+    return None if version is None else min(version, MAX_VERSION)
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -178,7 +188,8 @@ class Tracker(Application[UUID]):
     def _load(self, cls: type[A], aggregate_id: UUID | str, what: str,
               version: int | None = None) -> A:
         try:
-            aggregate = self.repository.get(parse_uuid(aggregate_id, what), version=version)
+            aggregate = self.repository.get(parse_uuid(aggregate_id, what),
+                                            version=stored_version(version))
         except AggregateNotFoundError:
             raise NotFound(f"no {what} has the id {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -532,7 +543,7 @@ class Tracker(Application[UUID]):
     # --- history and the past -------------------------------------------------------------------
 
     def aggregate_events(self, aggregate_id: str | UUID, lte: int | None = None) -> Iterator[Any]:
-        return iter(self.events.get(parse_uuid(aggregate_id, "record"), lte=lte))
+        return iter(self.events.get(parse_uuid(aggregate_id, "record"), lte=stored_version(lte)))
 
     def state_as_of(self, aggregate_id: str, *, version: int | None = None,
                     as_of: datetime | None = None, as_of_date: date | None = None

@@ -22,6 +22,7 @@ from tracker.bootstrap import build_application, build_read_models
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
+from web.limits import BodyLimit
 from web.security import CSRFError, LoginThrottle, SchemeAwareSessions, SecurityHeaders, csrf_protect
 
 WEB_DIR = Path(__file__).parent
@@ -134,6 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
     templates = Jinja2Blocks(directory=str(WEB_DIR / "templates"))
     templates.env.trim_blocks = True
     templates.env.lstrip_blocks = True
+    templates.env.auto_reload = False  # no stat() of every template file on every render
     i18n.install(templates.env)
     app.state.templates = templates
     app.state.catalogues = i18n.load_catalogues()
@@ -142,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Each add wraps the previous: sessions innermost (the CSRF check and the pages read them),
     # then compression, then the security headers outermost.
+    app.add_middleware(BodyLimit)  # innermost: a refused body never reaches sessions or routes
     app.add_middleware(SchemeAwareSessions, secret_key=secret_key)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(SecurityHeaders)

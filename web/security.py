@@ -8,17 +8,20 @@
   Requests authenticated by a bearer token carry no ambient authority and are exempt. The check is an
   app-wide dependency, so it runs before any route body and a refused request changes nothing.
 - Throttling: after `ACCOUNT_LIMIT` failed sign-ins for one account name, or `ADDRESS_LIMIT` from one
-  address, within `WINDOW` seconds, further attempts are refused for `LOCKOUT` seconds without
-  checking the password. Counters live in this process (app.state); every failure for an existing
+  address (an IPv6 address counts as its /64 network), within `WINDOW` seconds, further attempts are
+  refused for `LOCKOUT` seconds without checking the password. At most `MAX_KEYS` names and
+  addresses are counted at once, the stale and least recently failed forgotten first. Counters
+  live in this process (app.state); every failure for an existing
   account is also recorded as an event (Account.LoginFailed) so auditors see it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from hmac import compare_digest
 from typing import Any
@@ -140,15 +143,17 @@ class LoginThrottle:
     ADDRESS_LIMIT = 20
     WINDOW = 15 * 60
     LOCKOUT = 15 * 60
+    MAX_KEYS = 100_000  # names and addresses counted at once (a few MB at most)
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        # name or address -> times of its recent failures, least recently failed first
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _keys(self, name: str, address: str) -> list[tuple[str, int]]:
         return [(f"account:{name.strip().casefold()}", self.ACCOUNT_LIMIT),
-                (f"address:{address}", self.ADDRESS_LIMIT)]
+                (f"address:{address_block(address)}", self.ADDRESS_LIMIT)]
 
     def check(self, name: str, address: str) -> None:
         """Raise TooManyAttempts while either the account or the address is locked out."""
@@ -170,7 +175,26 @@ class LoginThrottle:
         now = self.clock()
         with self._lock:
             for key, _ in self._keys(name, address):
-                self._failures[key].append(now)
+                self._failures.setdefault(key, deque()).append(now)
+                self._failures.move_to_end(key)
+            if len(self._failures) > self.MAX_KEYS:
+                self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        """Drop names and addresses whose last failure is too old to matter; if a spray of
+        made-up names from many addresses still leaves too many, the least recently failed go.
+        The dict is ordered by last failure, so this only ever looks at its front."""
+        horizon = now - max(self.WINDOW, self.LOCKOUT)
+        while self._failures:
+            times = next(iter(self._failures.values()))
+            if len(self._failures) <= self.MAX_KEYS and times and times[-1] >= horizon:
+                break
+            self._failures.popitem(last=False)
+
+    def size(self) -> int:
+        """How many names and addresses are being counted."""
+        with self._lock:
+            return len(self._failures)
 
     def succeeded(self, name: str) -> None:
         with self._lock:
@@ -179,3 +203,16 @@ class LoginThrottle:
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def address_block(address: str) -> str:
+    """What one visitor controls: an IPv4 address, or the /64 network of an IPv6 address (a
+    single home or phone is given a whole /64, so counting its addresses one by one would let it
+    try again from a fresh one as often as it likes)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip.ipv4_mapped or ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)

@@ -1,0 +1,166 @@
+"""Sign-in abuse: repeated failures lock out an account name and an address, and auditors see them.
+
+Through the sign-in form of the real app, from several client addresses. A failure against an
+existing account is an event on that account (LoginFailed, with the address it came from), shown in
+the auditor's activity log; a failure for a name that is no account records nothing (no event per
+attempt: the log is not a place for someone else's noise) but still counts against the address.
+Attempts refused during a lock-out are not checked and not recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import PASSWORD
+from tests.web.support import TOKEN, Site, build_site, position
+from web.app import create_app
+from web.security import LoginThrottle, TooManyAttempts
+
+
+@pytest.fixture
+def site(settings) -> Iterator[Site]:
+    app = create_app(settings)
+    with TestClient(app):
+        site = build_site(app)
+        try:
+            yield site
+        finally:
+            for client in site.clients.values():
+                client.close()
+
+
+def visitor(site: Site, address: str) -> TestClient:
+    """A browser at this address (the app sees it as the client's address)."""
+    return TestClient(site.app, client=(address, 40000), headers={"Accept-Language": "en"})
+
+
+def attempt(client: TestClient, name: str, password: str) -> int:
+    token = TOKEN.search(client.get("/login").text)[1]
+    return client.post("/login", data={"username": name, "password": password,
+                                       "csrf_token": token}, follow_redirects=False).status_code
+
+
+def failures_of(site: Site, name: str) -> list:
+    account = site.tracker.account_by_name(name)
+    return [e for e in site.tracker.aggregate_events(account.id) if type(e).__name__ == "LoginFailed"]
+
+
+def test_repeated_wrong_passwords_lock_the_account_whatever_the_address(site: Site):
+    for n in range(LoginThrottle.ACCOUNT_LIMIT):
+        assert attempt(visitor(site, f"10.1.0.{n}"), "saaba-women", "wrong password") == 401
+    # locked: even the right password from a new address is refused, without being checked
+    client = visitor(site, "10.1.0.200")
+    token = TOKEN.search(client.get("/login").text)[1]
+    answer = client.post("/login", data={"username": "saaba-women", "password": PASSWORD,
+                                         "csrf_token": token}, follow_redirects=False)
+    assert answer.status_code == 429
+    assert int(answer.headers["retry-after"]) > 60
+    assert "minutes" in answer.text
+    # the account's name in another case is the same account
+    assert attempt(visitor(site, "10.1.0.201"), "SAABA-Women", PASSWORD) == 429
+    # other accounts sign in as usual, from the same addresses
+    assert attempt(visitor(site, "10.1.0.0"), "saaba-police", PASSWORD) == 303
+
+
+def test_many_failures_from_one_address_lock_that_address_out_whatever_the_names(site: Site):
+    attacker = visitor(site, "192.0.2.66")
+    before = position(site.tracker)
+    for n in range(LoginThrottle.ADDRESS_LIMIT):
+        assert attempt(attacker, f"guess-{n}", "password123") == 401
+    # nothing was recorded for names that are no account
+    assert position(site.tracker) == before
+    # the address is locked out, even for a real account and its right password
+    assert attempt(attacker, "saaba-police", PASSWORD) == 429
+    # other addresses are not
+    assert attempt(visitor(site, "192.0.2.67"), "saaba-police", PASSWORD) == 303
+
+
+def test_an_ipv6_visitor_cannot_escape_the_lock_by_changing_the_end_of_its_address(site: Site):
+    for n in range(LoginThrottle.ADDRESS_LIMIT):
+        assert attempt(visitor(site, f"2001:db8:1:2::{n + 1:x}"), f"guess-{n}", "x" * 10) == 401
+    # the same /64 network: still the same visitor
+    assert attempt(visitor(site, "2001:db8:1:2:ffff::1"), "saaba-police", PASSWORD) == 429
+    assert attempt(visitor(site, "2001:db8:1:3::1"), "saaba-police", PASSWORD) == 303
+
+
+def test_a_successful_sign_in_clears_the_accounts_failures(site: Site):
+    client = visitor(site, "10.2.0.1")
+    for _ in range(LoginThrottle.ACCOUNT_LIMIT - 1):
+        assert attempt(client, "saaba-vigilante", "wrong password") == 401
+    assert attempt(client, "saaba-vigilante", PASSWORD) == 303
+    for _ in range(LoginThrottle.ACCOUNT_LIMIT - 1):
+        assert attempt(visitor(site, "10.2.0.2"), "saaba-vigilante", "wrong password") == 401
+    assert attempt(visitor(site, "10.2.0.3"), "saaba-vigilante", PASSWORD) == 303
+
+
+def test_each_failure_against_an_account_is_in_the_auditors_activity_log(site: Site):
+    for n in range(3):
+        assert attempt(visitor(site, f"198.51.100.{n + 1}"), "saaba-women", "wrong password") == 401
+    failures = failures_of(site, "saaba-women")
+    assert [e.source for e in failures] == ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+    assert all(e.meta.actor is None for e in failures)  # nobody signed in did it
+    site.settle()
+    # the read model of the activity log has them, with the address as the reason
+    entries = [e for e in site.read_models.activity() if e["type"] == "LoginFailed"]
+    assert sorted(e["reason"] for e in entries) == ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+    # and the auditor's pages show them: the whole log, and the account's own activity
+    for path in ("/audit/activity", "/audit/activity?account=saaba-women"):
+        page = site.get("auditor", path)
+        assert page.status_code == 200
+        assert page.text.count("Failed sign-in") == 3, path
+        for n in range(3):
+            assert f"198.51.100.{n + 1}" in page.text
+    # a failure for a name that is no account appears nowhere
+    assert attempt(visitor(site, "198.51.100.9"), "nobody-here", "wrong password") == 401
+    assert "198.51.100.9" not in site.get("auditor", "/audit/activity").text
+
+
+def test_attempts_during_a_lockout_are_neither_checked_nor_recorded(site: Site):
+    client = visitor(site, "203.0.113.5")
+    for _ in range(LoginThrottle.ACCOUNT_LIMIT):
+        attempt(client, "saaba-women", "wrong password")
+    before = position(site.tracker)
+    for _ in range(10):
+        assert attempt(client, "saaba-women", "wrong password") == 429
+    assert position(site.tracker) == before
+    assert len(failures_of(site, "saaba-women")) == LoginThrottle.ACCOUNT_LIMIT
+
+
+def test_a_name_that_cannot_be_an_account_is_refused_like_a_wrong_password(site: Site):
+    client = visitor(site, "203.0.113.9")
+    before = position(site.tracker)
+    for name in ("", "x", "<script>alert(1)</script>", "a" * 300, "../../etc/passwd", "é" * 10):
+        assert attempt(client, name, "whatever") in (401, 422), name
+    assert position(site.tracker) == before
+
+
+def test_the_lock_ends_after_its_time_and_old_failures_are_forgotten():
+    now = [5000.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(LoginThrottle.ACCOUNT_LIMIT):
+        throttle.failed("someone", "10.9.9.9")
+    with pytest.raises(TooManyAttempts):
+        throttle.check("someone", "10.9.9.10")
+    now[0] += LoginThrottle.LOCKOUT + 1
+    throttle.check("someone", "10.9.9.10")
+
+
+def test_the_throttle_does_not_grow_without_bound_under_a_spray_of_names():
+    """A spray of made-up names from ever new addresses: what the throttle keeps stays bounded."""
+    class SmallThrottle(LoginThrottle):
+        MAX_KEYS = 1000  # the rule, at a size a test runs through quickly
+
+    now = [0.0]
+    throttle = SmallThrottle(clock=lambda: now[0])
+    for n in range(3 * SmallThrottle.MAX_KEYS):
+        now[0] += 0.5
+        throttle.failed(f"made-up-{n}", f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}")
+    assert throttle.size() <= SmallThrottle.MAX_KEYS
+    # the latest failures are still counted
+    for _ in range(LoginThrottle.ACCOUNT_LIMIT):
+        throttle.failed("target", "10.200.0.1")
+    with pytest.raises(TooManyAttempts):
+        throttle.check("target", "10.200.0.2")
