@@ -13,6 +13,7 @@ rows; tests/test_feed.py checks that both ways give the same states and changes 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -29,8 +30,13 @@ from domain.lifecycle import Status
 CACHE_LIMIT = 20_000  # aggregates kept in memory (a few kB each)
 
 
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A JSON-able copy: dates and times as ISO text, tuples as lists."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, datetime):
         return iso_time(value)
     if isinstance(value, date):
@@ -44,7 +50,22 @@ def plain(value: Any) -> Any:
 
 def iso_time(value: datetime) -> str:
     """UTC, always with microseconds, so that the text sorts like the time."""
+    if value.tzinfo is UTC and value.microsecond:
+        return value.isoformat()  # the same text, several times faster than strftime
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, date):  # datetimes are dates too
+        return plain(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def dumps(value: Any) -> str:
+    return _ENCODER.encode(value)
 
 
 def iso_date(value: date | None) -> str | None:
@@ -92,6 +113,14 @@ class Item:
     recorded_at: str  # the event's timestamp as UTC ISO text
     aggregate_id: str
 
+
+    changes_json: str | None = None
+
+    def changes_text(self) -> str:
+        """`changes` as compact JSON text (made once, however many views store it)."""
+        if self.changes_json is None:
+            self.changes_json = dumps(self.changes)
+        return self.changes_json
 
     @property
     def version(self) -> int:

@@ -103,7 +103,8 @@ class ReadModels:
     def catch_up(self, views: Sequence[str] | None = None, limit: int | None = None) -> int:
         """Apply every pending event (at most `limit`) to the views; returns how many events were
         read and applied to at least one view."""
-        chosen = [self.views[name] for name in (views or self.views)]
+        wanted = {self.views[name].name for name in (views or self.views)}
+        chosen = [view for name, view in self.views.items() if name in wanted]  # lock order
         applied = 0
         decode = self.feed.decode if any(v.needs_events for v in chosen) else self.feed.wrap
         with self._lock:
@@ -111,16 +112,19 @@ class ReadModels:
             start = min(positions.values(), default=0)
             while limit is None or applied < limit:
                 size = self.batch if limit is None else min(self.batch, limit - applied)
-                notifications = self.feed.read(start, size)
-                if not notifications:
-                    break
                 with _collector_paused():
+                    notifications = self.feed.read(start, size)
+                    if not notifications:
+                        break
                     items = decode(notifications)
-                    for view in chosen:
-                        behind = positions[view.name]
-                        todo = [item for item in items if item.position > behind]
-                        if todo:
-                            positions[view.name] = view.apply_batch(todo, behind)
+                    # One transaction for every view's batch (one commit instead of one per
+                    # view); each view still locks its tracking row and writes its position
+                    # with its rows. The views always lock in the same order.
+                    with self.store.transaction(commit=True) as cursor:
+                        for view in chosen:
+                            behind = positions[view.name]
+                            if items[-1].position > behind:
+                                positions[view.name] = view.apply_locked(cursor, items, behind)
                 applied += len(notifications)
                 # Usually the end of this batch; lower if someone reset a view meanwhile.
                 start = min(positions.values())

@@ -9,29 +9,14 @@ its tables and replays the log (see the README, "Read models").
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from datetime import date
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from projections.feed import Feed, Item, iso_date, plain
+from projections.feed import Feed, Item, dumps, iso_date
 from projections.store import Store
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, date):  # datetimes are dates too
-        return plain(value)
-    raise TypeError(f"cannot store {type(value).__name__} as JSON")
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
-
-
-def dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
 
 
 def flag(value: Any) -> int:
@@ -107,16 +92,22 @@ class View(Projection[Store]):
         reset it meanwhile) nothing is applied; if another process applied some of the items
         already, only the rest are. Returns the view's position afterwards.
         """
+        with self.store.transaction(commit=True) as cursor:
+            return self.apply_locked(cursor, items, after)
+
+    def apply_locked(self, cursor: Any, items: Sequence[Item], after: int) -> int:
+        """`apply_batch` within a writing transaction the caller commits (which may hold other
+        views' batches too: every view's rows still commit with its own position)."""
         store = self.store
-        with store.transaction(commit=True) as cursor:
-            position = store.lock_position(cursor, self.key)
-            if position < after:
-                return position
-            todo = [item for item in items if item.position > position]
-            if not todo:
-                return position
-            self.apply(cursor, todo)
-            store.set_position(cursor, self.key, todo[-1].position)
+        position = store.lock_position(cursor, self.key)
+        if position < after:
+            return position
+        todo = items if items and items[0].position > position else [
+            item for item in items if item.position > position]
+        if not todo:
+            return position
+        self.apply(cursor, todo)
+        store.set_position(cursor, self.key, todo[-1].position)
         return todo[-1].position
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
@@ -146,9 +137,17 @@ class View(Projection[Store]):
             cursor.executemany(self.store.sql(statement), params)
 
 
+REASON_ATTRIBUTES = ("reason", "summary", "source")
+_reason_attributes: dict[type, tuple[str, ...]] = {}
+
+
 def reason_of(item: Item) -> str | None:
     event = item.event
-    for attribute in ("reason", "summary", "source"):
+    names = _reason_attributes.get(type(event))
+    if names is None:  # which of them this kind of event has, found once per class
+        names = _reason_attributes[type(event)] = tuple(
+            a for a in REASON_ATTRIBUTES if hasattr(event, a))
+    for attribute in names:
         value = getattr(event, attribute, None)
         if isinstance(value, str) and value:
             return value
@@ -301,15 +300,18 @@ class TimelineView(View):
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         rows = []
+        append = rows.append
         for item in items:
-            meta = item.meta
-            rows.append((
-                item.position, item.aggregate_id, item.kind, dialogue_of(item), item.version,
-                item.type, item.recorded_at,
+            meta = getattr(item.event, "meta", None)
+            kind = item.kind
+            append((
+                item.position, item.aggregate_id, kind,
+                item.aggregate_id if kind == "dialogue" else item.after.get("dialogue_id"),
+                item.notification.originator_version, item.type, item.recorded_at,
                 meta.occurred_on.isoformat() if meta else None,
                 meta.actor if meta else None, meta.party if meta else None,
-                dumps(item.changes), reason_of(item), meta.note if meta else None,
-                flag(entry_is_public(item)),
+                item.changes_text(), reason_of(item), meta.note if meta else None,
+                1 if entry_is_public(item) else 0,
             ))
         self.execute_many(cursor, "INSERT INTO rm_timeline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                           rows)
@@ -321,7 +323,14 @@ PUBLIC_COMMITMENT_FIELDS = ("title", "description", "status", "responsible_party
                             "endorsements", "milestones", "completed_on")
 
 
+PUBLIC_EXACTLY = frozenset(PUBLIC_COMMITMENT_FIELDS) - {"milestones"}  # shown as they are
+
+
 def public_changes(item: Item) -> dict[str, list[Any]]:
+    """The public part of the item's changes (`item.changes` itself when all of it is public)."""
+    if item.type not in ("ProgressReported", "Completed") and all(
+            k in PUBLIC_EXACTLY for k in item.changes):
+        return item.changes
     changes = {k: v for k, v in item.changes.items() if k in PUBLIC_COMMITMENT_FIELDS}
     if "milestones" in changes:
         changes["milestones"] = [
@@ -418,11 +427,13 @@ class PublicView(View):
                     progress[key] = changes["progress"][1]
                 if item.type == "Disputed":
                     disputes[key] = disputes.get(key, 0) + 1
-                meta = item.meta
+                meta = getattr(item.event, "meta", None)
                 entries.append((
-                    item.position, key, s["dialogue_id"], item.version, item.type,
-                    item.recorded_at, meta.occurred_on.isoformat() if meta else None,
-                    meta.party if meta else None, dumps(changes), reason_of(item)))
+                    item.position, key, s["dialogue_id"], item.notification.originator_version,
+                    item.type, item.recorded_at, meta.occurred_on.isoformat() if meta else None,
+                    meta.party if meta else None,
+                    item.changes_text() if changes is item.changes else dumps(changes),
+                    reason_of(item)))
         self.execute_many(cursor, "DELETE FROM pub_timeline WHERE commitment_id=?",
                           [(key,) for key in hidden])
         self.execute_many(cursor, "DELETE FROM pub_commitments WHERE id=?",
