@@ -36,9 +36,9 @@ DUE_SOON_DAYS = 30
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while one batch is decoded and applied: the aggregate cache
-    holds many objects that each collection would scan again (decoding runs about 1.8x faster).
-    Collection resumes between batches."""
+    """No cyclic garbage collection while catching up: each collection would scan again the many
+    objects a batch keeps alive (its events and states, the state cache) and cost a fifth of the
+    time. The feed makes no reference cycles; the collector resumes when the catch-up ends."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -107,24 +107,23 @@ class ReadModels:
         chosen = [view for name, view in self.views.items() if name in wanted]  # lock order
         applied = 0
         decode = self.feed.decode if any(v.needs_events for v in chosen) else self.feed.wrap
-        with self._lock:
+        with self._lock, _collector_paused():
             positions = {view.name: view.position() for view in chosen}
             start = min(positions.values(), default=0)
             while limit is None or applied < limit:
                 size = self.batch if limit is None else min(self.batch, limit - applied)
-                with _collector_paused():
-                    notifications = self.feed.read(start, size)
-                    if not notifications:
-                        break
-                    items = decode(notifications)
-                    # One transaction for every view's batch (one commit instead of one per
-                    # view); each view still locks its tracking row and writes its position
-                    # with its rows. The views always lock in the same order.
-                    with self.store.transaction(commit=True) as cursor:
-                        for view in chosen:
-                            behind = positions[view.name]
-                            if items[-1].position > behind:
-                                positions[view.name] = view.apply_locked(cursor, items, behind)
+                notifications = self.feed.read(start, size)
+                if not notifications:
+                    break
+                items = decode(notifications)
+                # One transaction for every view's batch (one commit instead of one per view);
+                # each view still locks its tracking row and writes its position with its rows.
+                # The views always lock in the same order.
+                with self.store.transaction(commit=True) as cursor:
+                    for view in chosen:
+                        behind = positions[view.name]
+                        if items[-1].position > behind:
+                            positions[view.name] = view.apply_locked(cursor, items, behind)
                 applied += len(notifications)
                 # Usually the end of this batch; lower if someone reset a view meanwhile.
                 start = min(positions.values())
