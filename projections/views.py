@@ -130,11 +130,11 @@ class View(Projection[Store]):
         statement = (f"INSERT INTO {table} ({','.join(columns)}) "
                      f"VALUES ({','.join('?' * len(columns))}) "
                      f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
-        cursor.executemany(self.store.sql(statement), [tuple(r[c] for c in columns) for r in rows])
+        self.store.execute_many(cursor, statement, [tuple(r[c] for c in columns) for r in rows])
 
     def execute_many(self, cursor: Any, statement: str, params: list[tuple[Any, ...]]) -> None:
         if params:
-            cursor.executemany(self.store.sql(statement), params)
+            self.store.execute_many(cursor, statement, params)
 
 
 REASON_ATTRIBUTES = ("reason", "summary", "source")
