@@ -14,6 +14,7 @@ rows; tests/test_feed.py checks that both ways give the same states and changes 
 from __future__ import annotations
 
 import json
+import json.encoder
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -62,10 +63,18 @@ def _json_default(value: Any) -> str:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
+# The C encoder behind _ENCODER, made once instead of at every call (half the cost of a small
+# value); without a circular-reference check, which values made of plain data do not need.
+_encode = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, _json_default, json.encoder.encode_basestring,  # type: ignore[attr-defined]
+    None, ":", ",", False, False, True) if json.encoder.c_make_encoder else None  # type: ignore[attr-defined]
 
 
 def dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
+    """Compact JSON text, dates as ISO text (the same text as `_ENCODER.encode`)."""
+    if _encode is None:
+        return _ENCODER.encode(value)
+    return "".join(_encode(value, 0))
 
 
 def iso_date(value: date | None) -> str | None:
