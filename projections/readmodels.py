@@ -27,7 +27,8 @@ from projections.ledger import LedgerView
 from projections.store import Store, close_store
 from projections.views import CommitmentsView, DirectoryView, PublicView, TimelineView, View
 
-BATCH = 2000
+BATCH = 10_000  # events per transaction (catching up a long log: fewer, larger commits)
+BULK_LOAD = 20_000  # a view filled from the start of a log this long gets its indexes at the end
 STATUSES = [s.value for s in Status]
 NOT_OVERDUE = ("completed", "verified", "rejected", "withdrawn", "cancelled")
 AGREED_OR_LATER = ("agreed", "in_progress", "completed", "verified", "cancelled")
@@ -80,6 +81,7 @@ class ReadModels:
     def __init__(self, app: Any, store: Store, batch: int = BATCH,
                  default_timeout: float = 5.0) -> None:
         self.app = app
+        self.bulk_load = BULK_LOAD
         self.store = store
         self.batch = batch
         self.default_timeout = default_timeout
@@ -110,23 +112,36 @@ class ReadModels:
         with self._lock, _collector_paused():
             positions = {view.name: view.position() for view in chosen}
             start = min(positions.values(), default=0)
-            while limit is None or applied < limit:
-                size = self.batch if limit is None else min(self.batch, limit - applied)
-                notifications = self.feed.read(start, size)
-                if not notifications:
-                    break
-                items = decode(notifications)
-                # One transaction for every view's batch (one commit instead of one per view);
-                # each view still locks its tracking row and writes its position with its rows.
-                # The views always lock in the same order.
+            bulk = [view for view in chosen if positions[view.name] == 0 and view.indexes]
+            if bulk and (self.app.recorder.max_notification_id() or 0) < self.bulk_load:
+                bulk = []
+            if bulk:
                 with self.store.transaction(commit=True) as cursor:
-                    for view in chosen:
-                        behind = positions[view.name]
-                        if items[-1].position > behind:
-                            positions[view.name] = view.apply_locked(cursor, items, behind)
-                applied += len(notifications)
-                # Usually the end of this batch; lower if someone reset a view meanwhile.
-                start = min(positions.values())
+                    for view in bulk:
+                        view.drop_indexes(cursor)
+            try:
+                while limit is None or applied < limit:
+                    size = self.batch if limit is None else min(self.batch, limit - applied)
+                    notifications = self.feed.read(start, size)
+                    if not notifications:
+                        break
+                    items = decode(notifications)
+                    # One transaction for every view's batch (one commit instead of one per
+                    # view); each view still locks its tracking row and writes its position
+                    # with its rows. The views always lock in the same order.
+                    with self.store.transaction(commit=True) as cursor:
+                        for view in chosen:
+                            behind = positions[view.name]
+                            if items[-1].position > behind:
+                                positions[view.name] = view.apply_locked(cursor, items, behind)
+                    applied += len(notifications)
+                    # Usually the end of this batch; lower if someone reset a view meanwhile.
+                    start = min(positions.values())
+            finally:
+                if bulk:  # (ensure() also creates them, should this process stop before here)
+                    with self.store.transaction(commit=True) as cursor:
+                        for view in bulk:
+                            view.create_indexes(cursor)
         return applied
 
     def wait_for(self, position: int, timeout: float | None = None) -> None:

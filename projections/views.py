@@ -47,9 +47,21 @@ class View(Projection[Store]):
         sql = self.store.sql
         for table, columns in self.tables.items():
             cursor.execute(sql(f"CREATE TABLE IF NOT EXISTS {table} ({columns})"))
-        for number, index in enumerate(self.indexes):
-            table = index.split("(", 1)[0]
-            cursor.execute(sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_{number} ON {index}"))
+        self.create_indexes(cursor)
+
+    def _index_names(self) -> list[tuple[str, str]]:
+        return [(f"ix_{index.split('(', 1)[0]}_{number}", index)
+                for number, index in enumerate(self.indexes)]
+
+    def create_indexes(self, cursor: Any) -> None:
+        for name, index in self._index_names():
+            cursor.execute(self.store.sql(f"CREATE INDEX IF NOT EXISTS {name} ON {index}"))
+
+    def drop_indexes(self, cursor: Any) -> None:
+        """Before filling the view from the start of a long log: one index built over the whole
+        table at the end costs much less than keeping it up to date row by row."""
+        for name, _ in self._index_names():
+            cursor.execute(self.store.sql(f"DROP INDEX IF EXISTS {name}"))
 
     def _drop(self, cursor: Any) -> None:
         for table in self.tables:
