@@ -65,9 +65,10 @@ def _json_default(value: Any) -> str:
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
 # The C encoder behind _ENCODER, made once instead of at every call (half the cost of a small
 # value); without a circular-reference check, which values made of plain data do not need.
-_encode = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-    None, _json_default, json.encoder.encode_basestring,  # type: ignore[attr-defined]
-    None, ":", ",", False, False, True) if json.encoder.c_make_encoder else None  # type: ignore[attr-defined]
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_encode = _C_MAKE_ENCODER(
+    None, _json_default, json.encoder.encode_basestring,
+    None, ":", ",", False, False, True) if _C_MAKE_ENCODER else None
 
 
 def dumps(value: Any) -> str:

@@ -314,16 +314,14 @@ class TimelineView(View):
         rows = []
         append = rows.append
         for item in items:
-            meta = getattr(item.event, "meta", None)
-            kind = item.kind
+            meta = item.meta
             append((
-                item.position, item.aggregate_id, kind,
-                item.aggregate_id if kind == "dialogue" else item.after.get("dialogue_id"),
-                item.notification.originator_version, item.type, item.recorded_at,
+                item.position, item.aggregate_id, item.kind, dialogue_of(item), item.version,
+                item.type, item.recorded_at,
                 meta.occurred_on.isoformat() if meta else None,
                 meta.actor if meta else None, meta.party if meta else None,
                 item.changes_text(), reason_of(item), meta.note if meta else None,
-                1 if entry_is_public(item) else 0,
+                flag(entry_is_public(item)),
             ))
         self.execute_many(cursor, "INSERT INTO rm_timeline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                           rows)
@@ -439,9 +437,9 @@ class PublicView(View):
                     progress[key] = changes["progress"][1]
                 if item.type == "Disputed":
                     disputes[key] = disputes.get(key, 0) + 1
-                meta = getattr(item.event, "meta", None)
+                meta = item.meta
                 entries.append((
-                    item.position, key, s["dialogue_id"], item.notification.originator_version,
+                    item.position, key, s["dialogue_id"], item.version,
                     item.type, item.recorded_at, meta.occurred_on.isoformat() if meta else None,
                     meta.party if meta else None,
                     item.changes_text() if changes is item.changes else dumps(changes),
