@@ -399,7 +399,7 @@ class PublicView(View):
         latest: dict[str, Item] = {}  # a row is built once per commitment and batch
         progress: dict[str, int] = {}
         disputes: dict[str, int] = {}
-        entries: list[tuple[Any, ...]] = []
+        entries: dict[str, list[tuple[Any, ...]]] = {}  # commitment id -> its timeline rows
         hidden: list[str] = []
         for item in items:
             s = item.after
@@ -426,7 +426,7 @@ class PublicView(View):
                         latest.pop(key, None)
                         progress.pop(key, None)
                         disputes.pop(key, None)
-                        entries = [e for e in entries if e[1] != key]
+                        entries.pop(key, None)
                         hidden.append(key)
                     continue
                 if not entry_is_public(item):
@@ -438,7 +438,7 @@ class PublicView(View):
                 if item.type == "Disputed":
                     disputes[key] = disputes.get(key, 0) + 1
                 meta = item.meta
-                entries.append((
+                entries.setdefault(key, []).append((
                     item.position, key, s["dialogue_id"], item.version,
                     item.type, item.recorded_at, meta.occurred_on.isoformat() if meta else None,
                     meta.party if meta else None,
@@ -458,4 +458,4 @@ class PublicView(View):
         self.execute_many(cursor, "UPDATE pub_commitments SET disputes=disputes+? WHERE id=?",
                           [(n, key) for key, n in disputes.items()])
         self.execute_many(cursor, "INSERT INTO pub_timeline VALUES (?,?,?,?,?,?,?,?,?,?)",
-                          entries)
+                          [entry for rows in entries.values() for entry in rows])
