@@ -2,9 +2,9 @@
 
 `ReadModels.catch_up()` pulls the log in batches (`select_notifications` after the lowest view
 position), decodes each batch once, and hands it to every view that is behind; each view writes its
-rows and its new position in one transaction. Any number of processes may do this at once on one
-database: each view's tracking row is locked while a batch is applied, so every event is applied
-once (see `projections.store`).
+rows and its new position in one transaction (one per batch, shared by the views). Any number of
+processes may do this at once on one database: each view's tracking row is locked while a batch is
+applied, so every event is applied once (see `projections.store`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ DUE_SOON_DAYS = 30
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while catching up: each collection would scan again the many
-    objects a batch keeps alive (its events and states, the state cache) and cost a fifth of the
+    objects a batch keeps alive (its events and states, the state cache), about an eighth of the
     time. The feed makes no reference cycles; the collector resumes when the catch-up ends."""
     enabled = gc.isenabled()
     gc.disable()
