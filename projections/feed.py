@@ -122,8 +122,8 @@ class Item:
     changes: dict[str, list[Any]]
     recorded_at: str  # the event's timestamp as UTC ISO text
     aggregate_id: str
-
-
+    version: int = 0  # the aggregate's version after the event
+    meta: Any = None  # the event's Meta (who, for which party, on which date), if it has one
     changes_json: str | None = None
 
     def changes_text(self) -> str:
@@ -131,15 +131,6 @@ class Item:
         if self.changes_json is None:
             self.changes_json = dumps(self.changes)
         return self.changes_json
-
-    @property
-    def version(self) -> int:
-        return self.notification.originator_version
-
-    @property
-    def meta(self) -> Any:
-        return getattr(self.event, "meta", None)
-
 
 
 # --- commitment events applied to a state directly ----------------------------------------------
@@ -220,7 +211,7 @@ class Feed:
         """Items that carry only the stored notification (for views that need nothing else)."""
         return [Item(position=n.id, notification=n, event=None, kind=n.topic.split(".", 1)[0],
                      type="", before=None, after={}, changes={}, recorded_at="",
-                     aggregate_id=str(n.originator_id))
+                     aggregate_id=str(n.originator_id), version=n.originator_version)
                 for n in notifications]
 
     def decode(self, notifications: Sequence[Notification]) -> list[Item]:
@@ -269,6 +260,7 @@ class Feed:
             append(Item(
                 position=notification.id, notification=notification, event=event, kind=kind,
                 type=name, before=before, after=after, changes=changes,
-                recorded_at=iso_time(event.timestamp), aggregate_id=key,
+                recorded_at=iso_time(event.timestamp), aggregate_id=key, version=version,
+                meta=getattr(event, "meta", None),
             ))
         return items
