@@ -1,15 +1,21 @@
 """The event log as the views see it: each stored event once decoded, with its aggregate's state
 before and after it (so a view can say what changed without loading anything itself).
 
-The states come from replaying the aggregate's own events (`event.mutate`), kept in a cache keyed by
-aggregate id and version; a miss (a restart, another process having gone further, a view catching
-up from an earlier position) loads the aggregate at the version just before the event from the
-event store. So the states depend only on the log, never on a view's rows.
+The states are plain dicts (`snapshot` of the aggregate), kept in a cache keyed by aggregate id and
+version. Most commitment events (the bulk of any log) move a state forward directly: `UPDATES`
+says, per event, which fields it sets to what, and only those fields are compared for `changes`.
+Every other event is applied by the domain itself (`event.mutate` on the aggregate, then a fresh
+snapshot); a miss (a restart, another process having gone further, a view catching up from an
+earlier position, an event without an entry in `UPDATES`) loads the aggregate at the version just
+before the event from the event store. So the states depend only on the log, never on a view's
+rows; tests/test_feed.py checks that both ways give the same states and changes for every event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import json.encoder
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,12 +26,18 @@ from domain.account import ApiToken
 from domain.case import Case
 from domain.commitment import Commitment
 from domain.dialogue import Dialogue
+from domain.lifecycle import Status
 
 CACHE_LIMIT = 20_000  # aggregates kept in memory (a few kB each)
 
 
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A JSON-able copy: dates and times as ISO text, tuples as lists."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, datetime):
         return iso_time(value)
     if isinstance(value, date):
@@ -39,7 +51,31 @@ def plain(value: Any) -> Any:
 
 def iso_time(value: datetime) -> str:
     """UTC, always with microseconds, so that the text sorts like the time."""
+    if value.tzinfo is UTC and value.microsecond:
+        return value.isoformat()  # the same text, several times faster than strftime
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, date):  # datetimes are dates too
+        return plain(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
+# The C encoder behind _ENCODER, made once instead of at every call (half the cost of a small
+# value); without a circular-reference check, which values made of plain data do not need.
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_encode = _C_MAKE_ENCODER(
+    None, _json_default, json.encoder.encode_basestring,
+    None, ":", ",", False, False, True) if _C_MAKE_ENCODER else None
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, dates as ISO text (the same text as `_ENCODER.encode`)."""
+    if _encode is None:
+        return _ENCODER.encode(value)
+    return "".join(_encode(value, 0))
 
 
 def iso_date(value: date | None) -> str | None:
@@ -86,24 +122,83 @@ class Item:
     changes: dict[str, list[Any]]
     recorded_at: str  # the event's timestamp as UTC ISO text
     aggregate_id: str
+    version: int = 0  # the aggregate's version after the event
+    meta: Any = None  # the event's Meta (who, for which party, on which date), if it has one
+    changes_json: str | None = None
+
+    def changes_text(self) -> str:
+        """`changes` as compact JSON text (made once, however many views store it)."""
+        if self.changes_json is None:
+            self.changes_json = dumps(self.changes)
+        return self.changes_json
 
 
-    @property
-    def version(self) -> int:
-        return self.notification.originator_version
+# --- commitment events applied to a state directly ----------------------------------------------
+# Each entry gives the fields the event sets, in the order of `Commitment.state()` (then
+# `snapshot`), as new values: a state is never changed in place, since the Items of a batch share
+# them. They mirror the commitment's @event methods; tests/test_feed.py replays every commitment
+# action both ways. An event missing here (Reopened: its status depends on history the state does
+# not hold) goes through the domain.
 
-    @property
-    def meta(self) -> Any:
-        return getattr(self.event, "meta", None)
+def _endorsed(s: dict[str, Any], e: Any) -> dict[str, Any]:
+    return {"endorsements": [*s["endorsements"], e.party_id]}
 
+
+def _milestone_added(s: dict[str, Any], e: Any) -> dict[str, Any]:
+    return {"milestones": [*s["milestones"], {"id": e.milestone_id, "title": e.title,
+                                              "due_date": e.due_date, "completed_on": None}]}
+
+
+def _milestone_completed(s: dict[str, Any], e: Any) -> dict[str, Any]:
+    return {"milestones": [dict(m, completed_on=e.meta.occurred_on)
+                           if m["id"] == e.milestone_id else m for m in s["milestones"]]}
+
+
+def _evidence_attached(s: dict[str, Any], e: Any) -> dict[str, Any]:
+    return {"evidence": [*s["evidence"], {"id": e.evidence_id, "description": e.description,
+                                          "url": e.url, "sha256": e.sha256,
+                                          "added_on": e.meta.occurred_on}]}
+
+
+def _status(status: Status) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    value = status.value
+    return lambda s, e: {"status": value}
+
+
+UPDATES: dict[str, dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]]] = {
+    "commitment": {
+        "Amended": lambda s, e: {"title": e.title, "description": e.description,
+                                 "endorsements": []},
+        "Endorsed": _endorsed,
+        "Agreed": _status(Status.AGREED),
+        "Rejected": _status(Status.REJECTED),
+        "Withdrawn": _status(Status.WITHDRAWN),
+        "Cancelled": _status(Status.CANCELLED),
+        "Assigned": lambda s, e: {"status": Status.IN_PROGRESS.value,
+                                  "responsible_party": e.party_id, "due_date": e.due_date},
+        "ProgressReported": lambda s, e: {"progress": e.percent},
+        "MilestoneAdded": _milestone_added,
+        "MilestoneCompleted": _milestone_completed,
+        "EvidenceAttached": _evidence_attached,
+        "Completed": lambda s, e: {"status": Status.COMPLETED.value, "progress": 100,
+                                   "completed_by": e.party_id, "completion_summary": e.summary,
+                                   "completed_on": e.meta.occurred_on},
+        "Verified": lambda s, e: {"status": Status.VERIFIED.value, "verified_by": e.party_id},
+        "Disputed": lambda s, e: {"status": Status.IN_PROGRESS.value, "completed_by": None,
+                                  "completed_on": None},
+        "VisibilityChanged": lambda s, e: {"public": e.public},
+    },
+}
 
 
 class Feed:
     """Decodes notifications into Items for one application."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, direct: bool = True) -> None:
         self.app = app
+        # id -> (version, the aggregate or None when its state moved on without it, state)
         self._cache: dict[str, tuple[int, Any, dict[str, Any]]] = {}
+        self._updates = UPDATES if direct else {}
 
     def clear(self) -> None:
         self._cache.clear()
@@ -116,37 +211,56 @@ class Feed:
         """Items that carry only the stored notification (for views that need nothing else)."""
         return [Item(position=n.id, notification=n, event=None, kind=n.topic.split(".", 1)[0],
                      type="", before=None, after={}, changes={}, recorded_at="",
-                     aggregate_id=str(n.originator_id))
+                     aggregate_id=str(n.originator_id), version=n.originator_version)
                 for n in notifications]
 
     def decode(self, notifications: Sequence[Notification]) -> list[Item]:
         to_domain_event = self.app.mapper.to_domain_event
+        cache = self._cache
+        updates_of = self._updates
+        no_updates: dict[str, Any] = {}
         items = []
+        append = items.append
         for notification in notifications:
             event = to_domain_event(notification)
             key = str(notification.originator_id)
             version = notification.originator_version
-            cached = self._cache.get(key)
+            kind = notification.topic.split(".", 1)[0]
+            name = type(event).__name__
+            cached = cache.pop(key, None)  # re-inserted below: the dict keeps LRU order
+            update = updates_of.get(kind, no_updates).get(name)
             if version == 1:
-                aggregate, before = None, None
-            elif cached is not None and cached[0] == version - 1:
-                _, aggregate, before = cached
+                aggregate = event.mutate(None)
+                before, after = None, snapshot(aggregate)
+                changes = diff(None, after)
+            elif update is not None and cached is not None and cached[0] == version - 1:
+                aggregate, before = None, cached[2]
+                fields = update(before, event)
+                after = before.copy()
+                after.update(fields)
+                after["version"] = version
+                changes = {}
+                for field, value in fields.items():
+                    old = before[field]
+                    if old != value:
+                        changes[field] = [plain(old), plain(value)]
             else:
-                aggregate = self.app.repository.get(notification.originator_id,
-                                                    version=version - 1)
-                before = snapshot(aggregate)
-            aggregate = event.mutate(aggregate)
-            after = snapshot(aggregate)
-            # Least recently used out: the dict keeps insertion order, so re-inserting moves the
-            # aggregate to the end and the first key is the one unused for longest.
-            self._cache.pop(key, None)
-            self._cache[key] = (version, aggregate, after)
-            if len(self._cache) > CACHE_LIMIT:
-                del self._cache[next(iter(self._cache))]
-            items.append(Item(
-                position=notification.id, notification=notification, event=event,
-                kind=notification.topic.split(".", 1)[0], type=type(event).__name__,
-                before=before, after=after, changes=diff(before, after),
-                recorded_at=iso_time(event.timestamp), aggregate_id=key,
+                if cached is not None and cached[0] == version - 1 and cached[1] is not None:
+                    _, aggregate, before = cached
+                else:
+                    aggregate = self.app.repository.get(notification.originator_id,
+                                                        version=version - 1)
+                    before = snapshot(aggregate)
+                aggregate = event.mutate(aggregate)
+                after = snapshot(aggregate)
+                changes = diff(before, after)
+            cache[key] = (version, aggregate, after)
+            if len(cache) > CACHE_LIMIT:
+                del cache[next(iter(cache))]
+            append(Item(
+                position=notification.id, notification=notification, event=event, kind=kind,
+                type=name, before=before, after=after, changes=changes,
+                recorded_at=iso_time(event.timestamp), aggregate_id=key, version=version,
+                meta=getattr(event, "meta", None),
             ))
         return items

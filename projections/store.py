@@ -34,12 +34,15 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 from eventsourcing.utils import retry
+from psycopg import RawCursor
 from psycopg.sql import SQL, Identifier
 
 from tracker.persistence import is_postgres, postgres_params, sqlite_path
 from tracker.settings import Settings
 
 _PLACEHOLDER = re.compile(r"\?")
+_VALUES = re.compile(r"VALUES \(([?,]+)\)")
+_MAX_PARAMETERS = 60_000  # PostgreSQL takes at most 65,535 parameters in one statement
 
 
 def _uuid_text(stored: str) -> str:
@@ -60,6 +63,10 @@ class Store(TrackingRecorder):
 
     def sql(self, statement: str) -> str:
         return statement
+
+    def execute_many(self, cursor: Any, statement: str, params: Sequence[Sequence[Any]]) -> None:
+        """One statement (with `?` placeholders) for each of the parameter rows."""
+        cursor.executemany(self.sql(statement), params)
 
     # --- generic helpers built on transaction() --------------------------------------------------
 
@@ -123,6 +130,27 @@ class PostgresStore(PostgresTrackingRecorder, Store):
 
     def sql(self, statement: str) -> str:
         return _PLACEHOLDER.sub("%s", statement)
+
+    def execute_many(self, cursor: Any, statement: str, params: Sequence[Sequence[Any]]) -> None:
+        """An INSERT goes as multi-row INSERTs (`VALUES (..),(..),..`): psycopg's executemany
+        sends, and without its C extension flushes, one query per row, which made writing the
+        rows several times slower than computing them. They go through a raw cursor (`$n`
+        placeholders) on the same connection: psycopg would otherwise parse the long text for
+        its `%s` each time. Other statements go one per row."""
+        values = _VALUES.search(statement) if statement.startswith("INSERT") else None
+        if values is None or len(params) < 2:
+            cursor.executemany(self.sql(statement), params)
+            return
+        width = values.group(1).count("?")
+        head, tail = statement[:values.start()] + "VALUES ", statement[values.end():]
+        per = max(1, _MAX_PARAMETERS // width)
+        raw = RawCursor(cursor.connection)
+        for start in range(0, len(params), per):
+            chunk = params[start:start + per]
+            groups = ",".join(
+                "(" + ",".join(f"${n}" for n in range(first, first + width)) + ")"
+                for first in range(1, len(chunk) * width + 1, width))
+            raw.execute(head + groups + tail, [value for row in chunk for value in row])
 
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Any]:

@@ -9,29 +9,14 @@ its tables and replays the log (see the README, "Read models").
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from datetime import date
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
-from projections.feed import Feed, Item, iso_date, plain
+from projections.feed import Feed, Item, dumps, iso_date
 from projections.store import Store
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, date):  # datetimes are dates too
-        return plain(value)
-    raise TypeError(f"cannot store {type(value).__name__} as JSON")
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
-
-
-def dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
 
 
 def flag(value: Any) -> int:
@@ -62,9 +47,21 @@ class View(Projection[Store]):
         sql = self.store.sql
         for table, columns in self.tables.items():
             cursor.execute(sql(f"CREATE TABLE IF NOT EXISTS {table} ({columns})"))
-        for number, index in enumerate(self.indexes):
-            table = index.split("(", 1)[0]
-            cursor.execute(sql(f"CREATE INDEX IF NOT EXISTS ix_{table}_{number} ON {index}"))
+        self.create_indexes(cursor)
+
+    def _index_names(self) -> list[tuple[str, str]]:
+        return [(f"ix_{index.split('(', 1)[0]}_{number}", index)
+                for number, index in enumerate(self.indexes)]
+
+    def create_indexes(self, cursor: Any) -> None:
+        for name, index in self._index_names():
+            cursor.execute(self.store.sql(f"CREATE INDEX IF NOT EXISTS {name} ON {index}"))
+
+    def drop_indexes(self, cursor: Any) -> None:
+        """Before filling the view from the start of a long log: one index built over the whole
+        table at the end costs much less than keeping it up to date row by row."""
+        for name, _ in self._index_names():
+            cursor.execute(self.store.sql(f"DROP INDEX IF EXISTS {name}"))
 
     def _drop(self, cursor: Any) -> None:
         for table in self.tables:
@@ -107,16 +104,22 @@ class View(Projection[Store]):
         reset it meanwhile) nothing is applied; if another process applied some of the items
         already, only the rest are. Returns the view's position afterwards.
         """
+        with self.store.transaction(commit=True) as cursor:
+            return self.apply_locked(cursor, items, after)
+
+    def apply_locked(self, cursor: Any, items: Sequence[Item], after: int) -> int:
+        """`apply_batch` within a writing transaction the caller commits (which may hold other
+        views' batches too: every view's rows still commit with its own position)."""
         store = self.store
-        with store.transaction(commit=True) as cursor:
-            position = store.lock_position(cursor, self.key)
-            if position < after:
-                return position
-            todo = [item for item in items if item.position > position]
-            if not todo:
-                return position
-            self.apply(cursor, todo)
-            store.set_position(cursor, self.key, todo[-1].position)
+        position = store.lock_position(cursor, self.key)
+        if position < after:
+            return position
+        todo = items if items and items[0].position > position else [
+            item for item in items if item.position > position]
+        if not todo:
+            return position
+        self.apply(cursor, todo)
+        store.set_position(cursor, self.key, todo[-1].position)
         return todo[-1].position
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
@@ -139,16 +142,24 @@ class View(Projection[Store]):
         statement = (f"INSERT INTO {table} ({','.join(columns)}) "
                      f"VALUES ({','.join('?' * len(columns))}) "
                      f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
-        cursor.executemany(self.store.sql(statement), [tuple(r[c] for c in columns) for r in rows])
+        self.store.execute_many(cursor, statement, [tuple(r[c] for c in columns) for r in rows])
 
     def execute_many(self, cursor: Any, statement: str, params: list[tuple[Any, ...]]) -> None:
         if params:
-            cursor.executemany(self.store.sql(statement), params)
+            self.store.execute_many(cursor, statement, params)
+
+
+REASON_ATTRIBUTES = ("reason", "summary", "source")
+_reason_attributes: dict[type, tuple[str, ...]] = {}
 
 
 def reason_of(item: Item) -> str | None:
     event = item.event
-    for attribute in ("reason", "summary", "source"):
+    names = _reason_attributes.get(type(event))
+    if names is None:  # which of them this kind of event has, found once per class
+        names = _reason_attributes[type(event)] = tuple(
+            a for a in REASON_ATTRIBUTES if hasattr(event, a))
+    for attribute in names:
         value = getattr(event, attribute, None)
         if isinstance(value, str) and value:
             return value
@@ -303,14 +314,15 @@ class TimelineView(View):
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         rows = []
+        append = rows.append
         for item in items:
             meta = item.meta
-            rows.append((
+            append((
                 item.position, item.aggregate_id, item.kind, dialogue_of(item), item.version,
                 item.type, item.recorded_at,
                 meta.occurred_on.isoformat() if meta else None,
                 meta.actor if meta else None, meta.party if meta else None,
-                dumps(item.changes), reason_of(item), meta.note if meta else None,
+                item.changes_text(), reason_of(item), meta.note if meta else None,
                 flag(entry_is_public(item)),
             ))
         self.execute_many(cursor, "INSERT INTO rm_timeline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -323,7 +335,14 @@ PUBLIC_COMMITMENT_FIELDS = ("title", "description", "status", "responsible_party
                             "endorsements", "milestones", "completed_on")
 
 
+PUBLIC_EXACTLY = frozenset(PUBLIC_COMMITMENT_FIELDS) - {"milestones"}  # shown as they are
+
+
 def public_changes(item: Item) -> dict[str, list[Any]]:
+    """The public part of the item's changes (`item.changes` itself when all of it is public)."""
+    if item.type not in ("ProgressReported", "Completed") and all(
+            k in PUBLIC_EXACTLY for k in item.changes):
+        return item.changes
     changes = {k: v for k, v in item.changes.items() if k in PUBLIC_COMMITMENT_FIELDS}
     if "milestones" in changes:
         changes["milestones"] = [
@@ -382,7 +401,7 @@ class PublicView(View):
         latest: dict[str, Item] = {}  # a row is built once per commitment and batch
         progress: dict[str, int] = {}
         disputes: dict[str, int] = {}
-        entries: list[tuple[Any, ...]] = []
+        entries: dict[str, list[tuple[Any, ...]]] = {}  # commitment id -> its timeline rows
         hidden: list[str] = []
         for item in items:
             s = item.after
@@ -409,7 +428,7 @@ class PublicView(View):
                         latest.pop(key, None)
                         progress.pop(key, None)
                         disputes.pop(key, None)
-                        entries = [e for e in entries if e[1] != key]
+                        entries.pop(key, None)
                         hidden.append(key)
                     continue
                 if not entry_is_public(item):
@@ -421,10 +440,12 @@ class PublicView(View):
                 if item.type == "Disputed":
                     disputes[key] = disputes.get(key, 0) + 1
                 meta = item.meta
-                entries.append((
-                    item.position, key, s["dialogue_id"], item.version, item.type,
-                    item.recorded_at, meta.occurred_on.isoformat() if meta else None,
-                    meta.party if meta else None, dumps(changes), reason_of(item)))
+                entries.setdefault(key, []).append((
+                    item.position, key, s["dialogue_id"], item.version,
+                    item.type, item.recorded_at, meta.occurred_on.isoformat() if meta else None,
+                    meta.party if meta else None,
+                    item.changes_text() if changes is item.changes else dumps(changes),
+                    reason_of(item)))
         self.execute_many(cursor, "DELETE FROM pub_timeline WHERE commitment_id=?",
                           [(key,) for key in hidden])
         self.execute_many(cursor, "DELETE FROM pub_commitments WHERE id=?",
@@ -439,4 +460,4 @@ class PublicView(View):
         self.execute_many(cursor, "UPDATE pub_commitments SET disputes=disputes+? WHERE id=?",
                           [(n, key) for key, n in disputes.items()])
         self.execute_many(cursor, "INSERT INTO pub_timeline VALUES (?,?,?,?,?,?,?,?,?,?)",
-                          entries)
+                          [entry for rows in entries.values() for entry in rows])
