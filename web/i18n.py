@@ -103,6 +103,13 @@ def _cached_gettext(context: Context, message: str, **variables: Any) -> str:
 
 
 @pass_context
+def _translate(context: Context, message: str) -> str:
+    """A message made at run time (an error that may quote what was typed), translated when the
+    catalogue has it: plain text, so autoescaping escapes it and a % in it is not a format."""
+    return context["translations"].gettext(message)
+
+
+@pass_context
 def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
     return context["translations"].ngettext(singular, plural, n)
 
@@ -157,6 +164,7 @@ def install(env: Environment) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["gettext"] = _cached_gettext  # what `_()` and {% trans %} call
+    env.globals["translate"] = _translate  # for messages that are not literals in a template
     env.filters["date"] = _format_date
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number

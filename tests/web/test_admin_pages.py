@@ -40,3 +40,17 @@ def test_a_refused_admin_form_says_why_next_to_the_field_and_keeps_what_was_type
                                                        "country": "BF", "locality": "Saaba"})
     assert response.status_code == 409 and 'id="err-d-slug"' in response.text
     assert position(site.tracker) == before
+
+
+def test_an_error_message_quoting_what_was_typed_is_shown_escaped_and_never_breaks(site: Site):
+    """A refusal may quote the input ("already has a party named ..."): markup in it stays text,
+    and a % in it is not taken for a format."""
+    name = '<script>alert(1)</script> 100% %(x)s'
+    data = {"dialogue": "saaba", "name": name, "kind": "other"}
+    assert site.post("admin", "/admin/parties", data).status_code == 303
+    before = position(site.tracker)
+    response = site.post("admin", "/admin/parties", data)
+    assert response.status_code in (409, 422), response.text
+    assert "<script>alert(1)</script>" not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; 100% %(x)s" in response.text
+    assert position(site.tracker) == before
