@@ -521,6 +521,13 @@ class PublicReadModel:
             [dialogue_id, *params])
         return int(found["n"]) if found else 0
 
+    def latest_completion(self, dialogue_id: str) -> date | None:
+        """The date of the dialogue's latest public completion, if any."""
+        found = self._models.store.fetchone(
+            "SELECT MAX(completed_on) AS day FROM pub_commitments WHERE dialogue_id=? "
+            "AND status IN ('completed', 'verified')", (dialogue_id,))
+        return _date(found["day"]) if found else None
+
     def completions(self, dialogue_id: str, *, since: date) -> list[dict[str, Any]]:
         """Completed and verified public commitments done on or after `since`: status, dates."""
         return [{"status": r["status"], "due_date": _date(r["due_date"]),

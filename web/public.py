@@ -115,10 +115,17 @@ def month_start(day: date, back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def completion_chart(rows: list[dict[str, Any]], today: date,
+def chart_end(latest_completion: date | None, today: date) -> date:
+    """The month the completions chart ends with: the latest completion's, so that a dialogue whose
+    work ended years ago still shows it, and never later than today."""
+    return min(latest_completion, today) if latest_completion else today
+
+
+def completion_chart(rows: list[dict[str, Any]], end: date,
                      months: int = CHART_MONTHS) -> dict[str, Any]:
-    """Completions per month over the last `months` months: on time (by the due date) or late."""
-    columns = [{"month": month_start(today, back), "on_time": 0, "late": 0}
+    """Completions per month over the `months` months ending with `end`'s: on time (by the due
+    date) or late."""
+    columns = [{"month": month_start(end, back), "on_time": 0, "late": 0}
                for back in range(months - 1, -1, -1)]
     by_month = {c["month"]: c for c in columns}
     for row in rows:
@@ -134,19 +141,10 @@ def completion_chart(rows: list[dict[str, Any]], today: date,
     for column in columns:
         column["on_time_height"] = round(100 * column["on_time"] / top, 1)
         column["late_height"] = round(100 * column["late"] / top, 1)
-    return {"columns": columns, "top": top,
+    return {"columns": columns, "top": top, "first": columns[0]["month"],
+            "last": columns[-1]["month"],
             "total_on_time": sum(c["on_time"] for c in columns),
             "total_late": sum(c["late"] for c in columns)}
-
-
-@dataclass(frozen=True)
-class Figures:
-    """What a dialogue's public page computes over all its public commitments."""
-
-    rows: list[dict[str, Any]]
-    scorecards: list[dict[str, Any]]
-    completion_chart: dict[str, Any]
-    overdue: int
 
 
 class FiguresCache:
@@ -174,17 +172,11 @@ class FiguresCache:
         return figures
 
 
-def figures(request: Request, public: Any, dialogue_id: str, position: int, today: date) -> Figures:
-    """Every public commitment of the dialogue (the feed and the downloads), and its figures."""
-    cache = figures_cache(request)
-
-    def compute() -> Figures:
-        rows = public.commitments(dialogue_id, today=today)
-        return Figures(rows=rows, scorecards=public.scorecards(dialogue_id, today=today),
-                       completion_chart=completion_chart(rows, today),
-                       overdue=sum(1 for r in rows if r["overdue"]))
-
-    return cache.get((dialogue_id, position, today), compute)
+def all_rows(request: Request, public: Any, dialogue_id: str, position: int,
+             today: date) -> list[dict[str, Any]]:
+    """Every public commitment of the dialogue (the feed and the downloads)."""
+    return figures_cache(request).get(("rows", dialogue_id, position, today),
+                                      lambda: public.commitments(dialogue_id, today=today))
 
 
 @dataclass(frozen=True)
@@ -202,10 +194,11 @@ def summary(request: Request, public: Any, dialogue_id: str, position: int, toda
     changing many times a second no longer makes each reader of its page wait for a full read."""
 
     def compute() -> Summary:
-        since = month_start(today, CHART_MONTHS - 1)
+        end = chart_end(public.latest_completion(dialogue_id), today)
+        since = month_start(end, CHART_MONTHS - 1)
         return Summary(scorecards=public.scorecards(dialogue_id, today=today),
                        completion_chart=completion_chart(
-                           public.completions(dialogue_id, since=since), today),
+                           public.completions(dialogue_id, since=since), end),
                        overdue=public.overdue_count(dialogue_id, today=today))
 
     return figures_cache(request).get(("summary", dialogue_id, position, today), compute)
@@ -332,7 +325,7 @@ def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: 
     found = validators(request, tracker, ledger, personal=False)
     if found.matches(request, use_dates=True):
         return not_modified(found)
-    rows = figures(request, public, dialogue["id"], ledger["position"], tracker.today()).rows
+    rows = all_rows(request, public, dialogue["id"], ledger["position"], tracker.today())
     entries = public_changes(public, rows)
     language = request_language(request)
     context = {"request": request, "locale": language,
@@ -353,7 +346,7 @@ CSV_COLUMNS = ("id", "title", "status", "progress", "responsible_party_name", "d
 def public_rows(request: Request, read_models: Any, slug: str, tracker: Any,
                 position: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     dialogue = _public_dialogue(read_models, slug)
-    rows = figures(request, read_models.public, dialogue["id"], position, tracker.today()).rows
+    rows = all_rows(request, read_models.public, dialogue["id"], position, tracker.today())
     # Through the API's public model: only its fields ever leave, whatever the row holds.
     return dialogue, [m.PublicCommitment.model_validate(r).model_dump(mode="json") for r in rows]
 

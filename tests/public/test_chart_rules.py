@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from web.public import completion_chart, month_start, status_chart
+from web.public import chart_end, completion_chart, month_start, status_chart
 
 
 def test_status_bars_cover_every_status_scaled_to_the_largest():
@@ -28,7 +28,15 @@ def test_completions_are_counted_in_their_month_as_on_time_or_late():
         {"status": "in_progress", "completed_on": None, "due_date": date(2026, 3, 1)},
         {"status": "completed", "completed_on": date(2024, 1, 1), "due_date": date(2025, 1, 1)},
     ]
-    chart = completion_chart(rows, today=date(2026, 3, 20), months=3)
+    chart = completion_chart(rows, end=date(2026, 3, 20), months=3)
     assert [(c["month"], c["on_time"], c["late"]) for c in chart["columns"]] == [
         (date(2026, 1, 1), 0, 1), (date(2026, 2, 1), 0, 0), (date(2026, 3, 1), 1, 1)]
     assert chart["top"] == 2 and chart["columns"][2]["on_time_height"] == 50
+    assert (chart["first"], chart["last"]) == (date(2026, 1, 1), date(2026, 3, 1))
+
+
+def test_the_chart_ends_with_the_latest_completion_and_never_after_today():
+    today = date(2026, 11, 26)
+    assert chart_end(date(2017, 6, 30), today) == date(2017, 6, 30)
+    assert chart_end(None, today) == today
+    assert chart_end(date(2027, 1, 1), today) == today

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
@@ -180,3 +181,16 @@ def test_a_long_public_timeline_is_paged_and_each_page_stays_under_50_kb(client,
     assert "Page 1 / 3" in first.text and first.text.count('<li><strong>') == 60
     last = client.get(f"/public/commitments/{cid}?page=3", headers={"Accept-Language": "en"}).text
     assert "reported progress" in last and "Page 3 / 3" in last
+
+
+def test_the_completions_chart_shows_a_dialogue_whose_work_ended_years_ago(client, tracker_of):
+    """The demo's dialogues completed their commitments in 2007-2018: the chart ends with the
+    latest completion rather than showing twelve empty months before today."""
+    from tracker.demo import load_demo
+
+    load_demo(tracker_of)
+    for slug in ("saaba", "jos"):
+        html = client.get(f"/public/dialogues/{slug}", headers={"Accept-Language": "en"}).text
+        chart = html.split('id="months-chart-title"')[1].split("</svg>")[0]
+        on_time, late = (int(n) for n in re.findall(r"(?:on time|late) \((\d+)\)", chart))
+        assert on_time + late > 0, slug
