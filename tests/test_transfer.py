@@ -91,6 +91,34 @@ def test_an_exported_log_imports_into_an_empty_store_unchanged(tracker, fresh, t
     assert list(fresh.snapshots.get(UUID(long_history)))
 
 
+def test_an_import_cut_off_midway_leaves_the_store_empty_and_can_be_run_again(
+        tracker, fresh, tmp_path, monkeypatch):
+    """The import is one transaction: a failure (or a kill) between two batches leaves no prefix
+    of the log behind, and the next import gives every event its exported position."""
+    import tracker.transfer as transfer
+
+    load_demo(tracker)
+    path = tmp_path / "log.jsonl"
+    export_log(tracker, path)
+    monkeypatch.setattr(transfer, "BATCH", 7)
+    real_insert, calls = transfer._insert, []
+
+    def failing_insert(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("the disk went away")
+        return real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(transfer, "_insert", failing_insert)
+    with pytest.raises(OSError):
+        import_log(fresh, path)
+    assert not fresh.recorder.max_notification_id()
+
+    monkeypatch.setattr(transfer, "_insert", real_insert)
+    assert import_log(fresh, path) == tracker.recorder.max_notification_id()
+    assert log(fresh) == log(tracker)
+
+
 def test_the_export_is_readable_json_lines_with_the_exact_stored_bytes(tracker, tmp_path):
     fill(tracker)
     path = tmp_path / "log.jsonl"

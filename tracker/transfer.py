@@ -13,9 +13,11 @@ imported only into a store configured with the same key (the import checks this 
 
 An import refuses a store that already holds events, and checks the whole file before writing
 anything: a malformed line stops it with the line's number. Events are then inserted in batches
-through the library's recorder, in order; where the exported log has gaps in its positions (a
-PostgreSQL sequence skips numbers when a write is refused) the gaps are kept, so every event gets its
-original position. Snapshots are not part of the log; the import takes fresh ones for long histories.
+through the library's recorder, in order, all in one transaction: an import that fails or is killed
+midway leaves the store empty, ready for the same import again. Where the exported log has gaps in
+its positions (a PostgreSQL sequence skips numbers when a write is refused) the gaps are kept, so
+every event gets its original position. Snapshots are not part of the log; the import takes fresh
+ones for long histories.
 """
 
 from __future__ import annotations
@@ -76,24 +78,16 @@ def import_log(app: Tracker, path: str | os.PathLike[str]) -> int:
     Raises Conflict when the store already holds events and InvalidInput when the file is malformed;
     in both cases nothing is written.
     """
-    existing = app.recorder.max_notification_id()
-    if existing:
-        raise Conflict(f"the store is not empty (its log reaches position {existing}); "
-                       "import only into an empty store")
+    _refuse_unless_empty(app.recorder.max_notification_id())
     last_versions = _check_file(app, path)  # the whole file, before writing anything
 
-    count = 0
-    expected = 1  # the position the store gives the next event
-    batch: list[tuple[int, StoredEvent]] = []
-    for position, stored in _read(path):
-        if batch and (position != batch[-1][0] + 1 or len(batch) >= BATCH):
-            expected = _insert(app, batch, expected)
+    count = last = 0
+    with app.recorder.datastore.transaction(commit=True) as cursor:
+        _refuse_unless_empty(_last_position(app, cursor))  # nobody wrote meanwhile
+        for batch in _runs(_read(path)):
+            _insert(app, cursor, batch, gap=batch[0][0] != last + 1)
             count += len(batch)
-            batch = []
-        batch.append((position, stored))
-    if batch:
-        _insert(app, batch, expected)
-        count += len(batch)
+            last = batch[-1][0]
     _take_snapshots(app, last_versions)
     return count
 
@@ -172,39 +166,69 @@ def _check_file(app: Tracker, path: str | os.PathLike[str]) -> dict[UUID, int]:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def _insert(app: Tracker, batch: list[tuple[int, StoredEvent]], expected: int) -> int:
-    """Insert a run of consecutive positions; keep a gap before it. Returns the next position."""
+def _is_postgres(app: Tracker) -> bool:
+    return hasattr(app.recorder.datastore, "schema")
+
+
+def _refuse_unless_empty(last_position: int | None) -> None:
+    if last_position:
+        raise Conflict(f"the store is not empty (its log reaches position {last_position}); "
+                       "import only into an empty store")
+
+
+def _last_position(app: Tracker, cursor: Any) -> int | None:
+    """The log's last position, read in the import's transaction with the log locked for writes."""
+    recorder: Any = app.recorder
+    if _is_postgres(app):
+        recorder._lock_table(cursor)  # the lock every writer of the log takes first
+        cursor.execute(recorder.max_notification_id_statement)
+        return cursor.fetchone()["max"]
+    # The transaction holds SQLite's write lock already.
+    cursor.execute(f"SELECT MAX(rowid) FROM {recorder.events_table_name}")  # noqa: S608 (the recorder's own table name)
+    return cursor.fetchone()[0]
+
+
+def _runs(events: Iterator[tuple[int, StoredEvent]]) -> Iterator[list[tuple[int, StoredEvent]]]:
+    """Batches of at most BATCH events with consecutive positions."""
+    batch: list[tuple[int, StoredEvent]] = []
+    for position, stored in events:
+        if batch and (position != batch[-1][0] + 1 or len(batch) >= BATCH):
+            yield batch
+            batch = []
+        batch.append((position, stored))
+    if batch:
+        yield batch
+
+
+def _insert(app: Tracker, cursor: Any, batch: list[tuple[int, StoredEvent]], *, gap: bool) -> None:
+    """Insert a run of consecutive positions in the import's transaction, the first one at its
+    exported position; `gap`: the log skipped numbers before it, which stay free."""
+    recorder: Any = app.recorder
+    table = recorder.events_table_name
     first = batch[0][0]
     events = [stored for _, stored in batch]
-    gap = first != expected
-    ids = _insert_after_gap(app, first, events) if gap else app.recorder.insert_events(events)
-    wanted = [position for position, _ in batch]
-    if ids is not None and list(ids) != wanted:
-        raise InvalidInput(f"the store gave positions {ids[0]}..{ids[-1]} to the events exported "
-                           f"at {wanted[0]}..{wanted[-1]}; import into a new, empty store")
-    return batch[-1][0] + 1
-
-
-def _insert_after_gap(app: Tracker, first: int, events: list[StoredEvent]) -> Any:
-    """Insert events so that the first one gets position `first`, leaving the numbers before free."""
-    recorder: Any = app.recorder
-    datastore = recorder.datastore
-    table = recorder.events_table_name
-    if hasattr(datastore, "schema"):  # PostgreSQL: move the sequence on, then insert
-        with datastore.get_connection() as conn:
-            conn.execute("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
-                         (f'"{datastore.schema}"."{table}"', first - 1))
-        return recorder.insert_events(events)
-    # SQLite numbers a row max(rowid) + 1: a placeholder row just before the gap's end, removed in
-    # the same transaction, makes the first event land on its exported position.
-    # The table name is the recorder's own, not input.
-    placeholder = (f"INSERT INTO {table} (rowid, originator_id, originator_version, topic, state) "  # noqa: S608
-                   "VALUES (?, 'import-gap', 0, '', x'')")
-    with datastore.transaction(commit=True) as cursor:
+    if _is_postgres(app):
+        # The sequence gives `first` next. (Moving a sequence is not undone by a rollback; it
+        # need not be: every batch sets it.)
+        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s, false)",
+                       (f'"{recorder.datastore.schema}"."{table}"', first))
+        recorder._insert_stored_events(cursor, events)
+        ids = recorder._fetch_ids_after_insert_events(cursor, events)
+    elif not gap:
+        ids = recorder._insert_events(cursor, events)
+    else:
+        # SQLite numbers a row max(rowid) + 1: a placeholder row just before the batch, removed
+        # at once, makes its first event land on its exported position.
+        # The table name is the recorder's own, not input.
+        placeholder = (f"INSERT INTO {table} (rowid, originator_id, originator_version, topic, "  # noqa: S608
+                       "state) VALUES (?, 'import-gap', 0, '', x'')")
         cursor.execute(placeholder, (first - 1,))
         ids = recorder._insert_events(cursor, events)
         cursor.execute(f"DELETE FROM {table} WHERE rowid = ?", (first - 1,))  # noqa: S608
-    return ids
+    wanted = [position for position, _ in batch]
+    if list(ids) != wanted:
+        raise InvalidInput(f"the store gave positions {ids[0]}..{ids[-1]} to the events exported "
+                           f"at {wanted[0]}..{wanted[-1]}; import into a new, empty store")
 
 
 def _take_snapshots(app: Tracker, last_versions: dict[UUID, int]) -> None:
