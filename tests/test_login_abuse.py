@@ -111,6 +111,7 @@ def test_each_failure_against_an_account_is_in_the_auditors_activity_log(site: S
         page = site.get("auditor", path)
         assert page.status_code == 200
         assert page.text.count("Failed sign-in") == 3, path
+        assert page.text.count("someone not signed in") == 3, path  # not "system"
         for n in range(3):
             assert f"198.51.100.{n + 1}" in page.text
     # a failure for a name that is no account appears nowhere
