@@ -68,8 +68,10 @@ def run_tracker(database_url: str, directory: Path, *args: str, timeout: float =
 class ServerProcess:
     """`tracker serve` on 127.0.0.1 in a process of its own; its output goes to a log file."""
 
-    def __init__(self, database_url: str, directory: Path, name: str = "server") -> None:
+    def __init__(self, database_url: str, directory: Path, name: str = "server",
+                 **extra_env: str) -> None:
         self.database_url = database_url
+        self.extra_env = extra_env
         self.directory = directory
         self.name = name
         self.port = free_port()
@@ -91,7 +93,7 @@ class ServerProcess:
             log.flush()
             self.process = subprocess.Popen(
                 [*tracker_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=tracker_env(self.database_url, self.directory), stdout=log,
+                env=tracker_env(self.database_url, self.directory, **self.extra_env), stdout=log,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

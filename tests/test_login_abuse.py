@@ -165,3 +165,38 @@ def test_the_throttle_does_not_grow_without_bound_under_a_spray_of_names():
         throttle.failed("target", "10.200.0.1")
     with pytest.raises(TooManyAttempts):
         throttle.check("target", "10.200.0.2")
+
+
+@pytest.mark.parametrize("trusted", ["", "127.0.0.1"])
+def test_behind_a_trusted_proxy_each_client_address_is_counted_on_its_own(tmp_path, trusted):
+    """`tracker serve` over real HTTP. Behind a reverse proxy every request comes from the proxy's
+    address: unless the proxy is named in TRACKER_TRUSTED_PROXIES, one visitor's failures would
+    lock sign-in for everybody; and a forwarded address from anyone else is never believed (it
+    would let an attacker pick a fresh address for every attempt)."""
+    import re
+
+    import httpx
+
+    from tests.browser_support import ServerProcess
+
+    server = ServerProcess(f"sqlite:///{tmp_path / 'proxy.db'}", tmp_path,
+                           TRACKER_TRUSTED_PROXIES=trusted).start()
+    try:
+        def attempt_from(address: str, n: int) -> int:
+            with httpx.Client(base_url=server.url, headers={"X-Forwarded-For": address}) as client:
+                page = client.get("/login")
+                token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+                return client.post("/login", data={"username": f"nobody-{n}", "password": "wrong",
+                                                   "csrf_token": token}).status_code
+
+        assert [attempt_from("198.51.100.7", n) for n in range(LoginThrottle.ADDRESS_LIMIT)] == \
+            [401] * LoginThrottle.ADDRESS_LIMIT
+        assert attempt_from("198.51.100.7", 99) == 429
+        # another visitor behind the same proxy: its own count when the proxy is trusted
+        assert attempt_from("203.0.113.50", 100) == (401 if trusted else 429)
+        # and the session cookie is Secure when the trusted proxy says the visitor used HTTPS
+        cookie = httpx.get(f"{server.url}/login", headers={"X-Forwarded-Proto": "https"}
+                           ).headers["set-cookie"].lower()
+        assert ("; secure" in cookie) == bool(trusted)
+    finally:
+        server.stop()

@@ -36,8 +36,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from web.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=False,
-                log_level="info")
+    trusted = settings.trusted_proxies.strip()
+    uvicorn.run(create_app(settings), host=args.host, port=args.port,
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None, log_level="info")
     return 0
 
 

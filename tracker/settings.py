@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     signing_key_file: Path = Path("./var/ledger_signing_key.pem")
     encryption_key: str = ""
     var_dir: Path = Path("./var")
+    # Reverse proxies whose X-Forwarded-For/-Proto headers `tracker serve` believes: comma-separated
+    # addresses, or "*" for any (only when nothing else can reach the server). Empty: none.
+    trusted_proxies: str = ""
     # How long a command waits for the read models to include its event (read-your-writes).
     read_your_writes_timeout: float = 5.0
 
