@@ -75,3 +75,18 @@ def test_the_auditors_diff_page_in_a_browser(live_server, chromium, seeded):  # 
     assert page.locator("table.diff code", has_text="verified_by").count() == 1
     screenshot(page, "audit-diff")
     context.close()
+
+
+def test_the_api_documentation_renders_from_this_server_alone(live_server, chromium):  # noqa: F811
+    """/docs is Swagger UI served by the app itself: on a slow or filtered link nothing is fetched
+    from a CDN (nor does a CDN learn who reads the documentation)."""
+    context = chromium.new_context(locale="en-GB")
+    page = context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(live_server.url) or r.url.startswith(
+        "data:") else outside.append(r.url))
+    page.goto(f"{live_server.url}/docs")
+    page.get_by_text("/api/v1/public/dialogues", exact=True).first.wait_for(timeout=15_000)
+    assert outside == []
+    screenshot(page, "api-docs")
+    context.close()
