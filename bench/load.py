@@ -28,7 +28,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -143,48 +142,20 @@ def settings_for(url: str, var_dir: Path):
 
 # --- the server -----------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def server(url: str, var_dir: Path) -> Iterator[tuple[str, int]]:
-    """`tracker serve` on a free loopback port, in its own process; yields (base URL, pid)."""
-    import httpx
+    """`tracker serve` on a free loopback port, in its own process (the test suite's helper);
+    yields (base URL, pid)."""
+    from tests.browser_support import ServerProcess
 
-    port = free_port()
-    env = {**os.environ, "TRACKER_DATABASE_URL": url, "TRACKER_SECRET_KEY": SECRET,
-           "TRACKER_VAR_DIR": str(var_dir),
-           "TRACKER_SIGNING_KEY_FILE": str(var_dir / "signing_key.pem")}
-    log = (var_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tracker.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    process = ServerProcess(url, var_dir, TRACKER_SECRET_KEY=SECRET, TRACKER_VAR_DIR=str(var_dir),
+                            TRACKER_SIGNING_KEY_FILE=str(var_dir / "signing_key.pem"))
+    process.start(timeout=120)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server stopped: {(var_dir / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start within 120 s")
-            time.sleep(0.2)
-        yield base, process.pid
+        assert process.process is not None
+        yield process.url, process.process.pid
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        process.stop(timeout=20)
 
 
 def memory_kib(pid: int) -> tuple[int, int]:

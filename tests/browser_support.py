@@ -50,11 +50,13 @@ def tracker_command() -> list[str]:
 
 
 def tracker_env(database_url: str, directory: Path, **extra: str) -> dict[str, str]:
-    """The environment of a `tracker` process on this store, with its keys kept in `directory`."""
+    """The environment of a `tracker` process on this store, with its keys kept in `directory`
+    (`extra` adds to it or overrides it)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("TRACKER_")}
     env.update(TRACKER_DATABASE_URL=database_url, TRACKER_VAR_DIR=str(directory / "var"),
                TRACKER_SIGNING_KEY_FILE=str(directory / "var" / "ledger_signing_key.pem"),
-               TRACKER_SECRET_KEY="test-secret-key-not-for-production", **extra)
+               TRACKER_SECRET_KEY="test-secret-key-not-for-production")
+    env.update(extra)
     return env
 
 
