@@ -94,9 +94,15 @@ def test_snapshots_name_the_aggregate_by_its_stable_topic(tracker):
 # --- a rename and a change of shape, across two processes ---------------------------------------
 
 class Widget(Aggregate):
-    """The "new code": renamed (it was `Gadget`) and moved; `Painted` gained a `finish`."""
+    """The "new code": renamed (it was `Gadget`) and moved; `Painted` gained a `finish`, so the
+    aggregate did too: its own class version upcasts the state held in old snapshots."""
 
     TOPIC = "test_topics.widget"
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> None:
+        state["finish"] = "matt" if state["colour"] else ""
 
     class Created(Aggregate.Created):
         TOPIC = "test_topics.widget.created"
@@ -144,25 +150,28 @@ class Gadget(Aggregate):
     def paint(self, colour):
         self.colour = colour
 
-app = Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": sys.argv[1]})
+app = Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": sys.argv[1],
+                       "IS_SNAPSHOTTING_ENABLED": "y"})
 gadget = Gadget(name="market stall")
 gadget.paint(colour="green")
 app.save(gadget)
+if sys.argv[2:] == ["snapshot"]:
+    app.take_snapshot(gadget.id)
 app.close()
 print(gadget.id)
 '''
 
 
-def written_by_the_old_code(database: Path) -> UUID:
+def written_by_the_old_code(database: Path, *args: str) -> UUID:
     """Run the old code in a process of its own; it answers the id of the widget it saved."""
-    done = subprocess.run([sys.executable, "-c", OLD_CODE, str(database)], capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = subprocess.run([sys.executable, "-c", OLD_CODE, str(database), *args],
+                          capture_output=True, text=True, timeout=120, check=True)
     return UUID(done.stdout.strip())
 
 
 def sqlite_app(database: Path) -> Application:
     return Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                            "SQLITE_DBNAME": str(database)})
+                            "SQLITE_DBNAME": str(database), "IS_SNAPSHOTTING_ENABLED": "y"})
 
 
 def test_events_written_under_an_old_class_name_load_into_the_renamed_class(tmp_path):
@@ -204,5 +213,29 @@ def test_an_old_event_without_a_new_field_is_upcast_when_read(tmp_path):
         history = [(e.colour, e.finish) for e in app.events.get(widget_id)
                    if isinstance(e, Widget.Painted)]
         assert history == [("green", "matt"), ("red", "gloss")]
+    finally:
+        app.close()
+
+
+def test_a_snapshot_taken_by_the_old_code_is_upcast_when_loaded(tmp_path):
+    """A snapshot holds the aggregate's attributes, not events: when the aggregate gains one, its
+    class version and upcaster bring old snapshots along (the tracker's aggregates, snapshotted
+    every 50 events, must do the same; or delete their snapshots, which are derived)."""
+    database = tmp_path / "widgets.db"
+    widget_id = written_by_the_old_code(database, "snapshot")
+
+    app = sqlite_app(database)
+    try:
+        stored = app.snapshots.recorder.select_events(widget_id)
+        assert len(stored) == 1 and "finish" not in json.loads(stored[0].state)["state"]
+        widget = app.repository.get(widget_id)  # from the snapshot, not the events
+        assert (widget.name, widget.colour, widget.finish, widget.version) == (
+            "market stall", "green", "matt", 2)
+        widget.paint(colour="red", finish="gloss")
+        app.save(widget)
+        app.take_snapshot(widget_id)  # a new snapshot records the new class version
+        newest = json.loads(app.snapshots.recorder.select_events(widget_id)[-1].state)["state"]
+        assert (newest["class_version"], newest["finish"]) == (2, "gloss")
+        assert app.repository.get(widget_id).finish == "gloss"
     finally:
         app.close()
