@@ -10,6 +10,7 @@ its tables and replays the log (see the README, "Read models").
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking
@@ -149,7 +150,8 @@ class View(Projection[Store]):
         statement = (f"INSERT INTO {table} ({','.join(columns)}) "
                      f"VALUES ({','.join('?' * len(columns))}) "
                      f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
-        self.store.execute_many(cursor, statement, [tuple(r[c] for c in columns) for r in rows])
+        values = itemgetter(*columns)  # (a tuple: every table has several columns)
+        self.store.execute_many(cursor, statement, [values(r) for r in rows])
 
     def execute_many(self, cursor: Any, statement: str, params: list[tuple[Any, ...]]) -> None:
         if params:
@@ -372,9 +374,15 @@ PUBLIC_EXACTLY = frozenset(PUBLIC_COMMITMENT_FIELDS) - {"milestones"}  # shown a
 
 
 def public_changes(item: Item) -> dict[str, list[Any]]:
-    """The public part of the item's changes (`item.changes` itself when all of it is public)."""
-    if item.type not in ("ProgressReported", "Completed") and all(
-            k in PUBLIC_EXACTLY for k in item.changes):
+    """The public part of the item's changes (`item.changes` itself when all of it is public);
+    worked out once per item, however many views ask."""
+    if item.public_part is None:
+        item.public_part = _public_part(item)
+    return item.public_part
+
+
+def _public_part(item: Item) -> dict[str, list[Any]]:
+    if item.type not in ("ProgressReported", "Completed") and item.changes.keys() <= PUBLIC_EXACTLY:
         return item.changes
     changes = {k: v for k, v in item.changes.items() if k in PUBLIC_COMMITMENT_FIELDS}
     if "milestones" in changes:
