@@ -103,7 +103,9 @@ def snapshot(aggregate: Any) -> dict[str, Any]:
 def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[Any]]:
     """{field: [before, after]} for every field the event changed (the version aside), as
     JSON-able values."""
-    before = before or {}
+    if before is None:  # a creation: every field set
+        return {key: [None, plain(value)] for key, value in after.items()
+                if key != "version" and value is not None}
     return {key: [plain(before.get(key)), plain(value)] for key, value in after.items()
             if key != "version" and before.get(key) != value}
 
@@ -125,6 +127,7 @@ class Item:
     version: int = 0  # the aggregate's version after the event
     meta: Any = None  # the event's Meta (who, for which party, on which date), if it has one
     changes_json: str | None = None
+    public_part: dict[str, list[Any]] | None = None  # `views.public_changes`, made once
 
     def changes_text(self) -> str:
         """`changes` as compact JSON text (made once, however many views store it)."""
@@ -196,9 +199,11 @@ class Feed:
 
     def __init__(self, app: Any, direct: bool = True) -> None:
         self.app = app
-        # id -> (version, the aggregate or None when its state moved on without it, state)
-        self._cache: dict[str, tuple[int, Any, dict[str, Any]]] = {}
+        # id (as an int) -> (version, the aggregate or None when its state moved on without it,
+        # state, id as text)
+        self._cache: dict[int, tuple[int, Any, dict[str, Any], str]] = {}
         self._updates = UPDATES if direct else {}
+        self._kinds: dict[str, tuple[str, str, Any]] = {}
 
     def clear(self) -> None:
         self._cache.clear()
@@ -217,18 +222,17 @@ class Feed:
     def decode(self, notifications: Sequence[Notification]) -> list[Item]:
         to_domain_event = self.app.mapper.to_domain_event
         cache = self._cache
-        updates_of = self._updates
-        no_updates: dict[str, Any] = {}
+        kinds = self._kinds
         items = []
         append = items.append
         for notification in notifications:
             event = to_domain_event(notification)
-            key = str(notification.originator_id)
+            originator_id = notification.originator_id
             version = notification.originator_version
-            kind = notification.topic.split(".", 1)[0]
-            name = type(event).__name__
-            cached = cache.pop(key, None)  # re-inserted below: the dict keeps LRU order
-            update = updates_of.get(kind, no_updates).get(name)
+            # Per stored topic, once: the aggregate type, the event's name, its entry in UPDATES.
+            kind, name, update = kinds.get(notification.topic) or self._kind(notification, event)
+            cached = cache.pop(originator_id.int, None)  # re-inserted below: LRU order
+            key = str(originator_id) if cached is None else cached[3]
             if version == 1:
                 aggregate = event.mutate(None)
                 before, after = None, snapshot(aggregate)
@@ -246,21 +250,22 @@ class Feed:
                         changes[field] = [plain(old), plain(value)]
             else:
                 if cached is not None and cached[0] == version - 1 and cached[1] is not None:
-                    _, aggregate, before = cached
+                    aggregate, before = cached[1], cached[2]
                 else:
-                    aggregate = self.app.repository.get(notification.originator_id,
-                                                        version=version - 1)
+                    aggregate = self.app.repository.get(originator_id, version=version - 1)
                     before = snapshot(aggregate)
                 aggregate = event.mutate(aggregate)
                 after = snapshot(aggregate)
                 changes = diff(before, after)
-            cache[key] = (version, aggregate, after)
+            cache[originator_id.int] = (version, aggregate, after, key)
             if len(cache) > CACHE_LIMIT:
                 del cache[next(iter(cache))]
-            append(Item(
-                position=notification.id, notification=notification, event=event, kind=kind,
-                type=name, before=before, after=after, changes=changes,
-                recorded_at=iso_time(event.timestamp), aggregate_id=key, version=version,
-                meta=getattr(event, "meta", None),
-            ))
+            append(Item(notification.id, notification, event, kind, name, before, after, changes,
+                        iso_time(event.timestamp), key, version, getattr(event, "meta", None)))
         return items
+
+    def _kind(self, notification: Notification, event: Any) -> tuple[str, str, Any]:
+        kind = notification.topic.split(".", 1)[0]
+        name = type(event).__name__
+        found = self._kinds[notification.topic] = (kind, name, self._updates.get(kind, {}).get(name))
+        return found

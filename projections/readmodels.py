@@ -438,8 +438,9 @@ def _scorecards(models: ReadModels, dialogue_id: str, today: date, parties: str,
 
 
 class PublicReadModel:
-    """The only source for public pages and the public API: reads the `pub_*` tables only, which
-    hold public columns of public aggregates (no person's name, no private note, no actor)."""
+    """The only source for public pages and the public API: reads only the `pub_*` tables and
+    `pub_history` (a SQL view of the timeline's public columns), which hold public columns of
+    public aggregates (no person's name, no private note, no actor)."""
 
     def __init__(self, models: ReadModels) -> None:
         self._models = models
@@ -544,7 +545,7 @@ class PublicReadModel:
         return self._commitment_row(rows[0], names, today)
 
     def timeline(self, commitment_id: str) -> list[dict[str, Any]]:
-        rows = self._all("SELECT t.*, p.name AS party_name FROM pub_timeline t "
+        rows = self._all("SELECT t.*, p.name AS party_name FROM pub_history t "
                          "JOIN pub_commitments c ON c.id=t.commitment_id "
                          "LEFT JOIN pub_parties p ON p.id=t.party_id "
                          "WHERE t.commitment_id=? ORDER BY t.position", (commitment_id,))

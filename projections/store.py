@@ -129,6 +129,9 @@ class PostgresStore(PostgresTrackingRecorder, Store):
     tracking_table = "notification_tracking"
 
     def sql(self, statement: str) -> str:
+        # PostgreSQL has no CREATE VIEW IF NOT EXISTS; a view's definition never changes within
+        # one version of a read model, so replacing it is the same.
+        statement = statement.replace("CREATE VIEW IF NOT EXISTS", "CREATE OR REPLACE VIEW")
         return _PLACEHOLDER.sub("%s", statement)
 
     def execute_many(self, cursor: Any, statement: str, params: Sequence[Sequence[Any]]) -> None:

@@ -12,14 +12,27 @@ from tracker.persistence import is_postgres, postgres_params, sqlite_path
 
 
 def dump(models: ReadModels, names: Sequence[str] | None = None) -> dict[str, list[tuple]]:
-    """Every row of every table of the chosen views, sorted: equal dumps mean equal read models."""
+    """Every row of every table (and SQL view) of the chosen views, sorted: equal dumps mean equal
+    read models."""
     content = {}
     for name, view in models.views.items():
         if names and name not in names:
             continue
-        for table in view.tables:
+        for table in (*view.tables, *view.sql_views):
             rows = models.store.fetchall(f"SELECT * FROM {table}")
             content[table] = sorted((tuple(sorted(row.items())) for row in rows), key=repr)
+    return content
+
+
+def public_dump(models: ReadModels) -> dict[str, list[tuple]]:
+    """Everything the public pages can read: every `pub_*` table and SQL view, whichever view
+    keeps it (the public timeline `pub_history` is the timeline view's)."""
+    content = {}
+    for view in models.views.values():
+        for table in (*view.tables, *view.sql_views):
+            if table.startswith("pub_"):
+                rows = models.store.fetchall(f"SELECT * FROM {table}")
+                content[table] = sorted((tuple(sorted(row.items())) for row in rows), key=repr)
     return content
 
 

@@ -12,7 +12,7 @@ import pytest
 from projections import ReadModelTimeout
 from projections.views import TimelineView
 from tests.factories import advance, make_world, propose
-from tests.projection_helpers import dump
+from tests.projection_helpers import dump, public_dump
 from tracker.application import SYSTEM
 from tracker.bootstrap import build_application, build_read_models
 
@@ -150,7 +150,8 @@ def test_the_public_model_holds_no_private_text(tracker, models):
     timeline = models.public.timeline(public.id)
     assert [e["changes"].get("progress") for e in timeline if e["type"] == "ProgressReported"] \
         == [[0, 30]]
-    everything = repr(dump(models, ["public"]))
+    everything = repr(public_dump(models))
+    assert "pub_history" in everything
     for private in (SECRET, "Informant protection", f"{world.slug}-police",
                     world.members["police"].account_id):
         assert private not in everything
@@ -167,7 +168,37 @@ def test_a_commitment_made_private_leaves_the_public_model(tracker, models):
     models.catch_up()
     assert models.public.commitment(result.id, today=date(2026, 1, 1)) is None
     assert models.public.timeline(result.id) == []
-    assert result.id not in repr(dump(models, ["public"]))
+    assert result.id not in repr(public_dump(models))
+
+
+@pytest.mark.parametrize("batches", ["one batch", "a batch per event"])
+def test_a_commitment_made_public_again_shows_only_what_followed(tracker, models, batches):
+    """Its public timeline starts again at the event that makes it public again, whether the
+    events before are in earlier batches or in the same one (and a rebuild gives the same)."""
+    world = make_world(tracker)
+    result = propose(tracker, world)
+    police = world.members["police"]
+    steps = [
+        lambda: tracker.commitment_action(police, result.id, "endorse", {}),
+        lambda: tracker.set_commitment_visibility(police, result.id, public=False,
+                                                  reason="Names a witness"),
+        lambda: tracker.commitment_action(police, result.id, "amend",
+                                          {"title": "Patrols", "reason": "Shorter"}),
+        lambda: tracker.set_commitment_visibility(police, result.id, public=True,
+                                                  reason="Reviewed"),
+        lambda: tracker.commitment_action(police, result.id, "endorse", {}),
+    ]
+    for step in steps:
+        step()
+        if batches != "one batch":
+            models.catch_up()
+    models.catch_up()
+    timeline = models.public.timeline(result.id)
+    assert [e["type"] for e in timeline] == ["VisibilityChanged", "Endorsed"]
+    assert [e["version"] for e in timeline] == [5, 6]
+    incremental = dump(models)
+    models.rebuild()
+    assert dump(models) == incremental
 
 
 def test_a_crash_mid_batch_applies_nothing_and_the_resume_applies_everything_once(
