@@ -299,10 +299,9 @@ class ReadModels:
             where.append(clause if overdue else f"NOT {clause}")
             params.extend(extra)
         if q:
-            where.append("(LOWER(title) LIKE ? ESCAPE '!' OR LOWER(description) LIKE ? ESCAPE '!')")
-            escaped = q.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
-            pattern = f"%{escaped}%"
-            params.extend([pattern, pattern])
+            where.append("search LIKE ? ESCAPE '!'")
+            escaped = q.casefold().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            params.append(f"%{escaped}%")
         condition = " AND ".join(where)
         total = self.store.fetchone(f"SELECT COUNT(*) AS n FROM rm_commitments WHERE {condition}",
                                     params)

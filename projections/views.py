@@ -258,12 +258,19 @@ def commitment_row(item: Item) -> dict[str, Any]:
         "milestones_total": total, "last_activity": item.recorded_at,
         "completed_on": iso_date(s.get("completed_on")), "completed_by": s["completed_by"],
         "verified_by": s["verified_by"], "proposed_on": iso_date(s.get("proposed_on")),
+        "search": search_text(s["title"], s["description"]),
     }
+
+
+def search_text(*texts: str | None) -> str:
+    """What the text filter matches: the texts case-folded once, when written (SQL's LOWER() folds
+    only ASCII on SQLite and costs a call per row and query on PostgreSQL)."""
+    return "\n".join(t for t in texts if t).casefold()
 
 
 class CommitmentsView(View):
     name = "commitments"
-    version = 1
+    version = 2
     tables: ClassVar = {
         "rm_commitments": "id TEXT PRIMARY KEY, dialogue_id TEXT, case_id TEXT, title TEXT, "
                           "description TEXT, status TEXT, version INTEGER, public INTEGER, "
@@ -271,7 +278,8 @@ class CommitmentsView(View):
                           "responsible_party TEXT, due_date TEXT, progress INTEGER, "
                           "milestones_done INTEGER, milestones_total INTEGER, "
                           "last_activity TEXT, completed_on TEXT, completed_by TEXT, "
-                          "verified_by TEXT, proposed_on TEXT, disputes INTEGER DEFAULT 0",
+                          "verified_by TEXT, proposed_on TEXT, disputes INTEGER DEFAULT 0, "
+                          "search TEXT",
     }
     # (dialogue_id, status): the counts by status that nearly every page shows are read from the
     # index alone, not from 10,000 rows.

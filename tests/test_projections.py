@@ -317,6 +317,17 @@ def test_search_takes_percent_and_underscore_literally(tracker, models):
     assert models.commitments(world.dialogue_id, today=today, q="patrols")[1] == 2
 
 
+def test_search_ignores_case_in_french_too(tracker, models):
+    """SQLite's LOWER() folds only ASCII: "ÉCLAIRAGE" did not find "Éclairage" there."""
+    world = make_world(tracker)
+    propose(tracker, world, title="Éclairage public près de l'ÉCOLE",
+            description="Réparer les lampadaires de la rue Straße")
+    models.catch_up()
+    today = date(2026, 1, 1)
+    for q in ("éclairage", "ÉCLAIRAGE", "l'école", "STRASSE", "lampadaires"):
+        assert models.commitments(world.dialogue_id, today=today, q=q)[1] == 1, q
+
+
 def test_a_view_takes_one_event_through_the_library_entry_point(tracker, models):
     from eventsourcing.persistence import Tracking
 
