@@ -25,6 +25,7 @@ from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
 from web.limits import BodyLimit
+from web.public import NotModified
 from web.security import CSRFError, LoginThrottle, SchemeAwareSessions, SecurityHeaders, csrf_protect
 
 WEB_DIR = Path(__file__).parent
@@ -73,6 +74,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if request.headers.get("hx-request") == "true":
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(NotModified)
+    async def not_modified(request: Request, exc: NotModified) -> Response:
+        return exc.response()
 
     @app.exception_handler(CSRFError)
     async def csrf_refused(request: Request, exc: CSRFError) -> Response:

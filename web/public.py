@@ -96,8 +96,25 @@ def validators(request: Request, tracker: Any, ledger: dict[str, Any], *,
                       cache_control="private, no-cache" if personal else "public, no-cache")
 
 
-def not_modified(found: Validators) -> Response:
-    return Response(status_code=304, headers=found.headers())
+class NotModified(Exception):
+    """The client's copy is current: answered 304 with these validators (web.app handles it)."""
+
+    def __init__(self, found: Validators) -> None:
+        super().__init__("not modified")
+        self.found = found
+
+    def response(self) -> Response:
+        return Response(status_code=304, headers=self.found.headers())
+
+
+def revalidated(request: Request, tracker: Any, ledger: dict[str, Any], *,
+                personal: bool) -> Validators:
+    """The answer's validators; raises NotModified when the client already has it. A page is
+    compared by ETag only (its bytes depend on more than the ledger); a download by date too."""
+    found = validators(request, tracker, ledger, personal=personal)
+    if found.matches(request, use_dates=not personal):
+        raise NotModified(found)
+    return found
 
 
 # --- shaping the public rows for the pages --------------------------------------------------------------
@@ -224,9 +241,7 @@ def _public_dialogue(read_models: Any, slug: str) -> dict[str, Any]:
 def index(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
           tracker: TrackerDep) -> Response:
     ledger = ledger_summary(read_models.public)
-    found = validators(request, tracker, ledger, personal=True)
-    if found.matches(request, use_dates=False):
-        return not_modified(found)
+    found = revalidated(request, tracker, ledger, personal=True)
     return render(request, "public_index.html",
                   {"dialogues": read_models.public.dialogues(), "ledger": ledger},
                   headers=found.headers())
@@ -237,9 +252,7 @@ def ledger_page(request: Request, principal: OptionalPrincipal, read_models: Fre
                 tracker: TrackerDep) -> Response:
     """How anyone can check that the record was not rewritten."""
     ledger = ledger_summary(read_models.public)
-    found = validators(request, tracker, ledger, personal=True)
-    if found.matches(request, use_dates=False):
-        return not_modified(found)
+    found = revalidated(request, tracker, ledger, personal=True)
     return render(request, "public_ledger.html", {"ledger": ledger}, headers=found.headers())
 
 
@@ -249,9 +262,7 @@ def checkpoint_file(request: Request, read_models: FreshReadModelsDep, tracker: 
     ledger = ledger_summary(read_models.public)
     if ledger["checkpoint"] is None:
         raise NotFound("no checkpoint has been signed yet")
-    found = validators(request, tracker, ledger, personal=False)
-    if found.matches(request, use_dates=True):
-        return not_modified(found)
+    found = revalidated(request, tracker, ledger, personal=False)
     return JSONResponse(ledger["checkpoint"], headers={
         **found.headers(), "Content-Disposition": 'attachment; filename="checkpoint.json"'})
 
@@ -264,9 +275,7 @@ def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
     public = read_models.public
     dialogue = _public_dialogue(read_models, slug)
     ledger = ledger_summary(public)
-    found = validators(request, tracker, ledger, personal=True)
-    if found.matches(request, use_dates=False):
-        return not_modified(found)
+    found = revalidated(request, tracker, ledger, personal=True)
     today = tracker.today()
     found_summary = summary(request, public, dialogue["id"], ledger["position"], today)
     commitments, page, pages, total = public.commitments_page(
@@ -293,9 +302,7 @@ def commitment_page(request: Request, commitment_id: str, principal: OptionalPri
     if commitment is None:
         raise NotFound("no public commitment has this id")
     ledger = ledger_summary(public)
-    found = validators(request, tracker, ledger, personal=True)
-    if found.matches(request, use_dates=False):
-        return not_modified(found)
+    found = revalidated(request, tracker, ledger, personal=True)
     dialogue = next((d for d in public.dialogues() if d["id"] == commitment["dialogue_id"]), None)
     timeline, page, pages = page_of(public.timeline(commitment_id), page, TIMELINE_PAGE)
     return render(request, "public_commitment.html",
@@ -322,9 +329,7 @@ def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: 
     public = read_models.public
     dialogue = _public_dialogue(read_models, slug)
     ledger = ledger_summary(public)
-    found = validators(request, tracker, ledger, personal=False)
-    if found.matches(request, use_dates=True):
-        return not_modified(found)
+    found = revalidated(request, tracker, ledger, personal=False)
     rows = all_rows(request, public, dialogue["id"], ledger["position"], tracker.today())
     entries = public_changes(public, rows)
     language = request_language(request)
@@ -355,9 +360,7 @@ def public_rows(request: Request, read_models: Any, slug: str, tracker: Any,
 def commitments_csv(request: Request, slug: str, read_models: FreshReadModelsDep,
                     tracker: TrackerDep) -> Response:
     ledger = ledger_summary(read_models.public)
-    found = validators(request, tracker, ledger, personal=False)
-    if found.matches(request, use_dates=True):
-        return not_modified(found)
+    found = revalidated(request, tracker, ledger, personal=False)
     dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["position"])
     out = io.StringIO()
     writer = csv.writer(out)
@@ -373,9 +376,7 @@ def commitments_csv(request: Request, slug: str, read_models: FreshReadModelsDep
 def commitments_json(request: Request, slug: str, read_models: FreshReadModelsDep,
                      tracker: TrackerDep) -> Response:
     ledger = ledger_summary(read_models.public)
-    found = validators(request, tracker, ledger, personal=False)
-    if found.matches(request, use_dates=True):
-        return not_modified(found)
+    found = revalidated(request, tracker, ledger, personal=False)
     dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["position"])
     body = {"dialogue": {"slug": dialogue["slug"], "name": dialogue["name"]},
             "commitments": rows,
