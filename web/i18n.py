@@ -79,6 +79,9 @@ def translator(catalogues: dict[str, gettext_module.GNUTranslations], language: 
 
 @pass_context
 def _gettext(context: Context, message: str) -> str:
+    """The message translated when the catalogue has it, as plain text: autoescaping escapes it
+    and a % in it is not a format. Templates call it as `translate()` for a message made at run
+    time (an error that may quote what was typed); `_()` is for literals."""
     return context["translations"].gettext(message)
 
 
@@ -100,13 +103,6 @@ def _cached_gettext(context: Context, message: str, **variables: Any) -> str:
         return _translated(context["translations"], message, autoescape)
     text = context["translations"].gettext(message)
     return (Markup(text) if autoescape else text) % variables  # noqa: S704 (variables are escaped)
-
-
-@pass_context
-def _translate(context: Context, message: str) -> str:
-    """A message made at run time (an error that may quote what was typed), translated when the
-    catalogue has it: plain text, so autoescaping escapes it and a % in it is not a format."""
-    return context["translations"].gettext(message)
 
 
 @pass_context
@@ -164,7 +160,7 @@ def install(env: Environment) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["gettext"] = _cached_gettext  # what `_()` and {% trans %} call
-    env.globals["translate"] = _translate  # for messages that are not literals in a template
+    env.globals["translate"] = _gettext  # for messages that are not literals in a template
     env.filters["date"] = _format_date
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number
