@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -37,7 +38,8 @@ def visitor(site: Site, address: str) -> TestClient:
     return TestClient(site.app, client=(address, 40000), headers={"Accept-Language": "en"})
 
 
-def attempt(client: TestClient, name: str, password: str) -> int:
+def attempt(client: httpx.Client, name: str, password: str) -> int:
+    """One sign-in through the form, in the app (TestClient) or over real HTTP."""
     token = TOKEN.search(client.get("/login").text)[1]
     return client.post("/login", data={"username": name, "password": password,
                                        "csrf_token": token}, follow_redirects=False).status_code
@@ -173,21 +175,13 @@ def test_behind_a_trusted_proxy_each_client_address_is_counted_on_its_own(tmp_pa
     address: unless the proxy is named in TRACKER_TRUSTED_PROXIES, one visitor's failures would
     lock sign-in for everybody; and a forwarded address from anyone else is never believed (it
     would let an attacker pick a fresh address for every attempt)."""
-    import re
-
-    import httpx
-
     from tests.browser_support import ServerProcess
 
-    server = ServerProcess(f"sqlite:///{tmp_path / 'proxy.db'}", tmp_path,
-                           TRACKER_TRUSTED_PROXIES=trusted).start()
-    try:
+    with ServerProcess(f"sqlite:///{tmp_path / 'proxy.db'}", tmp_path,
+                       TRACKER_TRUSTED_PROXIES=trusted) as server:
         def attempt_from(address: str, n: int) -> int:
             with httpx.Client(base_url=server.url, headers={"X-Forwarded-For": address}) as client:
-                page = client.get("/login")
-                token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
-                return client.post("/login", data={"username": f"nobody-{n}", "password": "wrong",
-                                                   "csrf_token": token}).status_code
+                return attempt(client, f"nobody-{n}", "wrong")
 
         assert [attempt_from("198.51.100.7", n) for n in range(LoginThrottle.ADDRESS_LIMIT)] == \
             [401] * LoginThrottle.ADDRESS_LIMIT
@@ -198,5 +192,3 @@ def test_behind_a_trusted_proxy_each_client_address_is_counted_on_its_own(tmp_pa
         cookie = httpx.get(f"{server.url}/login", headers={"X-Forwarded-Proto": "https"}
                            ).headers["set-cookie"].lower()
         assert ("; secure" in cookie) == bool(trusted)
-    finally:
-        server.stop()
