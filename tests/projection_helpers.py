@@ -27,13 +27,7 @@ def dump(models: ReadModels, names: Sequence[str] | None = None) -> dict[str, li
 def public_dump(models: ReadModels) -> dict[str, list[tuple]]:
     """Everything the public pages can read: every `pub_*` table and SQL view, whichever view
     keeps it (the public timeline `pub_history` is the timeline view's)."""
-    content = {}
-    for view in models.views.values():
-        for table in (*view.tables, *view.sql_views):
-            if table.startswith("pub_"):
-                rows = models.store.fetchall(f"SELECT * FROM {table}")
-                content[table] = sorted((tuple(sorted(row.items())) for row in rows), key=repr)
-    return content
+    return {table: rows for table, rows in dump(models).items() if table.startswith("pub_")}
 
 
 @contextmanager
