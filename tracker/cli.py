@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import DomainError
 from tracker.application import SYSTEM, Tracker
@@ -36,9 +36,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from web.app import create_app
 
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.state.stopping.set()  # answers from now on close their connection (web.app)
+            super().handle_exit(sig, frame)
+
     trusted = settings.trusted_proxies.strip()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port,
-                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None, log_level="info")
+    Server(uvicorn.Config(app, host=args.host, port=args.port, proxy_headers=bool(trusted),
+                          forwarded_allow_ips=trusted or None, log_level="info")).run()
     return 0
 
 

@@ -135,3 +135,17 @@ def test_pages_may_not_be_framed_by_other_sites(site: Site):
     response = TestClient(site.app).get("/login")
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_once_the_server_is_stopping_every_answer_closes_its_connection(site: Site):
+    """uvicorn's graceful stop lets a keep-alive connection whose answer had already started go on
+    taking requests, so a busy client kept the stop waiting until it was killed. Once `tracker
+    serve` has its stop signal (app.state.stopping), every answer says Connection: close."""
+    client = TestClient(site.app)
+    assert "connection" not in client.get("/healthz").headers
+    site.app.state.stopping.set()
+    try:
+        for path in ("/healthz", "/login", "/public/", "/no-such-page"):
+            assert client.get(path).headers.get("connection") == "close", path
+    finally:
+        site.app.state.stopping.clear()
