@@ -93,6 +93,9 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send, refused: Refused) -> None:
+        # No `Connection: close`: closing a socket with unread bytes sends a TCP reset, which can
+        # destroy this answer before a client still sending the body reads it. Kept open, the
+        # server reads what is left of the body and discards it (uvicorn keeps none of it).
         if scope["path"].startswith("/api/"):
             body = json.dumps({"error": {"code": refused.code, "message": refused.message}}).encode()
             content_type = b"application/json"
@@ -102,6 +105,5 @@ class BodyLimit:
             content_type = b"text/html; charset=utf-8"
         await send({"type": "http.response.start", "status": refused.status,
                     "headers": [(b"content-type", content_type),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+                                (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
