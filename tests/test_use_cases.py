@@ -506,6 +506,32 @@ def test_a_deactivated_account_can_no_longer_sign_in_nor_use_its_tokens(tracker)
     assert tracker.principal_for_token(token).name == "saaba-police"
 
 
+def test_a_signed_in_account_follows_changes_made_through_another_server(tracker, settings):
+    """A server asks for the signed-in account on every request and keeps it per version: a
+    deactivation or a membership change made through another process counts at its next request."""
+    world = make_world(tracker)
+    police = world.members["police"].account_id
+    admin = account(tracker, "admin-1", "admin")
+    other = build_application(settings)  # a second server on the same store
+    try:
+        assert tracker.principal_by_id(police).memberships == {
+            world.dialogue_id: world.parties["police"]}
+        assert tracker.principal_by_id(police) is tracker.principal_by_id(police)  # kept
+
+        other.revoke_membership(admin, "saaba-police", slug=world.slug)
+        assert tracker.principal_by_id(police).memberships == {}
+        other.deactivate_account(admin, "saaba-police", reason="Transferred")
+        assert tracker.principal_by_id(police) is None
+        other.reactivate_account(admin, "saaba-police")
+        other.grant_membership(admin, "saaba-police", slug=world.slug, party="Koglweogo")
+        assert tracker.principal_by_id(police).memberships == {
+            world.dialogue_id: world.parties["vigilante"]}
+        assert tracker.principal_by_id(world.dialogue_id) is None  # not an account
+        assert tracker.principal_by_id("not-an-id") is None
+    finally:
+        other.close()
+
+
 def test_an_api_token_is_shown_once_and_only_its_digest_is_stored(tracker):
     world = make_world(tracker)
     token = tracker.create_token(SYSTEM, "saaba-police", label="phone")

@@ -167,6 +167,8 @@ class Tracker(Application[UUID]):
                  today: Callable[[], date] = date.today) -> None:
         super().__init__(env=env)
         self.today = today
+        # account id -> (the account's version, its principal); see principal_by_id
+        self._principals: dict[str, tuple[int, Principal | None]] = {}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -636,11 +638,28 @@ class Tracker(Application[UUID]):
                          memberships=dict(account.memberships), language=account.language)
 
     def principal_by_id(self, account_id_: str) -> Principal | None:
+        """The principal of a signed-in account (None if it is gone or deactivated).
+
+        Asked on every request, so it is kept per account version: an account changes only by
+        its own events (deactivated, access granted or revoked: each a new version), so when its
+        last stored version is the one kept, one query replaces loading and decoding it."""
+        try:
+            latest = self.recorder.select_events(parse_uuid(account_id_, "account"),
+                                                 desc=True, limit=1)
+        except NotFound:
+            return None
+        kept = self._principals.get(str(account_id_))
+        if latest and kept and kept[0] == latest[0].originator_version:
+            return kept[1]
         try:
             account = self._load(Account, account_id_, "account")
         except NotFound:
             return None
-        return self.principal_of(account) if account.active else None
+        principal = self.principal_of(account) if account.active else None
+        if len(self._principals) >= 10_000:
+            self._principals.clear()
+        self._principals[str(account_id_)] = (account.version, principal)
+        return principal
 
     def authenticate(self, name: str, password: str) -> Principal | None:
         """The principal for a correct name and password of an active account, else None."""
