@@ -188,10 +188,6 @@ def _readable_dialogue(read_models: Any, principal: Principal, slug: str) -> dic
     return dialogue
 
 
-def _dialogue_by_id(read_models: Any, dialogue_id: str) -> dict[str, Any] | None:
-    return next((d for d in read_models.dialogues() if d["id"] == dialogue_id), None)
-
-
 def commitment_out(state: dict[str, Any], dialogue: dict[str, Any] | None,
                    today: date) -> dict[str, Any]:
     """A commitment's state (now or in the past) in the contract's shape."""
@@ -331,7 +327,7 @@ def get_commitment(
         state = tracker.state_as_of(commitment_id, version=version, as_of=as_of,
                                     as_of_date=as_of_date)
         today = as_of_date or (as_of.date() if as_of else today)
-    return commitment_out(state, _dialogue_by_id(read_models, state["dialogue_id"]), today)
+    return commitment_out(state, read_models.dialogue_by_id(state["dialogue_id"]), today)
 
 
 @v1.get("/commitments/{commitment_id}/history", response_model=m.History, tags=["commitments"])

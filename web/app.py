@@ -184,7 +184,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = templates
     app.state.catalogues = i18n.load_catalogues()
     app.state.login_throttle = LoginThrottle()
-    app.state.dialogue_slugs = {}  # dialogue id -> slug, filled from the read models on demand
 
     # Each add wraps the previous: sessions innermost (the CSRF check and the pages read them),
     # then compression, then the security headers outermost.

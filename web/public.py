@@ -303,7 +303,7 @@ def commitment_page(request: Request, commitment_id: str, principal: OptionalPri
         raise NotFound("no public commitment has this id")
     ledger = ledger_summary(public)
     found = revalidated(request, tracker, ledger, personal=True)
-    dialogue = next((d for d in public.dialogues() if d["id"] == commitment["dialogue_id"]), None)
+    dialogue = public.dialogue_by_id(commitment["dialogue_id"])
     timeline, page, pages = page_of(public.timeline(commitment_id), page, TIMELINE_PAGE)
     return render(request, "public_commitment.html",
                   {"commitment": commitment, "dialogue": dialogue, "ledger": ledger,

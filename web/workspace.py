@@ -110,12 +110,9 @@ def readable_dialogue(read_models: Any, principal: Principal, slug: str) -> dict
     return dialogue
 
 
-def dialogue_by_id(read_models: Any, dialogue_id: str, slugs: dict[str, str]) -> dict:
-    """The dialogue (with meetings and counts) a commitment or case belongs to. `slugs` remembers
-    each dialogue's slug by id (a slug never changes), so this costs one query, not two."""
-    if dialogue_id not in slugs:
-        slugs.update({d["id"]: d["slug"] for d in read_models.dialogues()})
-    dialogue = read_models.dialogue(slugs[dialogue_id]) if dialogue_id in slugs else None
+def dialogue_by_id(read_models: Any, dialogue_id: str) -> dict:
+    """The dialogue (with meetings and counts) a commitment or case belongs to."""
+    dialogue = read_models.dialogue_by_id(dialogue_id)
     if dialogue is None:
         raise NotFound(f"no dialogue has the id {dialogue_id}")
     return dialogue
@@ -308,7 +305,7 @@ def case_context(request: Request, principal: Principal, tracker: Tracker, read_
         raise NotFound(f"no case has the id {case_id[:60]}")
     if not principal.can_read(case["dialogue_id"]):
         raise Forbidden("you are not a member of this dialogue")
-    dialogue = dialogue_by_id(read_models, case["dialogue_id"], request.app.state.dialogue_slugs)
+    dialogue = dialogue_by_id(read_models, case["dialogue_id"])
     today = tracker.today()
     commitments = [row for cid in case["commitment_ids"]
                    if (row := read_models.commitment(cid, today=today)) is not None]
@@ -367,7 +364,7 @@ def commitment_context(request: Request, principal: Principal, tracker: Tracker,
     if not principal.can_read(row["dialogue_id"]):
         raise Forbidden("you are not a member of this dialogue")
     aggregate = tracker.commitment(commitment_id)
-    dialogue = dialogue_by_id(read_models, row["dialogue_id"], request.app.state.dialogue_slugs)
+    dialogue = dialogue_by_id(read_models, row["dialogue_id"])
     actions = tracker.actions_for(principal, aggregate)
     timeline = read_models.timeline(commitment_id)
     if not any(m["completed_on"] is None for m in aggregate.milestones):
