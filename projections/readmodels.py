@@ -42,8 +42,8 @@ def _collector_paused() -> Iterator[None]:
     many objects a batch keeps alive (its events and states, the state cache), about an eighth of
     the time. The feed makes no reference cycles; the collector resumes when the catch-up ends.
     Only for long ones (LONG_BATCH): a busy server catches up a few events after nearly every
-    write, and pausing and resuming the collector each time cost a third of those catch-ups'
-    CPU in the PostgreSQL load benchmark (13.9 → 11.8 ms of server CPU per request)."""
+    write, and pausing and resuming the collector each time took a third of those catch-ups'
+    CPU in a profile of the PostgreSQL load benchmark."""
     enabled = gc.isenabled()
     gc.disable()
     try:
