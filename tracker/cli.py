@@ -40,7 +40,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
-            app.state.stopping.set()  # answers from now on close their connection (web.app)
+            app.state.stopping.set()  # answers from now on close their connection (web.security)
             super().handle_exit(sig, frame)
 
     trusted = settings.trusted_proxies.strip()

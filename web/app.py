@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
 from projections import ReadModelTimeout
@@ -27,7 +27,7 @@ from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
 from web.limits import BodyLimit
 from web.public import NotModified
-from web.security import CSRFError, LoginThrottle, SchemeAwareSessions, SecurityHeaders, csrf_protect
+from web.security import AnswerHeaders, CSRFError, LoginThrottle, SchemeAwareSessions, csrf_protect
 
 WEB_DIR = Path(__file__).parent
 
@@ -38,32 +38,6 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     TransitionRefused: 409,
 }
-
-
-class CloseWhenStopping:
-    """Once the server is stopping, every answer carries `Connection: close`.
-
-    On SIGTERM uvicorn closes idle connections and marks busy ones to close after their answer,
-    but a busy connection whose answer had already started stays open and goes on taking requests;
-    a client that keeps sending then holds the graceful stop until it is killed (and the answer to
-    a stored write is lost). `tracker serve` sets `stopping` when the signal arrives."""
-
-    def __init__(self, app: ASGIApp, stopping: threading.Event) -> None:
-        self.app = app
-        self.stopping = stopping
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_closing(message: Message) -> None:
-            if message["type"] == "http.response.start" and self.stopping.is_set():
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"connection", b"close")]}
-            await send(message)
-
-        await self.app(scope, receive, send_closing)
 
 
 class CachedStatic(StaticFiles):
@@ -186,13 +160,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
 
     # Each add wraps the previous: sessions innermost (the CSRF check and the pages read them),
-    # then compression, then the security headers outermost.
+    # then compression, then the answer headers outermost (every answer, refusals included).
     app.add_middleware(BodyLimit)  # innermost: a refused body never reaches sessions or routes
     app.add_middleware(SchemeAwareSessions, secret_key=secret_key)
     app.add_middleware(GZipMiddleware, minimum_size=500)
-    app.add_middleware(SecurityHeaders)
-    app.state.stopping = threading.Event()
-    app.add_middleware(CloseWhenStopping, stopping=app.state.stopping)  # outermost: every answer
+    app.state.stopping = threading.Event()  # set by `tracker serve` on SIGTERM
+    app.add_middleware(AnswerHeaders, stopping=app.state.stopping)
     install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -52,15 +52,22 @@ class SchemeAwareSessions:
         await chosen(scope, receive, send)
 
 
-class SecurityHeaders:
+class AnswerHeaders:
     """Headers every answer carries: no framing by other sites, no MIME sniffing, no referrer to
-    other sites (addresses hold commitment ids)."""
+    other sites (addresses hold commitment ids); and, once the server is stopping,
+    `Connection: close`.
+
+    On SIGTERM uvicorn closes idle connections and marks busy ones to close after their answer,
+    but a busy connection whose answer had already started stays open and goes on taking requests;
+    a client that keeps sending then holds the graceful stop until it is killed (and the answer to
+    a stored write is lost). `tracker serve` sets `stopping` when the signal arrives."""
 
     HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff",
                "referrer-policy": "same-origin"}
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, stopping: threading.Event) -> None:
         self.app = app
+        self.stopping = stopping
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,6 +79,8 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in self.HEADERS.items():
                     headers.setdefault(name, value)
+                if self.stopping.is_set():
+                    headers["connection"] = "close"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
