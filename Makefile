@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean browser
+.PHONY: run test test-quick bench lint clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -r domain tracker projections web --severity-level high
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite without the slow drills and the browser (a few minutes); `make test` runs everything.
+test-quick: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -28,10 +28,10 @@ from eventsourcing.domain import Aggregate, event
 
 from bench.stores import backends, fresh_store
 from domain.base import Meta
+from projections.database import event_store_env
 from tests.factories import advance, make_world, propose
 from tracker.application import Tracker
 from tracker.bootstrap import build_application
-from tracker.persistence import event_store_env
 from tracker.settings import Settings
 
 COMMANDS = 2000
@@ -107,7 +107,7 @@ def tracker_setup(url: str) -> tuple[Tracker, Callable[[int], object], Callable[
 
 def bare_setup(url: str) -> tuple[Bare, Callable[[int], object], Callable[[], int]]:
     """A bare application with AGGREGATES counters; one load-change-save per call."""
-    app = Bare(env=event_store_env(settings_for(url)))
+    app = Bare(env=event_store_env(url))
     ids = []
     for number in range(AGGREGATES):
         counter = Counter(title=f"Commitment {number}")
@@ -164,7 +164,7 @@ def long_history(app: Tracker) -> str:
 
 def history_loads(url: str) -> dict[str, float]:
     app = build_application(settings_for(url))
-    plain = TrackerWithoutSnapshots(env=event_store_env(settings_for(url)))
+    plain = TrackerWithoutSnapshots(env=event_store_env(url))
     try:
         commitment_id = long_history(app)
         assert plain.snapshots is None

@@ -29,7 +29,7 @@ def fresh_store(backend: str) -> Iterator[str]:
         return
     import psycopg
 
-    from tracker.persistence import postgres_params
+    from projections.database import postgres_params
 
     url = os.environ[POSTGRES_ENV]
     params = postgres_params(url)

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.base import Meta, check_due_date, clean_text, clean_title
 from domain.errors import InvalidInput, TransitionRefused
-from domain.lifecycle import Status, check_transition
+from domain.lifecycle import Status, check_transition, is_overdue
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -142,9 +142,7 @@ class Commitment(Aggregate):
         return Status(self.status)
 
     def is_overdue(self, today: date) -> bool:
-        done = self.status in (Status.COMPLETED, Status.VERIFIED)
-        closed = self.status in (Status.REJECTED, Status.WITHDRAWN, Status.CANCELLED)
-        return bool(self.due_date and self.due_date < today and not done and not closed)
+        return is_overdue(self.status, self.due_date, today)
 
     def state(self) -> dict[str, Any]:
         """Every field a reader or a diff cares about, as plain values."""

@@ -7,6 +7,7 @@ commitment decides it (back to in progress if it was ever assigned, else back to
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -53,6 +54,15 @@ LIFECYCLE: dict[str, Rule] = {
 }
 
 ACTIONS: tuple[str, ...] = tuple(LIFECYCLE)
+
+# Statuses in which a commitment can no longer be overdue: done, or off the table.
+NEVER_OVERDUE: frozenset[Status] = frozenset(
+    {C, V, Status.REJECTED, Status.WITHDRAWN, Status.CANCELLED})
+
+
+def is_overdue(status: str, due_date: date | None, today: date) -> bool:
+    """The one rule for "overdue": a due date before today, and neither done nor off the table."""
+    return bool(due_date and due_date < today and status not in NEVER_OVERDUE)
 
 # How a status reads in a sentence ("this one is still proposed").
 _STATUS_WORDS = {

@@ -1,5 +1,6 @@
 """Read models over the event log, and the ledger (see projections/readmodels.py for the interface)."""
 
-from projections.readmodels import PublicReadModel, ReadModels, ReadModelTimeout
+from projections.queries import PublicQueries
+from projections.readmodels import ReadModels, ReadModelTimeout
 
-__all__ = ["PublicReadModel", "ReadModelTimeout", "ReadModels"]
+__all__ = ["PublicQueries", "ReadModelTimeout", "ReadModels"]

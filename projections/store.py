@@ -37,8 +37,7 @@ from eventsourcing.utils import retry
 from psycopg import RawCursor
 from psycopg.sql import SQL, Identifier
 
-from tracker.persistence import is_postgres, postgres_params, sqlite_path
-from tracker.settings import Settings
+from projections.database import is_postgres, postgres_params, sqlite_path
 
 _PLACEHOLDER = re.compile(r"\?")
 _VALUES = re.compile(r"VALUES \(([?,]+)\)")
@@ -221,9 +220,8 @@ class _ReadModelPool(SQLiteConnectionPool):
         return connection
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(url: str) -> Store:
     """The read-model store in the same database (SQLite file or PostgreSQL schema) as the events."""
-    url = settings.database_url
     store: Store
     if is_postgres(url):
         params = postgres_params(url)

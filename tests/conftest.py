@@ -35,7 +35,7 @@ def postgres_schema_url() -> Iterator[str]:
     """A fresh schema in the test database, as a URL with ?schema=; dropped afterwards."""
     import psycopg
 
-    from tracker.persistence import postgres_params
+    from projections.database import postgres_params
 
     params = postgres_params(POSTGRES_URL)
     schema = f"t_{uuid.uuid4().hex[:12]}"

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from projections.database import is_postgres, postgres_params, sqlite_path
 from projections.readmodels import ReadModels
-from tracker.persistence import is_postgres, postgres_params, sqlite_path
 
 
 def dump(models: ReadModels, names: Sequence[str] | None = None) -> dict[str, list[tuple]]:

@@ -1,1 +1,1 @@
-"""Application service, settings, persistence wiring and command line of the tracker."""
+"""Application service, settings, bootstrap and command line of the tracker."""

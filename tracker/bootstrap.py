@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
+from projections.database import event_store_env
 from tracker.application import Tracker
-from tracker.persistence import event_store_env
 from tracker.settings import Settings
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def build_application(settings: Settings, today: Callable[[], date] = date.today) -> Tracker:
     """The application service on the event store the settings name."""
-    return Tracker(env=event_store_env(settings), today=today)
+    return Tracker(env=event_store_env(settings.database_url, settings.encryption_key), today=today)
 
 
 def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
@@ -24,5 +24,5 @@ def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
     from projections.readmodels import ReadModels
     from projections.store import open_store
 
-    return ReadModels(app, open_store(settings),
+    return ReadModels(app, open_store(settings.database_url),
                       default_timeout=settings.read_your_writes_timeout)

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import DomainError
+from projections.database import ConfigurationError
 from tracker.application import SYSTEM, Tracker
 from tracker.bootstrap import build_application
-from tracker.persistence import ConfigurationError
 from tracker.settings import Settings, load_settings
 
 if TYPE_CHECKING:

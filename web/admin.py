@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from domain.account import ROLES
 from domain.dialogue import PARTY_KINDS
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from projections.readmodels import ReadModels
 from tracker.application import Principal
 from web.deps import CurrentPrincipal, FreshReadModelsDep, TrackerDep, render, wants_fragment
 from web.workspace import FormDep, errors_of, flash, settled, text, typed_values
@@ -22,7 +23,7 @@ def admin_only(principal: Principal) -> None:
         raise Forbidden("only an administrator can do this")
 
 
-def admin_page(request: Request, read_models: Any, *, status_code: int = 200,
+def admin_page(request: Request, read_models: ReadModels, *, status_code: int = 200,
                **context: Any) -> Response:
     context.setdefault("errors", {})
     context.setdefault("typed", {})

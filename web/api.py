@@ -22,8 +22,10 @@ from pydantic import AwareDatetime
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
-from projections.readmodels import is_overdue
+from domain.lifecycle import is_overdue
+from projections.readmodels import ReadModels
 from tracker.application import CommandResult, Principal
+from tracker.settings import Settings
 from web import api_models as m
 from web.deps import (
     CurrentPrincipal,
@@ -166,7 +168,7 @@ def _fields_of(body: m.Command) -> dict[str, Any]:
     return body.model_dump(exclude=COMMAND_FIELDS, exclude_none=True)
 
 
-def _answer(result: CommandResult, read_models: Any, settings: Any) -> dict[str, Any]:
+def _answer(result: CommandResult, read_models: ReadModels, settings: Settings) -> dict[str, Any]:
     """Wait until the read models include the command's event, then answer what it did."""
     # If the views lag, the change is still stored: answer anyway, the position says where to look.
     with suppress(TimeoutError):
@@ -180,7 +182,7 @@ def _check_reader(principal: Principal, dialogue_id: str) -> None:
         raise Forbidden("you are not a member of this dialogue")
 
 
-def _readable_dialogue(read_models: Any, principal: Principal, slug: str) -> dict[str, Any]:
+def _readable_dialogue(read_models: ReadModels, principal: Principal, slug: str) -> dict[str, Any]:
     dialogue = read_models.dialogue(slug)
     if dialogue is None:
         raise NotFound(f"no dialogue is called {slug[:60]!r}")
@@ -197,7 +199,7 @@ def commitment_out(state: dict[str, Any], dialogue: dict[str, Any] | None,
         "dialogue": {"id": state["dialogue_id"], "slug": (dialogue or {}).get("slug"),
                      "name": (dialogue or {}).get("name")},
         "responsible_party_name": parties.get(state.get("responsible_party") or ""),
-        "overdue": is_overdue(state, today),
+        "overdue": is_overdue(state["status"], state.get("due_date"), today),
     }
 
 

@@ -21,7 +21,9 @@ from starlette.background import BackgroundTask
 
 from domain.errors import Forbidden, InvalidInput, NotFound
 from projections.ledger import load_signing_key, public_key_hex, verify
-from tracker.application import Principal, parse_uuid
+from projections.readmodels import ReadModels
+from tracker.application import Principal, Tracker, parse_uuid
+from tracker.settings import Settings
 from tracker.transfer import export_log
 from web.deps import CurrentPrincipal, FreshReadModelsDep, SettingsDep, TrackerDep, render
 from web.reading import csv_cell, page_of
@@ -112,7 +114,7 @@ def diff_states(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]
     return []
 
 
-def party_names(read_models: Any) -> dict[str, str]:
+def party_names(read_models: ReadModels) -> dict[str, str]:
     return {p["id"]: p["name"] for d in read_models.dialogues() for p in d["parties"]}
 
 
@@ -172,7 +174,7 @@ def dialogue(request: Request, slug: str, principal: Auditor, read_models: Fresh
         "total": total})
 
 
-def _history(tracker: Any, read_models: Any, record_id: str) -> list[dict[str, Any]]:
+def _history(tracker: Tracker, read_models: ReadModels, record_id: str) -> list[dict[str, Any]]:
     """Every stored event of a record, raw and as the timeline's readable entry."""
     uuid = parse_uuid(record_id, "record")
     stored = tracker.recorder.select_events(uuid)
@@ -290,7 +292,7 @@ def activity(request: Request, principal: Auditor, read_models: FreshReadModelsD
                   "until": until.isoformat() if until else ""}})
 
 
-def _verify_page(request: Request, tracker: Any, read_models: Any, settings: Any,
+def _verify_page(request: Request, tracker: Tracker, read_models: ReadModels, settings: Settings,
                  checkpoint_text: str | None) -> Response:
     """The checkpoint history; when asked, the result of `tracker verify` (against a checkpoint)."""
     result, error, checkpoint = None, None, None

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from projections.readmodels import ReadModels
 from tracker.application import Principal, Tracker
 from tracker.settings import Settings
 from web.i18n import request_language, translator
@@ -22,17 +23,17 @@ def get_tracker(request: Request) -> Tracker:
     return request.app.state.tracker
 
 
-def get_read_models(request: Request) -> Any:
+def get_read_models(request: Request) -> ReadModels:
     """The `projections.ReadModels` of this process (see the read-model interface)."""
     return request.app.state.read_models
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TrackerDep = Annotated[Tracker, Depends(get_tracker)]
-ReadModelsDep = Annotated[Any, Depends(get_read_models)]
+ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
 
 
-def get_fresh_read_models(request: Request) -> Any:
+def get_fresh_read_models(request: Request) -> ReadModels:
     """The read models, first brought up to the end of the log, so that events written by another
     worker or by the command line show at once. When the log has not grown since the last catch-up
     this costs one query (the log's last position) instead of one per view."""
@@ -50,7 +51,7 @@ def read_models_reached(request: Request, position: int) -> None:
     state.read_models_at = max(getattr(state, "read_models_at", -1), position)
 
 
-FreshReadModelsDep = Annotated[Any, Depends(get_fresh_read_models)]
+FreshReadModelsDep = Annotated[ReadModels, Depends(get_fresh_read_models)]
 
 
 def optional_principal(request: Request, tracker: TrackerDep) -> Principal | None:

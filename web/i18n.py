@@ -27,6 +27,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.requests import Request
 
+from web import labels
+
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
@@ -165,8 +167,6 @@ def install(env: Environment) -> None:
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number
     env.filters["percent"] = _format_percent
-    from web import labels
-
     env.globals.update(status_labels=labels.STATUS_LABELS, action_labels=labels.ACTION_LABELS,
                        done_messages=labels.DONE_MESSAGES, event_labels=labels.EVENT_LABELS,
                        category_labels=labels.CATEGORY_LABELS, done_label=labels.DONE,
@@ -175,53 +175,3 @@ def install(env: Environment) -> None:
 
 def locale_name(language: str) -> str:
     return Locale.parse(language).get_display_name(language) or language
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogue without translating it here (it is translated on display)."""
-    return message
-
-
-# Sentences of the domain and the web layer that pages show as they are (templates translate them
-# with `_(message)`); listed so that extraction puts them in the catalogues. Messages built with
-# values (a version number, a status) are shown in English.
-SHOWN_MESSAGES = (
-    N_("you are not a member of this dialogue"),
-    N_("auditors read everything and change nothing"),
-    N_("only an administrator can do this"),
-    N_("you can act only for your own party"),
-    N_("you can propose only for your own party"),
-    N_("only the party responsible for this commitment can do this"),
-    N_("only the party that proposed this commitment can do this"),
-    N_("an administrator must say for which party they act"),
-    N_("this dialogue has no such party"),
-    N_("this form has expired or did not come from this site; reload the page and try again"),
-    N_("progress is a whole number from 0 to 100"),
-    N_("write a date as YYYY-MM-DD"),
-    N_("write a whole number"),
-    N_("reason is required"),
-    N_("summary is required"),
-    N_("title is required"),
-    N_("description is required"),
-    N_("party id is required"),
-    N_("due date is required"),
-    N_("percent is required"),
-    N_("milestone id is required"),
-    N_("name at least one party that must endorse"),
-    N_("an amendment must change the title or the description"),
-    N_("this party has already endorsed the commitment"),
-    N_("this party is not one of those asked to endorse"),
-    N_("a completion must be verified by another party than the one that completed it"),
-    N_("only the responsible party can say the commitment is done"),
-    N_("this milestone is already completed"),
-    N_("an evidence link must be a full http:// or https:// address"),
-    N_("a file digest must be 64 hexadecimal characters (SHA-256)"),
-    N_("a password has at least 8 characters"),
-    N_("give the date of the meeting"),
-    N_("choose a dialogue and a party"),
-    N_("attendance is a whole number of people per party"),
-    N_("this dialogue has concluded; reopen it first"),
-    N_("the case belongs to another dialogue"),
-    N_("a language is one of: fr, en"),
-    N_("your change was recorded, but the lists are slow to show it; reload the page in a moment"),
-)

@@ -26,6 +26,8 @@ from fastapi.responses import JSONResponse
 
 from domain.errors import NotFound
 from domain.lifecycle import Status
+from projections.readmodels import ReadModels
+from tracker.application import Tracker
 from web import api_models as m
 from web.deps import FreshReadModelsDep, OptionalPrincipal, TrackerDep, render
 from web.i18n import request_language, translator
@@ -72,7 +74,7 @@ class Validators:
             return False
 
 
-def head_time(tracker: Any, position: int) -> datetime | None:
+def head_time(tracker: Tracker, position: int) -> datetime | None:
     """When the event at this log position was recorded."""
     if position <= 0:
         return None
@@ -82,7 +84,7 @@ def head_time(tracker: Any, position: int) -> datetime | None:
     return tracker.mapper.to_domain_event(notifications[0]).timestamp
 
 
-def validators(request: Request, tracker: Any, ledger: dict[str, Any], *,
+def validators(request: Request, tracker: Tracker, ledger: dict[str, Any], *,
                personal: bool) -> Validators:
     """ETag from the ledger position and whatever else changes the bytes of this answer."""
     key: list[Any] = [ledger["position"], ledger["head_hash"], request.url.path, request.url.query,
@@ -107,7 +109,7 @@ class NotModified(Exception):
         return Response(status_code=304, headers=self.found.headers())
 
 
-def revalidated(request: Request, tracker: Any, ledger: dict[str, Any], *,
+def revalidated(request: Request, tracker: Tracker, ledger: dict[str, Any], *,
                 personal: bool) -> Validators:
     """The answer's validators; raises NotModified when the client already has it. A page is
     compared by ETag only (its bytes depend on more than the ledger); a download by date too."""
@@ -228,7 +230,7 @@ def figures_cache(request: Request) -> FiguresCache:
     return cache
 
 
-def _public_dialogue(read_models: Any, slug: str) -> dict[str, Any]:
+def _public_dialogue(read_models: ReadModels, slug: str) -> dict[str, Any]:
     dialogue = read_models.public.dialogue(slug)
     if dialogue is None:
         raise NotFound(f"no public dialogue is called {slug[:60]!r}")
@@ -348,7 +350,7 @@ CSV_COLUMNS = ("id", "title", "status", "progress", "responsible_party_name", "d
                "description")
 
 
-def public_rows(request: Request, read_models: Any, slug: str, tracker: Any,
+def public_rows(request: Request, read_models: ReadModels, slug: str, tracker: Tracker,
                 position: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     dialogue = _public_dialogue(read_models, slug)
     rows = all_rows(request, read_models.public, dialogue["id"], position, tracker.today())

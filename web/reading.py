@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from projections.readmodels import ReadModels
 
-def ledger_summary(read_models: Any) -> dict[str, Any]:
+
+def ledger_summary(read_models: ReadModels) -> dict[str, Any]:
     """The ledger's position and head hash, with its latest signed checkpoint (or None)."""
     head = read_models.ledger_head()
     return {"position": head["position"], "head_hash": head["head_hash"],

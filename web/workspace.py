@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from domain.case import CATEGORIES
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.lifecycle import Status
+from projections.readmodels import ReadModels
 from tracker.application import CASE_ACTIONS, COMMITMENT_ACTIONS, CommandResult, Principal, Tracker
 from web.deps import (
     CurrentPrincipal,
@@ -101,7 +102,7 @@ def errors_of(error: InvalidInput) -> dict[str, str]:
 
 # --- reading ------------------------------------------------------------------------------------
 
-def readable_dialogue(read_models: Any, principal: Principal, slug: str) -> dict:
+def readable_dialogue(read_models: ReadModels, principal: Principal, slug: str) -> dict:
     dialogue = read_models.dialogue(slug)
     if dialogue is None:
         raise NotFound(f"no dialogue is called {slug[:60]!r}")
@@ -110,7 +111,7 @@ def readable_dialogue(read_models: Any, principal: Principal, slug: str) -> dict
     return dialogue
 
 
-def dialogue_by_id(read_models: Any, dialogue_id: str) -> dict:
+def dialogue_by_id(read_models: ReadModels, dialogue_id: str) -> dict:
     """The dialogue (with meetings and counts) a commitment or case belongs to."""
     dialogue = read_models.dialogue_by_id(dialogue_id)
     if dialogue is None:
@@ -150,7 +151,7 @@ def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadM
 
 # --- the workspace of one dialogue ----------------------------------------------------------------
 
-def workspace_context(request: Request, principal: Principal, tracker: Tracker, read_models: Any,
+def workspace_context(request: Request, principal: Principal, tracker: Tracker, read_models: ReadModels,
                       dialogue: dict, filters: dict[str, Any], page: int) -> dict[str, Any]:
     today = tracker.today()
     rows, total = read_models.commitments(
@@ -203,7 +204,7 @@ def workspace(request: Request, slug: str, principal: CurrentPrincipal, tracker:
 
 
 def workspace_form_response(request: Request, principal: Principal, tracker: Tracker,
-                            read_models: Any, dialogue: dict, form_name: str, *,
+                            read_models: ReadModels, dialogue: dict, form_name: str, *,
                             errors: dict[str, str] | None = None, typed: dict | None = None,
                             status_code: int = 200, done: str | None = None,
                             headers: Mapping[str, str] | None = None) -> Response:
@@ -298,7 +299,7 @@ def record_meeting(request: Request, slug: str, principal: CurrentPrincipal, tra
 
 # --- a case -------------------------------------------------------------------------------------------
 
-def case_context(request: Request, principal: Principal, tracker: Tracker, read_models: Any,
+def case_context(request: Request, principal: Principal, tracker: Tracker, read_models: ReadModels,
                  case_id: str) -> dict:
     case = read_models.case(case_id)
     if case is None:
@@ -355,7 +356,7 @@ def case_action(request: Request, case_id: str, action: str, principal: CurrentP
 
 # --- a commitment -------------------------------------------------------------------------------------
 
-def commitment_context(request: Request, principal: Principal, tracker: Tracker, read_models: Any,
+def commitment_context(request: Request, principal: Principal, tracker: Tracker, read_models: ReadModels,
                        commitment_id: str, full_history: bool = False) -> dict[str, Any]:
     today = tracker.today()
     row = read_models.commitment(commitment_id, today=today)

@@ -16,7 +16,7 @@ from tests.projection_helpers import dump, public_dump
 from tracker.application import SYSTEM
 from tracker.bootstrap import build_application, build_read_models
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "the informant lives behind the mosque"
 
 

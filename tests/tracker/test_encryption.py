@@ -13,10 +13,10 @@ import pytest
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import MapperDeserialisationError
 
+from projections.database import is_postgres, postgres_params, sqlite_path
 from tests.factories import make_world, propose
 from tracker.application import Tracker
 from tracker.bootstrap import build_application
-from tracker.persistence import is_postgres, postgres_params, sqlite_path
 from tracker.settings import Settings
 
 TITLE = "Joint night patrols behind the Zangouettin market"

@@ -1,11 +1,14 @@
-"""Turn the product's database URL into the eventsourcing library's environment."""
+"""The database a tracker keeps everything in, named by one URL: the event store's environment for the
+eventsourcing library, and the connection parameters the read models use.
+
+It stands below both the application (`tracker/`) and the read models (`projections/`), so that
+neither reaches up to the other for it; it knows nothing of the settings class.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
-
-from tracker.settings import Settings
 
 
 class ConfigurationError(ValueError):
@@ -41,9 +44,9 @@ def postgres_params(url: str) -> dict[str, str]:
     }
 
 
-def event_store_env(settings: Settings) -> dict[str, str]:
-    """The eventsourcing environment (persistence module and its settings) for these settings."""
-    url = settings.database_url
+def event_store_env(url: str, encryption_key: str = "") -> dict[str, str]:
+    """The eventsourcing environment (persistence module and its settings) for this database URL,
+    with payloads encrypted (AES) when an encryption key is given."""
     env: dict[str, str] = {}
     if url.startswith("sqlite:///"):
         path = sqlite_path(url)
@@ -64,9 +67,6 @@ def event_store_env(settings: Settings) -> dict[str, str]:
             env["POSTGRES_SCHEMA"] = params["schema"]
     else:  # the settings validator already refuses other schemes
         raise ConfigurationError(f"unsupported database URL {url!r}")
-    if settings.encryption_key:
-        env.update(
-            CIPHER_TOPIC="eventsourcing.cryptography:AESCipher",
-            CIPHER_KEY=settings.encryption_key,
-        )
+    if encryption_key:
+        env.update(CIPHER_TOPIC="eventsourcing.cryptography:AESCipher", CIPHER_KEY=encryption_key)
     return env
