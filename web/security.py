@@ -17,7 +17,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
+import re
 import secrets
 import threading
 import time
@@ -52,6 +55,25 @@ class SchemeAwareSessions:
         await chosen(scope, receive, send)
 
 
+# What a page may load: only this site's own scripts, styles and images (no inline script, no
+# inline style attribute, no eval), posted only to this site, framed by nobody. The QR code of the
+# second-factor enrolment is a data: image. An answer that sets its own policy keeps it (/docs).
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+               "form-action 'self'; frame-ancestors 'none'")
+
+
+def inline_script_policy(html: str) -> str:
+    """The page policy for a page that needs its own inline scripts (the Swagger UI of /docs,
+    which starts itself with one): those scripts by their SHA-256, and inline style attributes,
+    which Swagger UI sets while it draws."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL))
+    return (PAGE_POLICY.replace("script-src 'self'", f"script-src 'self' {hashes}")
+            .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"))
+
+
 class AnswerHeaders:
     """Headers every answer carries: no framing by other sites, no MIME sniffing, no referrer to
     other sites (addresses hold commitment ids); and, once the server is stopping,
@@ -63,7 +85,7 @@ class AnswerHeaders:
     a stored write is lost). `tracker serve` sets `stopping` when the signal arrives."""
 
     HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff",
-               "referrer-policy": "same-origin"}
+               "referrer-policy": "same-origin", "content-security-policy": PAGE_POLICY}
 
     def __init__(self, app: ASGIApp, stopping: threading.Event) -> None:
         self.app = app
