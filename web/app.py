@@ -23,7 +23,7 @@ from starlette.types import Scope
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
 from projections import ReadModelTimeout
-from tracker.bootstrap import build_application, build_read_models
+from tracker.bootstrap import build_application, build_read_models, build_sessions
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
@@ -33,7 +33,7 @@ from web.security import (
     AnswerHeaders,
     CSRFError,
     LoginThrottle,
-    SchemeAwareSessions,
+    ServerSessions,
     csrf_protect,
     inline_script_policy,
 )
@@ -198,6 +198,8 @@ def create_app(settings: Settings) -> FastAPI:
         read_models = build_read_models(settings, tracker)
         app.state.tracker = tracker
         app.state.read_models = read_models
+        app.state.sessions = build_sessions(settings, read_models)
+        app.state.login_throttle = LoginThrottle(app.state.sessions)
         try:
             yield
         finally:
@@ -233,12 +235,12 @@ def create_app(settings: Settings) -> FastAPI:
     i18n.install(templates.env)
     app.state.templates = templates
     app.state.catalogues = i18n.load_catalogues()
-    app.state.login_throttle = LoginThrottle()
 
     # Each add wraps the previous: sessions innermost (the CSRF check and the pages read them),
     # then compression, then the answer headers outermost (every answer, refusals included).
     app.add_middleware(BodyLimit)  # innermost: a refused body never reaches sessions or routes
-    app.add_middleware(SchemeAwareSessions, secret_key=secret_key)
+    app.add_middleware(ServerSessions, secret_key=secret_key,
+                       lifetime=settings.session_lifetime_seconds)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.state.stopping = threading.Event()  # set by `tracker serve` on SIGTERM
     app.add_middleware(AnswerHeaders, stopping=app.state.stopping)
@@ -248,7 +250,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    from web import admin, api, audit, auth, public, workspace
+    from web import account, admin, api, audit, auth, public, workspace
 
     app.include_router(api.router)
     app.include_router(public.router)
@@ -256,6 +258,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(workspace.router)
     app.include_router(admin.router)
+    app.include_router(account.router)
     app.mount("/static/swagger", CachedStatic(directory=str(resources.files("fastapi_swagger.resources"))),
               name="swagger")
     app.mount("/static", CachedStatic(directory=str(WEB_DIR / "static")), name="static")

@@ -39,9 +39,9 @@ def test_public_pages_asked_by_htmx_answer_their_fragment_or_the_page_never_a_50
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "TRACE"])
 def test_every_unsupported_method_is_method_not_allowed_with_allow(site: Site, method: str):
     result = propose(site.tracker, site.world)
+    client = site.client("member")
     site.settle()
     before = position(site.tracker)
-    client = site.client("member")
     pages = {"/login": "GET, POST", "/logout": "GET, POST", "/dialogues/saaba": "GET",
              f"/commitments/{result.id}": "GET", f"/commitments/{result.id}/endorse": "POST",
              "/public/": "GET", "/public/dialogues/saaba": "GET", "/admin/accounts": "GET, POST",
