@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pyotp
@@ -37,18 +39,30 @@ def copy_of(client: httpx.Client, server: ServerProcess) -> httpx.Client:
     return httpx.Client(base_url=server.url, cookies={SESSION_COOKIE: client.cookies[SESSION_COOKIE]})
 
 
+@contextmanager
+def two_servers(database_url: str, directory, seed) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """`seed(tracker)` on the database, then two `tracker serve` processes on it."""
+    tracker = build_application(Settings(database_url=database_url))
+    try:
+        seed(tracker)
+    finally:
+        tracker.close()
+    with ServerProcess(database_url, directory, "first") as first, \
+            ServerProcess(database_url, directory, "second") as second:
+        yield first, second
+
+
 def test_a_cookie_saved_before_logout_is_refused_afterwards_on_both_servers(postgres_url, tmp_path):
     """Two `tracker serve` processes on one PostgreSQL database: a session cookie works on either;
     once the session signs out on one, the saved copy gets a redirect to sign in on each, and
     cannot write."""
-    tracker = build_application(Settings(database_url=postgres_url))
-    try:
-        world = make_world(tracker)
-        commitment = propose(tracker, world).id
-    finally:
-        tracker.close()
-    with ServerProcess(postgres_url, tmp_path, "first") as first, \
-            ServerProcess(postgres_url, tmp_path, "second") as second:
+    made = {}
+
+    def seed(tracker):
+        made["commitment"] = propose(tracker, make_world(tracker)).id
+
+    with two_servers(postgres_url, tmp_path, seed) as (first, second):
+        commitment = made["commitment"]
         browser = httpx.Client(base_url=first.url)
         csrf = http_sign_in(browser, "saaba-police")
         saved = {server.name: copy_of(browser, server) for server in (first, second)}
@@ -71,14 +85,11 @@ def test_a_cookie_saved_before_logout_is_refused_afterwards_on_both_servers(post
 
 def test_deactivation_and_a_password_reset_on_the_admin_page_end_sessions_on_every_server(
         postgres_url, tmp_path):
-    tracker = build_application(Settings(database_url=postgres_url))
-    try:
+    def seed(tracker):
         make_world(tracker)
         tracker.add_account(SYSTEM, name="admin", role="admin", password=PASSWORD)
-    finally:
-        tracker.close()
-    with ServerProcess(postgres_url, tmp_path, "first") as first, \
-            ServerProcess(postgres_url, tmp_path, "second") as second:
+
+    with two_servers(postgres_url, tmp_path, seed) as (first, second):
         admin = httpx.Client(base_url=first.url)
         admin_csrf = http_sign_in(admin, "admin")
         for action, data in (("password", {"password": "another long password"}),
@@ -345,3 +356,19 @@ def test_an_arabic_account_sees_french_pages_until_the_catalogue_comes(site: Sit
     client = TestClient(site.app, headers={"Accept-Language": "en"})
     sign_in(client, "amina")
     assert '<html lang="fr">' in client.get("/audit/").text
+
+
+def test_the_auditors_pages_never_show_a_second_factor_key_or_recovery_code(site: Site):
+    secret, codes = enrol(site)
+    account = site.tracker.account_by_name("admin")
+    password_step(client := TestClient(site.app), "admin")
+    assert code_step(client, codes[3]) == 303
+    site.settle()
+    for path in (f"/audit/records/{account.id}", f"/audit/records/{account.id}/history.csv",
+                 f"/audit/records/{account.id}/state", "/audit/activity?account=admin"):
+        page = site.get("auditor", path)
+        assert page.status_code == 200, path
+        assert secret not in page.text, path
+        for digest in account.recovery_codes:
+            assert digest not in page.text, path
+        assert codes[3] not in page.text
