@@ -47,14 +47,16 @@ def login(request: Request, tracker: TrackerDep,
         with suppress(DomainError):  # a name that cannot be an account: nothing to record
             tracker.record_failed_login(username, address)
         return render(request, "login.html", {**context, "error": "wrong"}, status_code=401)
-    throttle.succeeded(username)
     if principal.second_factor or needs_second_factor(request, principal):
-        # The password was right; the session waits for the code (or for its enrolment).
+        # The password was right; the session waits for the code (or for its enrolment). The
+        # account's failures are cleared only by a right code: otherwise the password would
+        # buy unlimited guesses of the code.
         end_session(request)
         request.session["pending"] = pending_sign_in(
             principal, enrol=not principal.second_factor, next_url=safe_next(next))
         target = "/login/code" if principal.second_factor else "/account/second-factor"
         return RedirectResponse(target, status_code=303)
+    throttle.succeeded(username)
     start_session(request, tracker.sign_in(principal.account_id, source=address))
     request.app.state.sessions.purge()  # sessions that are over, now and then
     return RedirectResponse(safe_next(next), status_code=303)

@@ -6,7 +6,7 @@
   signing out deletes it (`end_session`), so a copied cookie stops working on every server at once.
   A session remembers its account's session epoch; an event that ends the account's sessions (a
   password change, a deactivation, a removed membership) moves the epoch on, and the next request
-  of any older session finds it over (`web.deps.optional_principal`). Idle and absolute expiry:
+  of any older session finds it over (`web.deps.session_principal`). Idle and absolute expiry:
   `TRACKER_SESSION_IDLE_SECONDS`, `TRACKER_SESSION_LIFETIME_SECONDS`.
 - CSRF: every state-changing request (not GET/HEAD/OPTIONS) carries the session's token (a MAC of
   the session id), in the form field `csrf_token` or the `X-CSRF-Token` header (htmx sends it from
@@ -50,7 +50,7 @@ class Session(dict):
     middleware must do with its row when the answer starts."""
 
     def __init__(self, session_id: str | None, data: dict[str, Any], *, stored: bool,
-                 created_at: float | None = None, enabled: bool = True) -> None:
+                 created_at: float | None = None) -> None:
         super().__init__(data)
         self.id = session_id
         self.stored = stored  # a row exists under this id
@@ -58,7 +58,6 @@ class Session(dict):
         self.original = dict(data)
         self.ended: list[str] = []  # ids whose rows go (sign-in and sign-out start a new id)
         self.new_cookie = False
-        self.enabled = enabled  # False for static files: no session is read or written
 
     def ensure_id(self) -> str:
         if self.id is None:
@@ -113,7 +112,7 @@ class ServerSessions:
             await self.app(scope, receive, send)
             return
         if scope["path"].startswith(self.SKIP):
-            scope["session"] = Session(None, {}, stored=False, enabled=False)
+            scope["session"] = Session(None, {}, stored=False)  # nothing read, nothing kept
             await self.app(scope, receive, send)
             return
         store = scope["app"].state.sessions

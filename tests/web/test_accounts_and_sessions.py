@@ -372,3 +372,17 @@ def test_the_auditors_pages_never_show_a_second_factor_key_or_recovery_code(site
         for digest in account.recovery_codes:
             assert digest not in page.text, path
         assert codes[3] not in page.text
+
+
+def test_wrong_codes_lock_the_account_and_the_right_password_does_not_reset_the_count(site: Site):
+    from web.security import LoginThrottle
+
+    secret, _ = enrol(site)
+    for _ in range(LoginThrottle.ACCOUNT_LIMIT):
+        client = TestClient(site.app)
+        password_step(client, "admin")  # the password is right every time
+        assert code_step(client, "000000") == 422
+    client = TestClient(site.app)
+    answer = client.post("/login", data={"username": "admin", "password": PASSWORD,
+                                         "csrf_token": csrf_token(client)}, follow_redirects=False)
+    assert answer.status_code == 429
