@@ -190,7 +190,7 @@ def totp_step(secret: str, code: str, now: float) -> int | None:
     """The 30-second time step (now, or one before or after, for a phone's clock a little off)
     whose code this is; None if none."""
     code = "".join(code.split())
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):  # (other digits: not a code)
         return None
     totp = pyotp.TOTP(secret)
     current = int(now // totp.interval)

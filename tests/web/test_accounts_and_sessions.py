@@ -262,8 +262,8 @@ def enrol(site: Site, who: str = "admin") -> tuple[str, list[str]]:
     page = site.get(who, "/account/second-factor").text
     secret = re.search(r'<code class="break" id="secret">([A-Z2-7]+)</code>', page)[1]
     assert 'src="data:image/svg+xml' in page
-    wrong = site.post(who, "/account/second-factor", {"code": "000000"})
-    assert wrong.status_code == 422
+    for wrong in ("000000", "١٢٣٤٥٦"):
+        assert site.post(who, "/account/second-factor", {"code": wrong}).status_code == 422
     answer = site.post(who, "/account/second-factor", {"code": pyotp.TOTP(secret).now()})
     assert answer.status_code == 200, answer.text
     codes = re.findall(r"<li><code>([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})</code></li>", answer.text)
@@ -294,6 +294,8 @@ def test_an_administrator_signs_in_with_a_code_or_a_recovery_code_once(site: Sit
     assert password_step(client, "admin") == "/login/code"
     assert client.get("/admin/accounts", follow_redirects=False).status_code == 303  # not yet in
     assert code_step(client, "123456") == 422
+    for odd in ("١٢٣٤٥٦", "12345\u0000", "x" * 40):  # other digits, a NUL, too long (four failures of five)
+        assert code_step(client, odd) == 422, odd
     # the enrolment used this 30-second step's code: the phone's next one (a clock a little
     # ahead is allowed)
     now = pyotp.TOTP(secret).at(time.time() + 30)
