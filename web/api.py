@@ -35,7 +35,7 @@ from web.deps import (
     SettingsDep,
     TrackerDep,
 )
-from web.reading import ledger_summary
+from web.reading import ledger_summary, party_filter
 from web.security import CSRFError
 
 API_PREFIX = "/api/v1"
@@ -284,7 +284,8 @@ for _action, _body in m.CASE_ACTION_BODIES.items():
 def list_commitments(
     slug: str, principal: CurrentPrincipal, read_models: FreshReadModelsDep, tracker: TrackerDep,
     status: m.StatusName | None = None,
-    party: Annotated[str | None, Query(max_length=100, description="responsible party id")] = None,
+    party: Annotated[str | None, Query(max_length=100,
+                                       description="responsible party: its id or its name")] = None,
     overdue: bool | None = None,
     q: Annotated[str | None, Query(max_length=200, description="words in the title or description")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -292,8 +293,8 @@ def list_commitments(
 ) -> dict[str, Any]:
     dialogue = _readable_dialogue(read_models, principal, slug)
     items, total = read_models.commitments(dialogue["id"], today=tracker.today(), status=status,
-                                           party=party, overdue=overdue, q=q, limit=limit,
-                                           offset=offset)
+                                           party=party_filter(dialogue, party), overdue=overdue,
+                                           q=q, limit=limit, offset=offset)
     return {"items": items, "total": total}
 
 
@@ -406,7 +407,7 @@ def ledger_head(read_models: FreshReadModelsDep) -> dict[str, Any]:
 
 router.include_router(v1)
 
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
 
 def api_not_found(request: Request) -> JSONResponse:
