@@ -12,6 +12,7 @@ from tracker.settings import Settings
 
 if TYPE_CHECKING:
     from projections.readmodels import ReadModels
+    from projections.tree import ProofService
 
 
 def build_application(settings: Settings, today: Callable[[], date] = date.today) -> Tracker:
@@ -26,3 +27,12 @@ def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
 
     return ReadModels(app, open_store(settings.database_url),
                       default_timeout=settings.read_your_writes_timeout)
+
+
+def build_proofs(settings: Settings, read_models: ReadModels) -> ProofService:
+    """Signed tree heads, proofs and cosignatures over the read models' tree, with the tracker's
+    signing key and the registered witness keys."""
+    from projections.tree import ProofService, witness_keys
+
+    return ProofService(read_models.tree, read_models.public, settings.signing_key_file,
+                        witness_keys(settings.witness_keys))

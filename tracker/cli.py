@@ -154,7 +154,7 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
             raise UsageError(f"no read model is called {args.name!r}; there are: "
                              f"{', '.join(models.views)}")
         count = models.rebuild(args.name)
-        print(f"rebuilt {args.name or 'every read model but the ledger'}: "
+        print(f"rebuilt {args.name or 'every read model but the ledger and the tree'}: "
               f"replayed {count} events")
         return 0
 
@@ -299,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = projections.add_parser("status", help="each read model's position and lag")
     status.set_defaults(func=cmd_projections_status)
     rebuild = projections.add_parser(
-        "rebuild", help="empty a read model (default: all but the ledger) and replay the log")
+        "rebuild", help="empty a read model (default: all but the ledger and the tree) and "
+                        "replay the log")
     rebuild.add_argument("name", nargs="?")
     rebuild.set_defaults(func=cmd_projections_rebuild)
     follow_cmd = projections.add_parser(
