@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # How long a command waits for the read models to include its event (read-your-writes).
     read_your_writes_timeout: float = 5.0
+    # Witnesses whose cosignatures of tree heads are accepted: comma-separated Ed25519 public keys
+    # in hex, each optionally named (NAME=HEX). Empty: none.
+    witness_keys: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -36,6 +39,14 @@ class Settings(BaseSettings):
                 f"or postgresql+psycopg://, not {value!r}"
             )
             raise ValueError(msg)
+        return value
+
+    @field_validator("witness_keys")
+    @classmethod
+    def _witness_keys(cls, value: str) -> str:
+        from projections.tree import witness_keys
+
+        witness_keys(value)  # refuses a malformed list at start, naming the entry
         return value
 
     def ensure_secret_key(self) -> str:

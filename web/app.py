@@ -21,7 +21,7 @@ from starlette.types import Scope
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
 from projections import ReadModelTimeout
-from tracker.bootstrap import build_application, build_read_models
+from tracker.bootstrap import build_application, build_proofs, build_read_models
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
@@ -128,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
         read_models = build_read_models(settings, tracker)
         app.state.tracker = tracker
         app.state.read_models = read_models
+        app.state.proofs = build_proofs(settings, read_models)
         try:
             yield
         finally:

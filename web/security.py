@@ -5,7 +5,8 @@
   (`start_session`): whatever the anonymous session held is dropped and a new CSRF token issued.
 - CSRF: every state-changing request (not GET/HEAD/OPTIONS) carries the session's token, in the form
   field `csrf_token` or the `X-CSRF-Token` header (htmx sends it from `hx-headers` on <body>).
-  Requests authenticated by a bearer token carry no ambient authority and are exempt. The check is an
+  Requests authenticated by a bearer token carry no ambient authority and are exempt, as are
+  witnesses' cosignatures (`SIGNED_BODY_PATHS`: the signature in the body is the authority). The check is an
   app-wide dependency, so it runs before any route body and a refused request changes nothing.
 - Throttling: after `ACCOUNT_LIMIT` failed sign-ins for one account name, or `ADDRESS_LIMIT` from one
   address (an IPv6 address counts as its /64 network), within `WINDOW` seconds, further attempts are
@@ -36,6 +37,9 @@ SESSION_MAX_AGE = 12 * 60 * 60  # a working day and a bit; signing in again is c
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Requests whose authority is a signature in their own body (a witness's cosignature of a tree
+# head, checked against the registered witness keys): like bearer requests, no ambient authority.
+SIGNED_BODY_PATHS = frozenset({"/api/v1/public/ledger/cosignatures"})
 
 
 class SchemeAwareSessions:
@@ -124,6 +128,8 @@ async def csrf_protect(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    if request.url.path in SIGNED_BODY_PATHS:
         return
     expected = request.session.get("csrf") if "session" in request.scope else None
     supplied = request.headers.get(CSRF_HEADER)

@@ -165,6 +165,10 @@ CONTRACT_ROUTES = [
         "progress", "add-milestone", "complete-milestone", "attach-evidence", "complete", "verify")],
     ("get", "/api/v1/public/dialogues"), ("get", "/api/v1/public/dialogues/{slug}"),
     ("get", "/api/v1/ledger/head"),
+    ("get", "/api/v1/public/commitments/{commitment_id}/proof"),
+    ("get", "/api/v1/public/ledger/consistency"), ("post", "/api/v1/public/ledger/cosignatures"),
+    # beside the contract's proof routes: the latest tree head (witnesses), any event's (auditors)
+    ("get", "/api/v1/public/ledger/tree-head"), ("get", "/api/v1/ledger/proof"),
 ]
 
 
