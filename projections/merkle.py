@@ -7,10 +7,10 @@
 where k is the largest power of two smaller than n. Every range the RFC's recursion splits a tree
 into, [lo, hi), starts at a multiple of the largest power of two not above its size, so it is a
 row of *complete* subtrees of decreasing size (`subtrees`), whose hashes fold from the right into
-its MTH (`fold`). A stored tree therefore keeps the hash of every complete subtree (`Frontier`
-makes them as leaves are appended) and answers any root, inclusion proof (§2.1.3) or consistency
-proof (§2.1.4) by looking up a few of them: `inclusion_ranges` and `consistency_ranges` say which
-ranges a proof is made of, before anything is fetched.
+its MTH (`fold`). A stored tree therefore keeps hashes of complete subtrees (`Frontier` makes
+them as leaves are appended) and answers any root, inclusion proof (§2.1.3) or consistency proof
+(§2.1.4) from a few of them: `inclusion_ranges` and `consistency_ranges` say which ranges a proof
+is made of, so what to fetch is known before anything is fetched.
 
 A complete subtree is named by (level, index): the 2**level leaves from index * 2**level on.
 `node_key` turns it into one integer that grows in the order nodes are made (so a table keyed by
@@ -23,8 +23,9 @@ made by; tests check every proof with the RFC's own step-by-step verifiers, writ
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
+_sha256 = hashlib.sha256
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -127,14 +128,9 @@ def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def keys_of(ranges: Iterable[tuple[int, int]]) -> set[int]:
-    """The node keys of every complete subtree these ranges are made of."""
-    return {node_key(level, index) for lo, hi in ranges for level, index in subtrees(lo, hi)}
-
-
-def range_hash(lo: int, hi: int, lookup: Callable[[int], bytes]) -> bytes:
-    """MTH(D[lo:hi]) from the stored hashes of its complete subtrees (`lookup` by node key)."""
-    return fold([lookup(node_key(level, index)) for level, index in subtrees(lo, hi)])
+def range_hash(lo: int, hi: int, subtree: Callable[[int, int], bytes]) -> bytes:
+    """MTH(D[lo:hi]) from the hashes of its complete subtrees (`subtree(level, index)`)."""
+    return fold([subtree(level, index) for level, index in subtrees(lo, hi)])
 
 
 # --- verification ----------------------------------------------------------------------------------
@@ -216,16 +212,19 @@ class Frontier:
         """The node keys of the frontier of a tree of `size` leaves, largest subtree first."""
         return [node_key(level, index) for level, index in subtrees(0, size)]
 
-    def append(self, leaf: bytes) -> Iterator[tuple[int, bytes]]:
-        """Add one leaf hash; yields (node key, hash) of every node it makes, the leaf's first."""
+    def append(self, leaf: bytes, made: list[tuple[int, bytes]]) -> None:
+        """Add one leaf hash; adds (node key, hash) of every node it makes to `made`, the leaf's
+        first. (Every node it completes ends with this leaf: its key is this leaf's, times 64,
+        plus its level.)"""
         index = self.size
         stack = self._stack
         level, current = 0, leaf
-        yield node_key(0, index), current
+        key = index << 6
+        made.append((key, current))
         while stack and stack[-1][0] == level:
-            current = node_hash(stack.pop()[1], current)
+            current = _sha256(NODE_PREFIX + stack.pop()[1] + current).digest()
             level += 1
-            yield node_key(level, index >> level), current
+            made.append((key | level, current))
         stack.append((level, current))
         self.size = index + 1
 

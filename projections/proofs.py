@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -46,6 +47,7 @@ from projections.ledger import public_key_hex
 from projections.merkle import leaf_hash, verify_consistency, verify_inclusion
 
 _U64 = struct.Struct(">Q")
+_sha256 = hashlib.sha256
 _HEX = re.compile(r"[0-9a-f]*")
 TREE_HEAD_FIELDS = ("tree_size", "root_hash", "signed_at", "signature", "public_key", "key_id")
 
@@ -69,10 +71,15 @@ def _field(data: bytes) -> bytes:
     return _U64.pack(len(data)) + data
 
 
+@functools.lru_cache(maxsize=1024)
+def _topic_field(topic: str) -> bytes:
+    return _field(topic.encode())
+
+
 def leaf_bytes(position: int, topic: str, originator_id: str, version: int, state: bytes) -> bytes:
     """The leaf of one stored event (its position in the log and its row exactly as stored)."""
-    return (_U64.pack(position) + _field(topic.encode()) + _field(originator_id.encode())
-            + _U64.pack(version) + hashlib.sha256(state).digest())
+    return (_U64.pack(position) + _topic_field(topic) + _field(originator_id.encode())
+            + _U64.pack(version) + _sha256(state).digest())
 
 
 def parse_leaf(leaf: bytes) -> Leaf:

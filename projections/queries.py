@@ -407,11 +407,10 @@ class PublicQueries(Queries):
     def public_positions(self, commitment_id: str) -> list[int] | None:
         """The log positions of a public commitment's public timeline entries (None: no public
         commitment has this id)."""
-        if self.store.fetchone("SELECT id FROM pub_commitments WHERE id=?", (commitment_id,)) is None:
-            return None
-        return [int(r["position"]) for r in self._all(
-            "SELECT position FROM pub_history WHERE commitment_id=? ORDER BY position",
-            (commitment_id,))]
+        rows = self._all("SELECT h.position FROM pub_commitments c LEFT JOIN pub_history h "
+                         "ON h.commitment_id=c.id WHERE c.id=? ORDER BY h.position",
+                         (commitment_id,))
+        return [int(r["position"]) for r in rows if r["position"] is not None] if rows else None
 
     def timeline(self, commitment_id: str) -> list[dict[str, Any]]:
         rows = self._all("SELECT t.*, p.name AS party_name FROM pub_history t "

@@ -3,9 +3,11 @@ proofs, signed tree heads and witnesses' cosignatures made from it.
 
 Leaf i is the i-th stored event in log order (`projections.proofs.leaf_bytes`: its position, topic,
 originator id, version and the SHA-256 of its stored bytes). `TreeView` appends each batch of the
-log to the tree and stores the hash of every complete subtree (`rm_tree_nodes`, keyed by
-`merkle.node_key`) and each event's leaf index (`rm_tree_leaves`), so a root or a proof for any tree
-size up to the current one is a few lookups in one query, whatever the size of the log.
+log to the tree and stores its leaf hashes by blocks of 16 (`rm_tree_blocks`, with where each
+block starts in the log) and the hashes of complete subtrees of 16 leaves or more (`rm_tree_nodes`,
+keyed by `merkle.node_key`), so a
+root or a proof for any tree size up to the current one is a few queries, whatever the size of the
+log.
 
 Signed tree heads (`rm_tree_heads`) and cosignatures (`rm_tree_cosignatures`) are a history kept
 apart from the view's own tables: rebuilding the tree keeps them, so a tree rebuilt over an edited
@@ -22,6 +24,7 @@ import base64
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,6 +44,8 @@ from projections.views import View
 
 CHUNK = 900  # values in one IN (...) list
 MAX_POSITIONS = 100  # events in one auditor's proof
+LOW = 4  # levels 1 to LOW - 1 are not stored (see TreeView)
+BLOCK = 1 << LOW
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -55,12 +60,22 @@ class TreeDamaged(Conflict):
 
 
 class TreeView(View):
-    """The tree as a read model: the hash of every complete subtree, and each event's leaf index."""
+    """The tree as a read model: hashes of complete subtrees, kept by blocks of BLOCK leaves.
+
+    `rm_tree_blocks` has a row per block of BLOCK leaves: the log position of its first leaf, how
+    many leaves it has so far and their hashes (hex, one after the other); `rm_tree_nodes` the hash
+    of every complete subtree of BLOCK leaves or more (levels LOW and up), keyed by
+    `merkle.node_key`. The levels between are hashed again from their block's leaf hashes when a
+    proof needs them. So building the tree writes about one row per 5 events, and the blocks also
+    give the tree's size and the way from a log position to its leaf index and its stored row (the
+    block's events are read in one range, in log order)."""
 
     name = "tree"
     version = 1
     tables: ClassVar = {"rm_tree_nodes": "node BIGINT PRIMARY KEY, hash TEXT",
-                        "rm_tree_leaves": "position BIGINT PRIMARY KEY, leaf_index BIGINT"}
+                        "rm_tree_blocks": "block BIGINT PRIMARY KEY, position BIGINT, "
+                                          "leaves INTEGER, hashes TEXT"}
+    indexes = ("rm_tree_blocks(position)",)
     needs_events = False
     # Kept apart (not dropped by a rebuild): every head signed, every cosignature received.
     history: ClassVar = {
@@ -81,82 +96,136 @@ class TreeView(View):
                 cursor.execute(self.store.sql(f"CREATE INDEX IF NOT EXISTS {table}_by_size "
                                               f"ON {table} ({columns})"))
 
+    # --- reading stored hashes -------------------------------------------------------------------
+
+    def _read(self, subtrees: Iterable[tuple[int, int]], cursor: Any = None) -> Any:
+        """The hash of each of these complete subtrees, as a function of (level, index), from
+        one read of the nodes and one of the blocks they need."""
+        keys, blocks = set(), set()
+        for level, index in subtrees:
+            if level >= LOW:
+                keys.add(merkle.node_key(level, index))
+            else:
+                blocks.add((index << level) >> LOW)
+        nodes: dict[int, bytes] = {}
+        leaves: dict[int, bytes] = {}
+        for row in self._rows(keys, blocks, cursor):
+            (nodes if row["kind"] == "n" else leaves)[int(row["k"])] = bytes.fromhex(row["h"])
+        if len(nodes) != len(keys) or len(leaves) != len(blocks):
+            raise TreeDamaged("the stored tree lacks nodes it should hold; rebuild it with "
+                              "`tracker projections rebuild tree`")
+
+        made: dict[tuple[int, int], bytes] = {}
+
+        def subtree(level: int, index: int) -> bytes:
+            if level >= LOW:
+                return nodes[merkle.node_key(level, index)]
+            if (level, index) not in made:
+                first = index << level
+                block = leaves[first >> LOW]
+                at = (first % BLOCK) * 32
+                hashes = [block[i:i + 32] for i in range(at, at + (32 << level), 32)]
+                if len(hashes[-1]) != 32:
+                    raise TreeDamaged(f"the block of leaf {first} is short; rebuild the tree")
+                made[(level, index)] = merkle.root(hashes)
+            return made[(level, index)]
+
+        return subtree
+
+    def _rows(self, keys: set[int], blocks: set[int], cursor: Any) -> list[Any]:
+        """These nodes and blocks, in one query (a few, for very many)."""
+        rows: list[Any] = []
+        for key_chunk, block_chunk in zip_longest(_chunks(sorted(keys)), _chunks(sorted(blocks)),
+                                                  fillvalue=()):
+            parts = []
+            if key_chunk:
+                parts.append(f"SELECT 'n' AS kind, node AS k, hash AS h FROM rm_tree_nodes "
+                             f"WHERE node IN ({','.join('?' * len(key_chunk))})")
+            if block_chunk:
+                parts.append(f"SELECT 'b' AS kind, block AS k, hashes AS h FROM rm_tree_blocks "
+                             f"WHERE block IN ({','.join('?' * len(block_chunk))})")
+            if not parts:
+                continue
+            statement, params = " UNION ALL ".join(parts), (*key_chunk, *block_chunk)
+            if cursor is None:
+                rows += self.store.fetchall(statement, params)
+            else:
+                cursor.execute(self.store.sql(statement), params)
+                rows += cursor.fetchall()
+        return rows
+
     # --- building ------------------------------------------------------------------------------
 
-    def _frontier(self, cursor: Any) -> merkle.Frontier:
-        cursor.execute(self.store.sql("SELECT leaf_index FROM rm_tree_leaves "
-                                      "ORDER BY position DESC LIMIT 1"))
-        row = cursor.fetchone()
-        size = int(row["leaf_index"]) + 1 if row else 0
-        keys = merkle.Frontier.keys(size)
-        found: dict[int, str] = {}
-        if keys:
-            cursor.execute(self.store.sql(f"SELECT node, hash FROM rm_tree_nodes WHERE node IN "
-                                          f"({','.join('?' * len(keys))})"), tuple(keys))
-            found = {int(r["node"]): r["hash"] for r in cursor.fetchall()}
-        if len(found) != len(keys):
-            raise TreeDamaged(f"the tree of {size} leaves lacks a frontier node; rebuild it with "
-                              "`tracker projections rebuild tree`")
-        return merkle.Frontier(size, [bytes.fromhex(found[k]) for k in keys])
-
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:  # type: ignore[override]
-        frontier = self._frontier(cursor)
-        leaves, nodes = [], []
-        add_node = nodes.append
+        cursor.execute(self.store.sql("SELECT * FROM rm_tree_blocks ORDER BY block DESC LIMIT 1"))
+        last = cursor.fetchone()
+        size = int(last["block"]) * BLOCK + int(last["leaves"]) if last else 0
+        edge = merkle.subtrees(0, size)
+        subtree = self._read(edge, cursor)
+        frontier = merkle.Frontier(size, [subtree(level, index) for level, index in edge])
+        blocks: dict[int, tuple[int, list[bytes]]] = {}  # block -> (first position, leaf hashes)
+        if last is not None and int(last["leaves"]) < BLOCK:
+            hashes = bytes.fromhex(last["hashes"])
+            blocks[int(last["block"])] = (int(last["position"]),
+                                          [hashes[i:i + 32] for i in range(0, len(hashes), 32)])
+        made: list[tuple[int, bytes]] = []
+        append, leaf_hash = frontier.append, merkle.leaf_hash
         for item in items:
             n = item.notification
-            leaves.append((item.position, frontier.size))
-            leaf = leaf_bytes(item.position, n.topic, item.aggregate_id, n.originator_version,
-                              bytes(n.state))
-            for key, digest in frontier.append(merkle.leaf_hash(leaf)):
-                add_node((key, digest.hex()))
-        self.execute_many(cursor, "INSERT INTO rm_tree_nodes VALUES (?,?)", nodes)
-        self.execute_many(cursor, "INSERT INTO rm_tree_leaves VALUES (?,?)", leaves)
+            digest = leaf_hash(leaf_bytes(item.position, n.topic, item.aggregate_id,
+                                          n.originator_version, bytes(n.state)))
+            block = frontier.size >> LOW
+            if block not in blocks:
+                blocks[block] = (item.position, [])
+            blocks[block][1].append(digest)
+            append(digest, made)
+        self.execute_many(cursor, "INSERT INTO rm_tree_nodes VALUES (?,?)",
+                          [(key, digest.hex()) for key, digest in made if key & 63 >= LOW])
+        self.upsert(cursor, "rm_tree_blocks", (
+            {"block": block, "position": position, "leaves": len(hashes),
+             "hashes": b"".join(hashes).hex()} for block, (position, hashes) in blocks.items()),
+            key="block")
 
     # --- reading -------------------------------------------------------------------------------
 
     def size(self) -> int:
-        row = self.store.fetchone("SELECT leaf_index FROM rm_tree_leaves ORDER BY position DESC "
+        row = self.store.fetchone("SELECT block, leaves FROM rm_tree_blocks ORDER BY block DESC "
                                   "LIMIT 1")
-        return int(row["leaf_index"]) + 1 if row else 0
+        return int(row["block"]) * BLOCK + int(row["leaves"]) if row else 0
 
-    def leaf_indexes(self, positions: Sequence[int]) -> dict[int, int]:
-        """The leaf index of each of these log positions that is in the tree."""
-        found: dict[int, int] = {}
-        for chunk in _chunks(list(positions)):
-            for row in self.store.fetchall(f"SELECT position, leaf_index FROM rm_tree_leaves "
-                                           f"WHERE position IN ({','.join('?' * len(chunk))})",
-                                           chunk):
-                found[int(row["position"])] = int(row["leaf_index"])
-        return found
-
-    def hashes(self, keys: Iterable[int]) -> dict[int, bytes]:
-        """The stored hashes of these complete subtrees (one query, unless there are very many)."""
-        wanted = sorted(set(keys))
-        found: dict[int, bytes] = {}
-        for chunk in _chunks(wanted):
-            for row in self.store.fetchall(f"SELECT node, hash FROM rm_tree_nodes WHERE node IN "
-                                           f"({','.join('?' * len(chunk))})", chunk):
-                found[int(row["node"])] = bytes.fromhex(row["hash"])
-        if len(found) != len(wanted):
-            raise TreeDamaged("the stored tree lacks nodes it should hold; rebuild it with "
-                              "`tracker projections rebuild tree`")
-        return found
+    def locate(self, positions: Sequence[int]) -> dict[int, tuple[int, tuple[Any, ...]]]:
+        """For each of these log positions that is in the tree: its leaf index and its stored row
+        (position, topic, originator id, version, state). One query finds their blocks, then one
+        range read per block."""
+        wanted = sorted(set(positions))
+        blocks: dict[int, tuple[int, int]] = {}  # block -> (first position, leaves)
+        one = ("SELECT * FROM (SELECT block, position, leaves FROM rm_tree_blocks WHERE position<=? "
+               "ORDER BY position DESC LIMIT 1) b{n}")
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start:start + 100]
+            for row in self.store.fetchall(" UNION ALL ".join(one.format(n=n)
+                                                              for n in range(len(chunk))), chunk):
+                blocks[int(row["block"])] = (int(row["position"]), int(row["leaves"]))
+        table = self.feed.app.recorder.events_table_name
+        found: dict[int, tuple[int, tuple[Any, ...]]] = {}
+        for block, (position, leaves) in blocks.items():
+            for offset, row in enumerate(self.store.stored_events(table, position - 1, leaves)):
+                found[row[0]] = (block * BLOCK + offset, row)
+        return {p: found[p] for p in wanted if p in found}
 
     def paths(self, size: int, indexes: Sequence[int], since: int | None = None
               ) -> tuple[bytes, dict[int, list[bytes]], list[bytes] | None]:
         """For a tree of `size` leaves: its root, the audit path of each leaf index, and (given
         `since`) the consistency proof from that size, from one read of the stored hashes."""
-        root_ranges = [(0, size)]
         inclusion = {i: merkle.inclusion_ranges(i, size) for i in indexes}
         consistency = merkle.consistency_ranges(since, size) if since else []
-        found = self.hashes(merkle.keys_of([*root_ranges, *consistency,
-                                            *(r for rs in inclusion.values() for r in rs)]))
+        ranges = [(0, size), *consistency, *(r for rs in inclusion.values() for r in rs)]
+        subtree = self._read({t for lo, hi in ranges for t in merkle.subtrees(lo, hi)})
 
         def mth(lo: int, hi: int) -> bytes:
-            return merkle.range_hash(lo, hi, found.__getitem__)
+            return merkle.range_hash(lo, hi, subtree)
 
-        return (mth(0, size) if size else merkle.EMPTY_ROOT,
+        return (mth(0, size),
                 {i: [mth(lo, hi) for lo, hi in ranges] for i, ranges in inclusion.items()},
                 [mth(lo, hi) for lo, hi in consistency] if since else None)
 
@@ -219,10 +288,13 @@ class TreeView(View):
 
     def latest_cosigned_head(self) -> dict[str, Any] | None:
         """The largest (then latest) head that some witness cosigned, with its cosignatures."""
-        row = self.store.fetchone(
-            "SELECT h.* FROM rm_tree_heads h JOIN rm_tree_cosignatures c ON "
-            "c.tree_size=h.tree_size AND c.root_hash=h.root_hash "
-            "ORDER BY h.tree_size DESC, h.signed_at DESC LIMIT 1")
+        cosigned = self.store.fetchone("SELECT tree_size, root_hash FROM rm_tree_cosignatures "
+                                       "ORDER BY tree_size DESC LIMIT 1")
+        if cosigned is None:  # (a cosignature is kept only for a head this tracker signed)
+            return None
+        row = self.store.fetchone("SELECT * FROM rm_tree_heads WHERE tree_size=? AND root_hash=? "
+                                  "ORDER BY signed_at DESC LIMIT 1",
+                                  (cosigned["tree_size"], cosigned["root_hash"]))
         return self.with_cosignatures([self._head(row)])[0] if row else None
 
 
@@ -283,25 +355,24 @@ class ProofService:
 
     def _bundle(self, positions: Sequence[int], since: int | None, with_state: bool,
                 extra: Mapping[str, Any]) -> dict[str, Any]:
-        indexes = self.tree.leaf_indexes(positions)
-        missing = [p for p in positions if p not in indexes]
+        located = self.tree.locate(positions)
+        missing = [p for p in positions if p not in located]
         if missing:
             raise NotFound(f"no event at position {missing[0]} is in the tree")
-        head = self.current_head(covering=max(indexes.values(), default=-1) + 1)
-        size = head["tree_size"]
+        size = self.tree.size()  # the head's, once signed (refused first: nothing is signed)
         if since is not None and not 0 < since < size:
             raise InvalidInput(f"since must be from 1 to {size - 1}, the size of an earlier tree "
                                "head", "since")
-        _, paths, consistency = self.tree.paths(size, list(indexes.values()), since)
-        rows = {r[0]: r for r in self.tree.store.stored_events_at(
-            self.tree.feed.app.recorder.events_table_name, list(positions))}
+        head = self.current_head(covering=max((i for i, _ in located.values()), default=-1) + 1)
+        size = head["tree_size"]
+        _, paths, consistency = self.tree.paths(size, [i for i, _ in located.values()], since)
         entries = []
         for position in positions:
-            p, topic, originator_id, version, state = rows[position]
-            entry = {"position": position, "leaf_index": indexes[position],
+            index, (p, topic, originator_id, version, state) = located[position]
+            entry = {"position": position, "leaf_index": index,
                      "leaf": base64.b64encode(leaf_bytes(p, topic, originator_id, version,
                                                          state)).decode(),
-                     "audit_path": [h.hex() for h in paths[indexes[position]]]}
+                     "audit_path": [h.hex() for h in paths[index]]}
             if with_state:
                 entry["state"] = base64.b64encode(state).decode()
             entries.append(entry)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from datetime import date
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -135,9 +136,13 @@ def test_since_adds_the_proof_that_the_head_extends_an_earlier_one(client, track
                                       bytes.fromhex(earlier["root_hash"]), bytes.fromhex(head["root_hash"]),
                                       [bytes.fromhex(h) for h in part["proof"]])
     check_bundle(client, bundle)
-    for since in (head["tree_size"], head["tree_size"] + 5, 0, -1):
+    tracker_of.commitment_action(world.members["police"], cid, "assign",
+                                 {"party_id": world.parties["police"], "due_date": date(2030, 1, 1)})
+    signed = len(client.app.state.read_models.tree.heads(100))
+    for since in (head["tree_size"] + 1, head["tree_size"] + 5, 0, -1, 2**70):
         answer = client.get(f"/api/v1/public/commitments/{cid}/proof", params={"since": since})
         assert answer.status_code == 422, since
+    assert len(client.app.state.read_models.tree.heads(100)) == signed  # refused: nothing signed
 
 
 def test_consistency_proofs_between_any_two_sizes_and_the_heads_signed_at_them(

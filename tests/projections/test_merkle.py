@@ -7,6 +7,7 @@ backend; and the project's own verifiers agree with the RFC's, also on tampered 
 from __future__ import annotations
 
 import random
+import uuid
 
 import pytest
 from hypothesis import given, settings
@@ -21,19 +22,23 @@ from tracker.bootstrap import build_read_models
 
 def build(leaves: list[bytes]) -> tuple[dict[int, bytes], merkle.Frontier]:
     """The stored nodes of a tree of these leaves, made leaf by leaf as the tree view makes them."""
-    frontier, nodes = merkle.Frontier(), {}
+    frontier, made = merkle.Frontier(), []
     for leaf in leaves:
-        nodes.update(frontier.append(merkle.leaf_hash(leaf)))
-    return nodes, frontier
+        frontier.append(merkle.leaf_hash(leaf), made)
+    return dict(made), frontier
+
+
+def lookup(nodes):
+    return lambda level, index: nodes[merkle.node_key(level, index)]
 
 
 def inclusion(nodes, index, size):
-    return [merkle.range_hash(lo, hi, nodes.__getitem__)
+    return [merkle.range_hash(lo, hi, lookup(nodes))
             for lo, hi in merkle.inclusion_ranges(index, size)]
 
 
 def consistency(nodes, first, second):
-    return [merkle.range_hash(lo, hi, nodes.__getitem__)
+    return [merkle.range_hash(lo, hi, lookup(nodes))
             for lo, hi in merkle.consistency_ranges(first, second)]
 
 
@@ -49,7 +54,7 @@ def test_every_proof_of_every_tree_from_1_to_70_leaves_passes_the_rfc_verifier()
     root_of = rfc9162.roots(leaves)
     for size in range(1, 71):
         root = root_of(size)
-        assert merkle.range_hash(0, size, nodes.__getitem__) == root
+        assert merkle.range_hash(0, size, lookup(nodes)) == root
         assert merkle.root([merkle.leaf_hash(x) for x in leaves[:size]]) == root
         for index in range(size):
             path = inclusion(nodes, index, size)
@@ -80,7 +85,7 @@ def test_proofs_of_a_tree_of_100000_leaves_pass_the_rfc_verifier():
     nodes, frontier = build(leaves)
     root_of = rfc9162.roots(leaves)
     root = root_of(size)
-    assert frontier.root() == root == merkle.range_hash(0, size, nodes.__getitem__)
+    assert frontier.root() == root == merkle.range_hash(0, size, lookup(nodes))
     pick = random.Random(13)
     indexes = {0, 1, 65_535, 65_536, 98_303, 98_304, size - 2, size - 1,
                *(pick.randrange(size) for _ in range(300))}
@@ -105,18 +110,24 @@ def test_appending_in_any_batches_makes_the_same_nodes(batches):
     size, start = 0, 0
     for count in batches:  # each batch starts from the stored frontier, as the view does
         frontier = merkle.Frontier(size, [nodes[k] for k in merkle.Frontier.keys(size)])
+        made: list[tuple[int, bytes]] = []
         for leaf in leaves[start:start + count]:
-            nodes.update(frontier.append(merkle.leaf_hash(leaf)))
+            frontier.append(merkle.leaf_hash(leaf), made)
+        nodes.update(made)
         size, start = frontier.size, start + count
     assert nodes == whole
 
 
 def test_node_keys_grow_in_the_order_nodes_are_made():
-    made = []
+    made: list[tuple[int, bytes]] = []
     frontier = merkle.Frontier()
     for n in range(300):
-        made += [key for key, _ in frontier.append(bytes([n % 256]))]
-    assert made == sorted(made) and len(set(made)) == len(made)
+        frontier.append(bytes([n % 256]), made)
+    keys = [key for key, _ in made]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    for key in keys:  # each is node_key(level, index) of the subtree it names
+        level, last_leaf = key & 63, key >> 6
+        assert merkle.node_key(level, ((last_leaf + 1) >> level) - 1) == key
 
 
 def test_proof_ranges_refuse_sizes_outside_the_tree():
@@ -163,7 +174,9 @@ def test_the_tree_view_proves_every_event_for_every_tree_size(settings, tracker,
             for first in range(1, size):
                 proof = tree.paths(size, [], since=first)[2]
                 assert rfc9162.verify_consistency(first, size, root_of(first), root, proof)
-        assert tree.leaf_indexes([1, events, events + 1]) == {1: 0, events: events - 1}
+        located = tree.locate([1, events, events + 1])
+        assert {p: index for p, (index, _) in located.items()} == {1: 0, events: events - 1}
+        assert rfc9162.leaf(*located[events][1]) == leaves[-1]
 
         # One batch or many, and a rebuild: the same tree.
         built = dump(models, ["tree"])
@@ -182,11 +195,47 @@ def test_only_a_named_rebuild_replays_the_tree_and_its_signed_heads_stay(setting
         models.tree.record_head({"tree_size": 1, "root_hash": "0" * 64, "signed_at": "x",
                                  "signature": "0" * 128, "public_key": "0" * 64, "key_id": "0" * 16})
         with models.store.transaction(commit=True) as cursor:
-            cursor.execute(models.store.sql("DELETE FROM rm_tree_leaves WHERE position=?"), (3,))
+            cursor.execute(models.store.sql("DELETE FROM rm_tree_nodes WHERE node=?"),
+                           (merkle.node_key(4, 1),))
         models.rebuild()  # every read model but the ledger and the tree
         assert dump(models, ["tree"]) != before
         models.rebuild("tree")
         assert dump(models, ["tree"]) == before
         assert len(models.tree.heads()) == 1  # kept apart from the view's tables
+    finally:
+        models.close()
+
+
+def test_the_tree_view_of_100000_leaves_proves_them_for_the_rfc_verifier(settings, tracker):
+    """The view's own storage (leaf hashes by blocks, levels of 16 leaves and up) at 100,000
+    leaves, filled with stored-looking rows in batches of 10,000 as a catch-up would."""
+    from eventsourcing.persistence import Notification
+
+    size = 100_000
+    originator = uuid.UUID(int=7)
+    rows = [(n + 1, "commitment.progress_reported", str(originator), n + 1, b"%d" % n)
+            for n in range(size)]
+    models = build_read_models(settings, tracker)
+    try:
+        tree = models.tree
+        for start in range(0, size, 10_000):
+            notes = [Notification(originator_id=originator, originator_version=v, topic=t,
+                                  state=state, id=p) for p, t, _, v, state in rows[start:start + 10_000]]
+            tree.apply_batch(models.feed.wrap(notes), start)
+        assert tree.size() == size
+        leaves = [rfc9162.leaf(*row) for row in rows]
+        root_of = rfc9162.roots(leaves)
+        pick = random.Random(5)
+        indexes = sorted({0, 15, 16, 65_535, 65_536, size - 1, *(pick.randrange(size) for _ in range(50))})
+        root, paths, _ = tree.paths(size, indexes)
+        assert root == root_of(size)
+        for index in indexes:
+            assert rfc9162.verify_inclusion(index, size, rfc9162.sha256(b"\x00" + leaves[index]),
+                                            paths[index], root), index
+        for first in (1, 17, 4096, 65_537, size - 3):
+            proof = tree.paths(size, [], since=first)[2]
+            assert rfc9162.verify_consistency(first, size, root_of(first), root, proof), first
+        for smaller in (1, 31, 99_999):  # any earlier size's root, from the same stored hashes
+            assert tree.root(smaller) == root_of(smaller)
     finally:
         models.close()
