@@ -26,14 +26,6 @@ def models(settings, tracker):
 
 
 @pytest.fixture
-def cli_env(settings, monkeypatch):
-    monkeypatch.setenv("TRACKER_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TRACKER_SIGNING_KEY_FILE", str(settings.signing_key_file))
-    monkeypatch.setenv("TRACKER_VAR_DIR", str(settings.var_dir))
-    return settings
-
-
-@pytest.fixture
 def history(tracker, models):
     """A small log (dialogue, members, two commitments), fully projected."""
     world = make_world(tracker)

@@ -19,14 +19,6 @@ from tracker.cli import main
 
 
 @pytest.fixture
-def cli_env(settings, monkeypatch):
-    monkeypatch.setenv("TRACKER_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TRACKER_SIGNING_KEY_FILE", str(settings.signing_key_file))
-    monkeypatch.setenv("TRACKER_VAR_DIR", str(settings.var_dir))
-    return settings
-
-
-@pytest.fixture
 def world(tracker):
     world = make_world(tracker)
     world.done = propose(tracker, world, title="Joint night patrols on market days").id
