@@ -294,7 +294,7 @@ def tree_head_error(head: Mapping[str, Any], trusted_key: str | None = None) -> 
         return f"the signature of the tree head of size {size} does not match its content"
     if trusted_key and head["public_key"] != trusted_key:
         return (f"the tree head of size {size} was signed by key {head['key_id']}, "
-                f"not by the given key {key_id(trusted_key)}")
+                f"not by the trusted key {key_id(trusted_key)}")
     for c in head.get("cosignatures", []):
         if (c["tree_size"], c["root_hash"]) != (size, head["root_hash"]):
             return f"the cosignature of key {c['key_id']} is for another tree head"
@@ -320,7 +320,7 @@ class Report:
 
 
 def head_line(head: Mapping[str, Any], trusted_key: str | None) -> str:
-    who = ("the given key" if trusted_key else
+    who = ("the trusted key" if trusted_key else
            "its own public key (not compared with a key you trust: give --key)")
     line = (f"tree head of size {head['tree_size']}, root {head['root_hash']}, signed at "
             f"{head['signed_at']} by key {head['key_id']}: the signature holds under {who}")

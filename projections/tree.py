@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import zip_longest
 from pathlib import Path
@@ -98,9 +98,10 @@ class TreeView(View):
 
     # --- reading stored hashes -------------------------------------------------------------------
 
-    def _read(self, subtrees: Iterable[tuple[int, int]], cursor: Any = None) -> Any:
+    def _read(self, subtrees: Iterable[tuple[int, int]], cursor: Any = None
+              ) -> Callable[[int, int], bytes]:
         """The hash of each of these complete subtrees, as a function of (level, index), from
-        one read of the nodes and one of the blocks they need."""
+        one read of the nodes and blocks they need."""
         keys, blocks = set(), set()
         for level, index in subtrees:
             if level >= LOW:
@@ -342,12 +343,11 @@ class ProofService:
         self.tree.record_head(head)
         return dict(head, cosignatures=[])
 
-    def current_head(self, covering: int = 0) -> dict[str, Any]:
-        """The latest signed head, with its cosignatures; when the tree holds more than it (or it
-        does not reach `covering` leaves), the current tree is signed first."""
-        size = self.tree.size()
+    def current_head(self) -> dict[str, Any]:
+        """The latest signed head, with its cosignatures; when the tree's size is not the latest
+        head's (it has grown since), the current tree is signed first."""
         latest = self.tree.latest_head()
-        if latest is None or latest["tree_size"] != size or latest["tree_size"] < covering:
+        if latest is None or latest["tree_size"] != self.tree.size():
             return self.sign()
         return self.tree.with_cosignatures([latest])[0]
 
@@ -363,7 +363,7 @@ class ProofService:
         if since is not None and not 0 < since < size:
             raise InvalidInput(f"since must be from 1 to {size - 1}, the size of an earlier tree "
                                "head", "since")
-        head = self.current_head(covering=max((i for i, _ in located.values()), default=-1) + 1)
+        head = self.current_head()  # it holds every located event: they were in the tree
         size = head["tree_size"]
         _, paths, consistency = self.tree.paths(size, [i for i, _ in located.values()], since)
         entries = []

@@ -56,7 +56,7 @@ def test_a_proof_from_prove_is_valid_without_the_database(cli_env, world, capsys
     code, out, _ = run(capsys, "verify-proof", str(path), "--key", str(key))
     assert code == 0, out
     assert out.startswith("valid: 7 events included in the signed tree head of size")
-    assert "the signature holds under the given key" in out
+    assert "the signature holds under the trusted key" in out
     code, out, _ = run(capsys, "verify-proof", str(path))
     assert code == 0 and "not compared with a key you trust" in out
 
@@ -108,7 +108,7 @@ def test_a_proof_signed_by_another_key_is_invalid_under_the_trusted_key(cli_env,
     other.write_bytes(Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     code, out, _ = run(capsys, "verify-proof", str(path), "--key", str(other))
-    assert code == 1 and "not by the given key" in out
+    assert code == 1 and "not by the trusted key" in out
 
 
 def test_bad_input_is_one_line_and_exit_2(cli_env, world, capsys, tmp_path):
