@@ -32,16 +32,6 @@ def settings(settings, witness_key):
     return settings.model_copy(update={"witness_keys": f"Observatoire-citoyen={public_key_hex(witness_key)}"})
 
 
-@pytest.fixture
-def world(world_people):
-    return world_people[0]
-
-
-@pytest.fixture
-def as_(world_people):
-    return world_people[1]
-
-
 def stored_leaves(client) -> list[bytes]:
     app = client.app.state.tracker
     rows = client.app.state.read_models.store.stored_events(app.recorder.events_table_name, 0, 100_000)

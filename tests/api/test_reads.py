@@ -4,23 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 BASE = date.today() - timedelta(days=300)
 
 
 def day(n: int) -> str:
     return (BASE + timedelta(days=n)).isoformat()
-
-
-@pytest.fixture
-def world(world_people):
-    return world_people[0]
-
-
-@pytest.fixture
-def as_(world_people):
-    return world_people[1]
 
 
 def propose(client, world, as_, **extra):
