@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests import rfc9162
 from tests.factories import advance, make_world, propose
 from tests.projection_helpers import Tamper
+from tests.tracker.test_transfer import fresh, fresh_url  # noqa: F401 (fixtures)
 from tracker.cli import main
 
 
@@ -190,3 +191,26 @@ def test_a_rewritten_log_is_caught_by_verify_proof_given_an_earlier_head(
         models.close()
     code, out, _ = run(capsys, "verify-proof", str(consistency), "--head", str(earlier))
     assert code == 1 and "fork" in out, out
+
+
+def test_an_exported_and_imported_log_has_the_same_tree(cli_env, world, tracker, fresh,  # noqa: F811
+                                                        fresh_url, capsys, tmp_path):  # noqa: F811
+    """Leaves hold the log position, which an import keeps: a head kept before still holds."""
+    from tracker.bootstrap import build_proofs, build_read_models
+    from tracker.transfer import export_log, import_log
+
+    earlier, before = prove(capsys, tmp_path, world.done, name="earlier.json")
+    export_log(tracker, tmp_path / "log.jsonl")
+    import_log(fresh, tmp_path / "log.jsonl")
+    copy = cli_env.model_copy(update={"database_url": fresh_url})
+    models = build_read_models(copy, fresh)
+    try:
+        models.catch_up()
+        head = before["tree_head"]
+        assert models.tree.root(head["tree_size"]).hex() == head["root_hash"]
+        (tmp_path / "copy.json").write_text(json.dumps(
+            build_proofs(copy, models).commitment_bundle(world.done)))
+    finally:
+        models.close()
+    code, out, _ = run(capsys, "verify-proof", str(tmp_path / "copy.json"), "--head", str(earlier))
+    assert code == 0, out
