@@ -4,7 +4,9 @@
 reported on, completed and verified, saved many aggregates per transaction), then measures:
 - bare: read the notifications in batches and decode each into its domain event, nothing else;
 - rebuild: every read model and the ledger built from scratch (`ReadModels.catch_up`);
-- verify: the ledger recomputed over the whole log and compared with the stored one.
+- verify: the ledger recomputed over the whole log and compared with the stored one;
+- the tree view's share: the same rebuild without it and with it, alternating (target: it adds at
+  most 20 %).
 Set BENCH_PROJECTIONS_EVENTS to change the log size (default 200,000); with
 TRACKER_BENCH_POSTGRES_URL set it runs on PostgreSQL too (a schema of its own, see bench/stores.py).
 """
@@ -28,6 +30,7 @@ from tracker.settings import Settings
 EVENTS_PER_COMMITMENT = 8
 SAVE_BATCH = 250
 READ_BATCH = 500
+ROUNDS = 2  # rebuilds with and without the tree view
 
 
 def generate(app, events: int) -> int:
@@ -82,6 +85,28 @@ def timed(work) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
+def tree_share(models) -> dict[bool, tuple[float, float]]:
+    """A rebuild of every read model with the tree view and without it, ROUNDS each, alternating
+    so both see the same machine: the best (wall seconds, CPU seconds) of each, by with/without.
+    CPU time depends least on the other jobs of a shared machine."""
+    others = [name for name in models.views if name != "tree"]
+
+    def rebuild(names: list[str]) -> tuple[float, float]:
+        for name in names:
+            models.views[name].reset()
+        models.feed.clear()
+        started, cpu = time.perf_counter(), time.process_time()
+        models.catch_up(names)
+        return time.perf_counter() - started, time.process_time() - cpu
+
+    times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for _ in range(ROUNDS):
+        times[False].append(rebuild(others))
+        times[True].append(rebuild(list(models.views)))
+    return {side: (min(t[0] for t in found), min(t[1] for t in found))
+            for side, found in times.items()}
+
+
 def measure(settings: Settings, events: int, label: str) -> list[str]:
     app = build_application(settings)
     try:
@@ -94,6 +119,7 @@ def measure(settings: Settings, events: int, label: str) -> list[str]:
         models = build_read_models(settings, app)
         try:
             built, build_s = timed(models.catch_up)
+            share = tree_share(models)
             verify_result = None
 
             def check() -> int:
@@ -112,6 +138,10 @@ def measure(settings: Settings, events: int, label: str) -> list[str]:
             f", ratio {build_rate / bare_rate:.2f} (target >= 0.5)",
             f"{label}: verify ledger {verify_rate:,.0f} events/s ({verify_s:.1f} s), "
             f"ratio {verify_rate / bare_rate:.2f} (target >= 0.7)",
+            f"{label}: rebuild without the tree view {share[False][0]:.1f} s "
+            f"({share[False][1]:.1f} s CPU), with it {share[True][0]:.1f} s ({share[True][1]:.1f} s "
+            f"CPU), best of {ROUNDS} each, alternating: ratio {share[True][0] / share[False][0]:.2f}"
+            f", CPU {share[True][1] / share[False][1]:.2f} (target <= 1.20)",
         ]
         return lines
     finally:

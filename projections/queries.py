@@ -18,6 +18,7 @@ from domain.lifecycle import NEVER_OVERDUE, Status, is_overdue
 from projections.feed import iso_time
 from projections.ledger import LedgerView
 from projections.store import Store
+from projections.tree import TreeView
 
 STATUSES = [s.value for s in Status]
 AGREED_OR_LATER = ("agreed", "in_progress", "completed", "verified", "cancelled")
@@ -61,9 +62,10 @@ class Queries:
 
     tables: Tables = PRIVATE
 
-    def __init__(self, store: Store, ledger: LedgerView) -> None:
+    def __init__(self, store: Store, ledger: LedgerView, tree: TreeView) -> None:
         self.store = store
         self.ledger = ledger
+        self.tree = tree
 
     def _all(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return self.store.fetchall(statement, params)
@@ -229,6 +231,18 @@ class Queries:
 
     def checkpoints(self) -> list[dict[str, Any]]:
         return self.ledger.checkpoints()
+
+    def latest_tree_head(self) -> dict[str, Any] | None:
+        """The latest signed tree head, with the cosignatures it has."""
+        head = self.tree.latest_head()
+        return self.tree.with_cosignatures([head])[0] if head else None
+
+    def latest_cosigned_head(self) -> dict[str, Any] | None:
+        return self.tree.latest_cosigned_head()
+
+    def tree_heads(self, limit: int) -> list[dict[str, Any]]:
+        """The latest signed tree heads (largest first), with their cosignatures."""
+        return self.tree.with_cosignatures(self.tree.heads(limit))
 
 
 class PrivateQueries(Queries):
@@ -416,6 +430,14 @@ class PublicQueries(Queries):
             "SELECT status, due_date, completed_on FROM pub_commitments WHERE dialogue_id=? "
             "AND status IN ('completed', 'verified') AND completed_on >= ?",
             (dialogue_id, since.isoformat()))]
+
+    def public_positions(self, commitment_id: str) -> list[int] | None:
+        """The log positions of a public commitment's public timeline entries (None: no public
+        commitment has this id)."""
+        rows = self._all("SELECT h.position FROM pub_commitments c LEFT JOIN pub_history h "
+                         "ON h.commitment_id=c.id WHERE c.id=? ORDER BY h.position",
+                         (commitment_id,))
+        return [int(r["position"]) for r in rows if r["position"] is not None] if rows else None
 
     def timeline(self, commitment_id: str) -> list[dict[str, Any]]:
         rows = self._all("SELECT t.*, p.name AS party_name FROM pub_history t "

@@ -24,5 +24,5 @@ class ReadModels(CatchUpRunner, PrivateQueries):
     def __init__(self, app: Application[UUID], store: Store, batch: int = BATCH,
                  default_timeout: float = 5.0) -> None:
         CatchUpRunner.__init__(self, app, store, batch=batch, default_timeout=default_timeout)
-        PrivateQueries.__init__(self, store, self.ledger)
-        self.public = PublicQueries(store, self.ledger)
+        PrivateQueries.__init__(self, store, self.ledger, self.tree)
+        self.public = PublicQueries(store, self.ledger, self.tree)

@@ -25,6 +25,7 @@ from eventsourcing.utils import retry
 from projections.feed import Feed
 from projections.ledger import LedgerView
 from projections.store import Store, close_store
+from projections.tree import TreeView
 from projections.views import CommitmentsView, DirectoryView, PublicView, TimelineView, View
 
 BATCH = 10_000  # events per transaction (catching up a long log: fewer, larger commits)
@@ -58,7 +59,10 @@ class CatchUpRunner:
     transaction per batch), in the same database as its events."""
 
     view_classes: tuple[type[View], ...] = (DirectoryView, CommitmentsView, TimelineView,
-                                            PublicView, LedgerView)
+                                            PublicView, LedgerView, TreeView)
+    # Rebuilt only when named: rebuilt from a tampered log, they would agree with it and hide the
+    # tampering from `verify` and from proofs (only an earlier checkpoint or tree head shows it).
+    kept: tuple[str, ...] = ("ledger", "tree")
 
     def __init__(self, app: Application[UUID], store: Store, batch: int = BATCH,
                  default_timeout: float = 5.0) -> None:
@@ -75,6 +79,7 @@ class CatchUpRunner:
             retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(
                 view.ensure)()
         self.ledger: LedgerView = self.views["ledger"]  # type: ignore[assignment]
+        self.tree: TreeView = self.views["tree"]  # type: ignore[assignment]
         self.ledger.ensure_checkpoints()
         self._lock = threading.Lock()
 
@@ -160,8 +165,8 @@ class CatchUpRunner:
                 for name, view in self.views.items()]
 
     def rebuild(self, name: str | None = None) -> int:
-        """Empty one view (or every view but the ledger) and replay the log into it."""
-        names = [name] if name else [n for n in self.views if n != "ledger"]
+        """Empty one view (or every view but the ledger and the tree) and replay the log into it."""
+        names = [name] if name else [n for n in self.views if n not in self.kept]
         for view_name in names:
             if view_name not in self.views:
                 raise ValueError(f"no read model is called {view_name!r}; "

@@ -198,14 +198,13 @@ class PostgresStore(PostgresTrackingRecorder, Store):
 
     def stored_events(self, table: str, after: int, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:
-        with self.transaction(commit=False) as cursor:
-            cursor.execute(SQL("SELECT notification_id, topic, originator_id::text AS oid, "
-                               "originator_version, state FROM {} WHERE notification_id>%s "
-                               "ORDER BY notification_id LIMIT %s").format(Identifier(table)),
-                           (after, limit))
-            return [(row["notification_id"], row["topic"], row["oid"],
-                     row["originator_version"], bytes(row["state"]))
-                    for row in cursor.fetchall()]
+        # One SELECT in autocommit (see fetchall): one round trip instead of four; a proof reads
+        # a range of events for each of its blocks (projections.tree).
+        rows = self.fetchall(f'SELECT notification_id, topic, originator_id::text AS oid, '
+                             f'originator_version, state FROM "{table}" WHERE notification_id>? '
+                             f'ORDER BY notification_id LIMIT ?', (after, limit))
+        return [(row["notification_id"], row["topic"], row["oid"], row["originator_version"],
+                 bytes(row["state"])) for row in rows]
 
 
 class _ReadModelPool(SQLiteConnectionPool):

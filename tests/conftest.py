@@ -77,6 +77,15 @@ def settings(store_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The `tracker` command line, run in this process (`tracker.cli.main`), on the test's store."""
+    monkeypatch.setenv("TRACKER_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("TRACKER_SIGNING_KEY_FILE", str(settings.signing_key_file))
+    monkeypatch.setenv("TRACKER_VAR_DIR", str(settings.var_dir))
+    return settings
+
+
+@pytest.fixture
 def tracker(settings: Settings) -> Iterator[Tracker]:
     app = build_application(settings)
     try:

@@ -65,3 +65,14 @@ def tracker_of(client):
 @pytest.fixture
 def world_people(tracker_of):
     return world_and_people(tracker_of)
+
+
+@pytest.fixture
+def world(world_people):
+    return world_people[0]
+
+
+@pytest.fixture
+def as_(world_people):
+    """Headers of a bearer token: as_("police"), as_("auditor") ..."""
+    return world_people[1]

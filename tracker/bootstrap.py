@@ -12,6 +12,7 @@ from tracker.settings import Settings
 
 if TYPE_CHECKING:
     from projections.readmodels import ReadModels
+    from projections.tree import ProofService
     from tracker.sessions import SessionStore
 
 
@@ -36,3 +37,12 @@ def build_sessions(settings: Settings, read_models: ReadModels) -> SessionStore:
 
     return SessionStore(read_models.store, idle=settings.session_idle_seconds,
                         lifetime=settings.session_lifetime_seconds)
+
+
+def build_proofs(settings: Settings, read_models: ReadModels) -> ProofService:
+    """Signed tree heads, proofs and cosignatures over the read models' tree, with the tracker's
+    signing key and the registered witness keys."""
+    from projections.tree import ProofService, witness_keys
+
+    return ProofService(read_models.tree, read_models.public, settings.signing_key_file,
+                        witness_keys(settings.witness_keys))

@@ -269,7 +269,7 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
             raise UsageError(f"no read model is called {args.name!r}; there are: "
                              f"{', '.join(models.views)}")
         count = models.rebuild(args.name)
-        print(f"rebuilt {args.name or 'every read model but the ledger'}: "
+        print(f"rebuilt {args.name or 'every read model but the ledger and the tree'}: "
               f"replayed {count} events")
         return 0
 
@@ -327,25 +327,84 @@ def cmd_projections_follow(args: argparse.Namespace, settings: Settings) -> int:
     return _with_read_models(settings, work)
 
 
+def _write_json(document: dict[str, Any], out: str | None, what: str) -> None:
+    text = json.dumps(document, indent=2) + "\n"
+    if out:
+        Path(out).write_text(text)
+        print(f"{what} written to {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
 def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
     from projections.ledger import load_signing_key, sign_checkpoint
+    from tracker.bootstrap import build_proofs
 
     def work(app: Tracker, models: ReadModels) -> int:
-        models.catch_up(["ledger"])
+        models.catch_up(["ledger", "tree"])
         checkpoint = sign_checkpoint(load_signing_key(settings.signing_key_file),
                                      models.ledger_head())
+        checkpoint["tree_head"] = build_proofs(settings, models).sign()
         text = json.dumps(checkpoint, indent=2) + "\n"
         if args.out:  # written first: a file that cannot be written records no checkpoint
             Path(args.out).write_text(text)
-        models.ledger.record_checkpoint(checkpoint)
+        stored = {key: value for key, value in checkpoint.items() if key != "tree_head"}
+        models.ledger.record_checkpoint(stored)
         if args.out:
-            print(f"checkpoint at position {checkpoint['position']} written to {args.out}",
-                  file=sys.stderr)
+            print(f"checkpoint at position {checkpoint['position']} (tree size "
+                  f"{checkpoint['tree_head']['tree_size']}) written to {args.out}", file=sys.stderr)
         else:
             sys.stdout.write(text)
         return 0
 
     return _with_read_models(settings, work)
+
+
+def cmd_prove(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.bootstrap import build_proofs
+
+    if bool(args.commitment_id) == bool(args.position):
+        raise UsageError("give a COMMITMENT_ID, or --position P (any event, as an auditor)")
+
+    def work(app: Tracker, models: ReadModels) -> int:
+        models.catch_up()
+        proofs = build_proofs(settings, models)
+        if args.commitment_id:
+            bundle = proofs.commitment_bundle(args.commitment_id, since=args.since)
+        else:
+            bundle = proofs.events_bundle(args.position, since=args.since)
+        _write_json(bundle, args.out, f"proof of {len(bundle['entries'])} events in the tree head "
+                                      f"of size {bundle['tree_head']['tree_size']}")
+        return 0
+
+    return _with_read_models(settings, work)
+
+
+def cmd_verify_proof(args: argparse.Namespace, settings: Settings) -> int:
+    from projections.proofs import check_document, head_in, read_json, read_public_key
+
+    document = read_json(args.file, "proof")
+    trusted = read_public_key(args.key) if args.key else None
+    earlier = head_in(read_json(args.head, "earlier head")) if args.head else None
+    report = check_document(document, trusted_key=trusted, earlier=earlier)
+    print(f"{'valid' if report.ok else 'invalid'}: {report.reason}")
+    for line in report.lines:
+        print(f"  {line}")
+    return 0 if report.ok else 1
+
+
+def cmd_witness(args: argparse.Namespace, settings: Settings) -> int:
+    from tracker.witness import Refused, Witness
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    try:
+        print(f"witness: {Witness(args.url, Path(args.state), Path(args.key), log=log).run()}")
+    except Refused as refusal:
+        print(f"refused: {refusal}")
+        return 1
+    return 0
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -440,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = projections.add_parser("status", help="each read model's position and lag")
     status.set_defaults(func=cmd_projections_status)
     rebuild = projections.add_parser(
-        "rebuild", help="empty a read model (default: all but the ledger) and replay the log")
+        "rebuild", help="empty a read model (default: all but the ledger and the tree) and "
+                        "replay the log")
     rebuild.add_argument("name", nargs="?")
     rebuild.set_defaults(func=cmd_projections_rebuild)
     follow_cmd = projections.add_parser(
@@ -457,6 +517,30 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="recompute the ledger over every stored event")
     verify.add_argument("--checkpoint", help="a checkpoint file the log must extend")
     verify.set_defaults(func=cmd_verify)
+
+    prove = sub.add_parser("prove", help="the inclusion proof of a public commitment's events")
+    prove.add_argument("commitment_id", nargs="?", metavar="COMMITMENT_ID")
+    prove.add_argument("--position", type=int, action="append", metavar="P",
+                       help="instead: any event at this log position (repeat for more)")
+    prove.add_argument("--since", type=int, metavar="SIZE",
+                       help="also prove that the tree head extends the tree of this size")
+    prove.add_argument("--out", help="file to write (default: standard output)")
+    prove.set_defaults(func=cmd_prove)
+    verify_proof = sub.add_parser("verify-proof", help="check a proof file, without the database")
+    verify_proof.add_argument("file", help="a proof bundle or a consistency answer (JSON)")
+    verify_proof.add_argument("--key", metavar="PEM", help="the tracker's public key you trust")
+    verify_proof.add_argument("--head", metavar="FILE",
+                              help="an earlier tree head you kept (or a proof or checkpoint "
+                                   "holding one): the file's head must extend it")
+    verify_proof.set_defaults(func=cmd_verify_proof)
+    witness = sub.add_parser("witness", help="cosign the tracker's latest tree head if it "
+                                             "extends the last one this witness cosigned")
+    witness.add_argument("url", metavar="URL", help="the tracker's address, e.g. https://tracker.example")
+    witness.add_argument("--state", required=True, metavar="DIR",
+                         help="where this witness keeps the last head it cosigned")
+    witness.add_argument("--key", required=True, metavar="PEM",
+                         help="this witness's Ed25519 private key (created if missing)")
+    witness.set_defaults(func=cmd_witness)
     return parser
 
 

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     session_lifetime_seconds: int = Field(default=12 * 60 * 60, ge=60, le=90 * 24 * 3600)
     # Administrators and auditors must sign in with a second factor (TOTP) too.
     require_second_factor: bool = False
+    # Witnesses whose cosignatures of tree heads are accepted: comma-separated Ed25519 public keys
+    # in hex, each optionally named (NAME=HEX). Empty: none.
+    witness_keys: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -41,6 +44,14 @@ class Settings(BaseSettings):
                 f"or postgresql+psycopg://, not {value!r}"
             )
             raise ValueError(msg)
+        return value
+
+    @field_validator("witness_keys")
+    @classmethod
+    def _witness_keys(cls, value: str) -> str:
+        from projections.tree import witness_keys
+
+        witness_keys(value)  # refuses a malformed list at start, naming the entry
         return value
 
     def ensure_secret_key(self) -> str:

@@ -27,10 +27,12 @@ from projections.readmodels import ReadModels
 from tracker.application import CommandResult, Principal
 from tracker.settings import Settings
 from web import api_models as m
+from web.audit import Auditor
 from web.deps import (
     CurrentPrincipal,
     FreshReadModelsDep,
     NotSignedIn,
+    ProofsDep,
     ReadModelsDep,
     SettingsDep,
     TrackerDep,
@@ -401,6 +403,56 @@ def public_dialogue(slug: str, read_models: FreshReadModelsDep, tracker: Tracker
 def ledger_head(read_models: FreshReadModelsDep) -> dict[str, Any]:
     """The ledger's position and head hash, and its latest signed checkpoint (or null)."""
     return ledger_summary(read_models)
+
+
+# proofs (RFC 9162): inclusion, consistency, tree heads, witnesses' cosignatures -----------------------
+
+Since = Annotated[int | None, Query(ge=1, description="also prove that the head extends the "
+                                                       "tree of this size (a head you kept)")]
+
+
+@v1.get("/public/commitments/{commitment_id}/proof", response_model=m.ProofBundle,
+        response_model_exclude_none=True, tags=["proofs"])
+def commitment_proof(commitment_id: str, proofs: ProofsDep, since: Since = None) -> dict[str, Any]:
+    """The latest signed tree head and the inclusion proof of each public event of a public
+    commitment (404 for a private one); no sign-in."""
+    return proofs.commitment_bundle(commitment_id, since=since)
+
+
+@v1.get("/public/ledger/consistency", response_model=m.Consistency, tags=["proofs"])
+def consistency_proof(first: int, second: int, proofs: ProofsDep) -> dict[str, Any]:
+    """The RFC 9162 §2.1.4 proof that the tree of `second` leaves extends the tree of `first`
+    (0 < first < second <= the current size), with the latest signed head of each size, if any."""
+    return proofs.consistency(first, second)
+
+
+@v1.get("/public/ledger/tree-head", response_model=m.TreeHead, tags=["proofs"])
+def tree_head(proofs: ProofsDep) -> dict[str, Any]:
+    """The latest signed tree head with its cosignatures; the current tree is signed first when
+    the log has grown since the last head (what witnesses fetch)."""
+    return proofs.current_head()
+
+
+@v1.post("/public/ledger/cosignatures", response_model=m.Cosignature, status_code=201,
+         tags=["proofs"])
+def add_cosignature(body: m.CosignatureIn, proofs: ProofsDep, response: Response) -> dict[str, Any]:
+    """A witness's cosignature of a tree head this tracker signed, from a registered witness key
+    (TRACKER_WITNESS_KEYS; else 403). The signature itself is the authority: no sign-in. 200 when
+    this witness had already cosigned that head."""
+    found, created = proofs.add_cosignature(body.model_dump(exclude_none=True))
+    if not created:
+        response.status_code = 200
+    return found
+
+
+@v1.get("/ledger/proof", response_model=m.ProofBundle, response_model_exclude_none=True,
+        tags=["proofs"])
+def events_proof(principal: Auditor, proofs: ProofsDep,
+                 position: Annotated[list[int], Query(description="log positions (1 to 100)")],
+                 since: Since = None) -> dict[str, Any]:
+    """Auditors and administrators: the inclusion proof of any events by log position, private
+    ones included, with each event's stored bytes (`state`, base64) to check against its leaf."""
+    return proofs.events_bundle(position, since=since)
 
 
 # unknown paths under /api -----------------------------------------------------------------------------

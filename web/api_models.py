@@ -334,10 +334,75 @@ class Checkpoint(BaseModel):
     public_key: str | None = None
 
 
+class Cosignature(BaseModel):
+    """A witness's Ed25519 signature (hex) of a tree head it found consistent with the last one
+    it cosigned (the text it signs: README, "Proofs")."""
+
+    tree_size: int
+    root_hash: str
+    cosigned_at: str
+    public_key: str = Field(description="the witness's Ed25519 public key, 32 raw bytes in hex")
+    key_id: str | None = None
+    signature: str
+    name: str | None = Field(default=None, description="the witness, as registered")
+
+
+class CosignatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tree_size: int = Field(ge=0)
+    root_hash: str = Field(min_length=64, max_length=64)
+    cosigned_at: str = Field(min_length=1, max_length=100)
+    public_key: str = Field(min_length=64, max_length=64)
+    key_id: str | None = Field(default=None, max_length=16)
+    signature: str = Field(min_length=128, max_length=128)
+
+
+class TreeHead(BaseModel):
+    """A signed head of the Merkle tree over the whole log (RFC 9162): Ed25519 over the text in
+    the README; keys and signatures in hex, `key_id` the first 16 hex digits of SHA-256 of the key."""
+
+    tree_size: int
+    root_hash: str
+    signed_at: str
+    signature: str
+    public_key: str
+    key_id: str
+    cosignatures: list[Cosignature] = []
+
+
+class ProofEntry(BaseModel):
+    position: int
+    leaf_index: int
+    leaf: str = Field(description="base64 of the leaf bytes (README, \"Proofs\")")
+    audit_path: list[str] = Field(description="RFC 9162 §2.1.3, leaf to root, hex")
+    state: str | None = Field(default=None, description="auditors: base64 of the stored bytes")
+
+
+class ConsistencyPart(BaseModel):
+    first: int
+    second: int
+    proof: list[str]
+
+
+class ProofBundle(BaseModel):
+    tree_head: TreeHead
+    commitment_id: str | None = None
+    entries: list[ProofEntry]
+    consistency: ConsistencyPart | None = Field(
+        default=None, description="with ?since=M: the consistency proof from size M to the head")
+
+
+class Consistency(ConsistencyPart):
+    first_head: TreeHead | None = None
+    second_head: TreeHead | None = None
+
+
 class LedgerHead(BaseModel):
     position: int
     head_hash: str
     checkpoint: Checkpoint | None = None
+    tree_head: TreeHead | None = Field(default=None, description="the latest signed tree head")
 
 
 class PublicMilestone(BaseModel):

@@ -23,7 +23,7 @@ from starlette.types import Scope
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
 from projections import ReadModelTimeout
-from tracker.bootstrap import build_application, build_read_models, build_sessions
+from tracker.bootstrap import build_application, build_proofs, build_read_models, build_sessions
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
@@ -200,6 +200,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.read_models = read_models
         app.state.sessions = build_sessions(settings, read_models)
         app.state.login_throttle = LoginThrottle(app.state.sessions)
+        app.state.proofs = build_proofs(settings, read_models)
         try:
             yield
         finally:

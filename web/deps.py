@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from domain.account import SECOND_FACTOR_ROLES
 from projections.readmodels import ReadModels
+from projections.tree import ProofService
 from tracker.application import Principal, Tracker
 from tracker.settings import Settings
 from web.i18n import request_language, translator
@@ -54,6 +55,14 @@ def read_models_reached(request: Request, position: int) -> None:
 
 
 FreshReadModelsDep = Annotated[ReadModels, Depends(get_fresh_read_models)]
+
+
+def get_proofs(read_models: FreshReadModelsDep, request: Request) -> ProofService:
+    """Signed tree heads and proofs, over read models brought up to the end of the log."""
+    return request.app.state.proofs
+
+
+ProofsDep = Annotated[ProofService, Depends(get_proofs)]
 
 
 def optional_principal(request: Request, tracker: TrackerDep) -> Principal | None:

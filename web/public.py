@@ -26,10 +26,11 @@ from fastapi.responses import JSONResponse
 
 from domain.errors import NotFound
 from domain.lifecycle import Status
+from projections.proofs import public_key_pem
 from projections.readmodels import ReadModels
 from tracker.application import Tracker
 from web import api_models as m
-from web.deps import FreshReadModelsDep, OptionalPrincipal, TrackerDep, render
+from web.deps import FreshReadModelsDep, OptionalPrincipal, ProofsDep, TrackerDep, render
 from web.i18n import request_language, translator
 from web.reading import csv_cell, ledger_summary, page_of
 from web.security import csrf_token
@@ -41,6 +42,7 @@ TIMELINE_PAGE = 60
 FEED_COMMITMENTS = 30  # the most recently active commitments whose changes make the feed
 FEED_ENTRIES = 50
 CHART_MONTHS = 12
+LEDGER_HEADS = 10  # the latest signed tree heads the ledger page lists, with their cosignatures
 DONE = (Status.COMPLETED.value, Status.VERIFIED.value)
 
 
@@ -88,7 +90,8 @@ def validators(request: Request, tracker: Tracker, ledger: dict[str, Any], *,
                personal: bool) -> Validators:
     """ETag from the ledger position and whatever else changes the bytes of this answer."""
     key: list[Any] = [ledger["position"], ledger["head_hash"], request.url.path, request.url.query,
-                      tracker.today().isoformat(), (ledger.get("checkpoint") or {}).get("position")]
+                      tracker.today().isoformat(), (ledger.get("checkpoint") or {}).get("position"),
+                      ledger.get("tree_head"), ledger.get("cosigned_head")]  # (heads: cosignatures)
     if personal:  # a page: its language, the signed-in name and the CSRF token in the layout
         principal = getattr(request.state, "principal", None)
         key += [request_language(request), principal.name if principal else "",
@@ -255,7 +258,17 @@ def ledger_page(request: Request, principal: OptionalPrincipal, read_models: Fre
     """How anyone can check that the record was not rewritten."""
     ledger = ledger_summary(read_models.public)
     found = revalidated(request, tracker, ledger, personal=True)
-    return render(request, "public_ledger.html", {"ledger": ledger}, headers=found.headers())
+    return render(request, "public_ledger.html",
+                  {"ledger": ledger, "heads": read_models.public.tree_heads(LEDGER_HEADS)},
+                  headers=found.headers())
+
+
+@router.get("/ledger-key.pem")
+def ledger_key(proofs: ProofsDep) -> Response:
+    """The public key that signs checkpoints and tree heads, in PEM (`tracker verify-proof --key`)."""
+    return Response(public_key_pem(proofs.public_key()), media_type="application/x-pem-file",
+                    headers={"Content-Disposition": 'attachment; filename="ledger-key.pem"',
+                             "Cache-Control": "public, no-cache"})
 
 
 @router.get("/checkpoint.json")

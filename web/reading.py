@@ -10,10 +10,16 @@ from projections.readmodels import ReadModels
 
 
 def ledger_summary(read_models: ReadModels) -> dict[str, Any]:
-    """The ledger's position and head hash, with its latest signed checkpoint (or None)."""
+    """The ledger's position and head hash, with its latest signed checkpoint and tree head (each
+    or None), and the latest tree head witnesses cosigned when that is another one."""
     head = read_models.ledger_head()
+    tree_head = read_models.latest_tree_head()
+    cosigned = None
+    if tree_head is not None and not tree_head["cosignatures"]:
+        cosigned = read_models.latest_cosigned_head()
     return {"position": head["position"], "head_hash": head["head_hash"],
-            "checkpoint": read_models.latest_checkpoint()}
+            "checkpoint": read_models.latest_checkpoint(), "tree_head": tree_head,
+            "cosigned_head": cosigned}
 
 
 def page_of(items: list[Any], page: int, size: int) -> tuple[list[Any], int, int]:

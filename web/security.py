@@ -11,7 +11,8 @@
 - CSRF: every state-changing request (not GET/HEAD/OPTIONS) carries the session's token (a MAC of
   the session id), in the form field `csrf_token` or the `X-CSRF-Token` header (htmx sends it from
   `hx-headers` on <body>). Requests authenticated by a bearer token carry no ambient authority and
-  are exempt. The check is an app-wide dependency, so it runs before any route body and a refused
+  are exempt, as are witnesses' cosignatures (`SIGNED_BODY_PATHS`: the signature in the body is
+  the authority). The check is an app-wide dependency, so it runs before any route body and a refused
   request changes nothing.
 - Throttling: after `ACCOUNT_LIMIT` failed sign-ins for one account name, or `ADDRESS_LIMIT` from one
   address (an IPv6 address counts as its /64 network), within `WINDOW` seconds, further attempts are
@@ -43,6 +44,9 @@ SESSION_COOKIE = "tracker_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Requests whose authority is a signature in their own body (a witness's cosignature of a tree
+# head, checked against the registered witness keys): like bearer requests, no ambient authority.
+SIGNED_BODY_PATHS = frozenset({"/api/v1/public/ledger/cosignatures"})
 
 
 class Session(dict):
@@ -246,6 +250,8 @@ async def csrf_protect(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    if request.url.path in SIGNED_BODY_PATHS:
         return
     session = request.scope.get("session")
     expected = _csrf_for(request, session.id) if session is not None and session.id else None

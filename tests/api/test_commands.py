@@ -5,16 +5,6 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture
-def world(world_people):
-    return world_people[0]
-
-
-@pytest.fixture
-def as_(world_people):
-    return world_people[1]
-
-
 def propose(client, world, as_, who="police", **extra):
     body = {"title": "Joint night patrols on market days",
             "required_parties": [world.parties["police"], world.parties["vigilante"]], **extra}

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 BASE = date.today() - timedelta(days=300)
 
 
 def day(n: int) -> str:
     return (BASE + timedelta(days=n)).isoformat()
-
-
-@pytest.fixture
-def world(world_people):
-    return world_people[0]
-
-
-@pytest.fixture
-def as_(world_people):
-    return world_people[1]
 
 
 def propose(client, world, as_, **extra):
@@ -165,6 +153,10 @@ CONTRACT_ROUTES = [
         "progress", "add-milestone", "complete-milestone", "attach-evidence", "complete", "verify")],
     ("get", "/api/v1/public/dialogues"), ("get", "/api/v1/public/dialogues/{slug}"),
     ("get", "/api/v1/ledger/head"),
+    ("get", "/api/v1/public/commitments/{commitment_id}/proof"),
+    ("get", "/api/v1/public/ledger/consistency"), ("post", "/api/v1/public/ledger/cosignatures"),
+    # beside the contract's proof routes: the latest tree head (witnesses), any event's (auditors)
+    ("get", "/api/v1/public/ledger/tree-head"), ("get", "/api/v1/ledger/proof"),
 ]
 
 

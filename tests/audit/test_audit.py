@@ -21,16 +21,6 @@ def day(n: int) -> date:
 
 
 @pytest.fixture
-def world(world_people):
-    return world_people[0]
-
-
-@pytest.fixture
-def as_(world_people):
-    return world_people[1]
-
-
-@pytest.fixture
 def story(tracker_of, world):
     """A commitment agreed on day 10 and taken to completion with a milestone and evidence,
     then made private; linked to a case. Returns ids and a recorded time in the middle."""

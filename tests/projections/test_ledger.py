@@ -26,14 +26,6 @@ def models(settings, tracker):
 
 
 @pytest.fixture
-def cli_env(settings, monkeypatch):
-    monkeypatch.setenv("TRACKER_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TRACKER_SIGNING_KEY_FILE", str(settings.signing_key_file))
-    monkeypatch.setenv("TRACKER_VAR_DIR", str(settings.var_dir))
-    return settings
-
-
-@pytest.fixture
 def history(tracker, models):
     """A small log (dialogue, members, two commitments), fully projected."""
     world = make_world(tracker)
@@ -126,7 +118,11 @@ def test_a_checkpoint_is_signed_kept_and_extended_by_later_events(cli_env, track
     checkpoint = tmp_path / "checkpoint.json"
     assert run(capsys, "checkpoint", "--out", str(checkpoint))[0] == 0
     saved = json.loads(checkpoint.read_text())
-    assert set(saved) == {"position", "head_hash", "signed_at", "signature", "public_key"}
+    # The contract's fields, and the signed tree head of the same moment (tests/proofs check it).
+    assert set(saved) == {"position", "head_hash", "signed_at", "signature", "public_key",
+                          "tree_head"}
+    assert saved["tree_head"]["tree_size"] == saved["position"]  # no gaps in this log
+    assert saved["tree_head"]["public_key"] == saved["public_key"]
     assert saved["position"] == tracker.recorder.max_notification_id()
     assert checkpoint_error(saved) is None
     assert stat.S_IMODE(cli_env.signing_key_file.stat().st_mode) == 0o600

@@ -11,14 +11,6 @@ from tracker.bootstrap import build_read_models
 from tracker.cli import main
 
 
-@pytest.fixture
-def cli_env(settings, monkeypatch):
-    monkeypatch.setenv("TRACKER_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("TRACKER_SIGNING_KEY_FILE", str(settings.signing_key_file))
-    monkeypatch.setenv("TRACKER_VAR_DIR", str(settings.var_dir))
-    return settings
-
-
 def test_follow_brings_every_view_to_the_end_of_the_log_and_stops_when_idle(
         cli_env, settings, tracker, capsys):
     world = make_world(tracker)

@@ -6,6 +6,8 @@ Every private field gets a sentinel string; then a crawler follows every link of
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import date, timedelta
 
@@ -94,8 +96,13 @@ def test_no_private_field_appears_on_any_public_page_feed_download_or_public_api
 
     starts = ["/public/", f"/public/dialogues/{world.slug}",
               "/api/v1/public/dialogues", f"/api/v1/public/dialogues/{world.slug}",
-              "/api/v1/ledger/head"]
+              "/api/v1/ledger/head", f"/api/v1/public/commitments/{public_id}/proof",
+              "/api/v1/public/ledger/tree-head"]
     answers = crawl(client, starts)
+    # A proof's leaves are bytes (base64): they hold the stored event's digest, never its bytes.
+    proof = json.loads(answers[f"/api/v1/public/commitments/{public_id}/proof"])
+    answers["the proof's leaves"] = "".join(
+        base64.b64decode(e["leaf"]).decode("latin-1") for e in proof["entries"])
     # The crawl reached every kind of public answer.
     for expected in ("/public/ledger", f"/public/commitments/{public_id}",
                      f"/public/dialogues/{world.slug}/feed.atom",
