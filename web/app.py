@@ -10,10 +10,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,7 +28,7 @@ from projections import ReadModelTimeout
 from tracker.bootstrap import build_application, build_proofs, build_read_models, build_sessions
 from tracker.settings import Settings
 from web import i18n
-from web.deps import NotSignedIn, render, wants_fragment
+from web.deps import NotSignedIn, current_principal, render, wants_fragment
 from web.limits import BodyLimit
 from web.public import NotModified
 from web.security import (
@@ -106,13 +108,15 @@ def install_favicon(app: FastAPI) -> None:
                             headers={"cache-control": "public, max-age=604800"})
 
 
-# API paths that need no signed-in account (tests/api check that every other one answers 401).
-OPEN_API_PATHS = ("/api/v1/public/", "/api/v1/ledger/")
+def _needs_account(dependant: Dependant) -> bool:
+    """Whether answering needs a signed-in account: `current_principal` among its dependencies."""
+    return any(d.call is current_principal or _needs_account(d) for d in dependant.dependencies)
 
 
 def install_bearer_scheme(app: FastAPI) -> None:
     """The OpenAPI document declares the bearer token (`Authorization: Bearer TOKEN`) and asks for it
-    on every operation that needs a signed-in account, so /docs can send one ("Authorize")."""
+    on every operation that needs a signed-in account (read from its dependencies, so a new route
+    cannot be forgotten), so /docs can send one ("Authorize")."""
 
     def openapi() -> dict:
         if app.openapi_schema:
@@ -121,11 +125,15 @@ def install_bearer_scheme(app: FastAPI) -> None:
         schema.setdefault("components", {})["securitySchemes"] = {
             "bearerToken": {"type": "http", "scheme": "bearer",
                             "description": "an API token from `tracker token create NAME`"}}
+        from web.api import v1  # every operation of the schema is one of its routes
+
+        secured = {(route.path_format, method.lower()) for route in v1.routes
+                   if isinstance(route, APIRoute) and _needs_account(route.dependant)
+                   for method in route.methods or ()}
         for path, operations in schema.get("paths", {}).items():
-            if path.startswith(OPEN_API_PATHS):
-                continue
-            for operation in operations.values():
-                operation["security"] = [{"bearerToken": []}]
+            for method, operation in operations.items():
+                if (path, method) in secured:
+                    operation["security"] = [{"bearerToken": []}]
         app.openapi_schema = schema
         return schema
 
