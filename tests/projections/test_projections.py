@@ -176,13 +176,13 @@ def test_a_commitment_made_public_again_shows_only_what_followed(tracker, models
     """Its public timeline starts again at the event that makes it public again, whether the
     events before are in earlier batches or in the same one (and a rebuild gives the same)."""
     world = make_world(tracker)
-    result = propose(tracker, world)
-    police = world.members["police"]
+    result = propose(tracker, world, by="women")
+    police, women = world.members["police"], world.members["women"]
     steps = [
         lambda: tracker.commitment_action(police, result.id, "endorse", {}),
         lambda: tracker.set_commitment_visibility(police, result.id, public=False,
                                                   reason="Names a witness"),
-        lambda: tracker.commitment_action(police, result.id, "amend",
+        lambda: tracker.commitment_action(women, result.id, "amend",
                                           {"title": "Patrols", "reason": "Shorter"}),
         lambda: tracker.set_commitment_visibility(police, result.id, public=True,
                                                   reason="Reviewed"),

@@ -7,20 +7,21 @@ import re
 
 from tests.factories import advance, propose
 from tests.web.support import Site, position
+from tracker import policy
 
 HTMX = {"HX-Request": "true"}
 
 
 def test_without_javascript_an_action_redirects_to_the_page_which_confirms_it(site: Site):
-    result = propose(site.tracker, site.world)
-    response = site.post("member", f"/commitments/{result.id}/endorse",
-                         {"expected_version": "1"})
+    result = propose(site.tracker, site.world)  # by the police, who endorse it with it
+    response = site.post("vigilante", f"/commitments/{result.id}/endorse",
+                         {"expected_version": "2"})
     assert response.status_code == 303
     assert response.headers["location"] == f"/commitments/{result.id}"
-    page = site.get("member", response.headers["location"])
+    page = site.get("vigilante", response.headers["location"])
     assert "notice ok" in page.text and "<html" in page.text
     # the confirmation is shown once
-    assert "notice ok" not in site.get("member", f"/commitments/{result.id}").text
+    assert "notice ok" not in site.get("vigilante", f"/commitments/{result.id}").text
 
 
 def test_with_htmx_an_action_answers_the_changed_commitment_counts_and_confirmation(site: Site):
@@ -97,8 +98,8 @@ def test_a_stale_version_says_the_commitment_changed_and_keeps_what_was_typed(si
         assert "changed since you opened it" in html or "a changé depuis" in html
         assert 'value="Patrols on market and feast days"' in html
         assert "Feast days are busy too</textarea>" in html
-        assert "1 / 2" in html  # the new state: one endorsement of two
-        assert re.search(r'name="expected_version" value="2"', html)  # ready to send again
+        assert "2 / 2" in html  # the new state: both endorsements
+        assert re.search(r'name="expected_version" value="3"', html)  # ready to send again
     assert position(site.tracker) == before
 
 
@@ -125,8 +126,10 @@ def test_the_commitment_page_shows_only_the_actions_this_user_may_take_now(site:
     actions = lambda html: set(re.findall(rf'action="/commitments/{result.id}/([a-z-]+)"', html))  # noqa: E731
     assert "verify" not in actions(police)  # the police completed it: another party verifies
     assert "verify" in actions(vigilante)
-    assert actions(vigilante) == set(site.tracker.actions_for(site.world.members["vigilante"],
-                                                              site.tracker.commitment(result.id)))
+    offers = policy.commitment_offers(site.world.members["vigilante"],
+                                      site.tracker.commitment(result.id),
+                                      list(site.world.parties.values()))
+    assert actions(vigilante) == {offer.action for offer in offers}
 
 
 def test_the_timeline_tells_what_happened(site: Site):
