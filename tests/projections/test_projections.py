@@ -141,6 +141,8 @@ def test_the_public_model_holds_no_private_text(tracker, models):
                               {"percent": 30, "public": True})
     tracker.commitment_action(world.members["police"], public.id, "progress",
                               {"percent": 70, "public": False})
+    tracker.commitment_action(world.members["police"], public.id, "attach-evidence",
+                              {"description": "Photos showing faces"})  # not public by default
     models.catch_up()
 
     rows = models.public.commitments(world.dialogue_id, today=date(2026, 1, 1))
@@ -150,6 +152,7 @@ def test_the_public_model_holds_no_private_text(tracker, models):
     timeline = models.public.timeline(public.id)
     assert [e["changes"].get("progress") for e in timeline if e["type"] == "ProgressReported"] \
         == [[0, 30]]
+    assert "EvidenceAttached" not in [e["type"] for e in timeline]
     everything = repr(public_dump(models))
     assert "pub_history" in everything
     for private in (SECRET, "Informant protection", f"{world.slug}-police",
