@@ -329,6 +329,8 @@ class Tracker(Application[UUID]):
                        command: RecordMeeting | None = None, **fields: Any) -> CommandResult:
         """A meeting, recorded on the date it was held (its business date)."""
         command = given(RecordMeeting, command, fields)
+        if command.occurred_on not in (None, command.held_on):
+            raise InvalidInput("a meeting happened on the day it was held", "occurred_on")
 
         def change(dialogue: Dialogue, acting: Acting) -> dict[str, str]:
             by_id: dict[str, int] = {}

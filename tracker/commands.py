@@ -226,6 +226,8 @@ class RecordMeeting(Command):
 
     held_on: Annotated[date, Input("date", N_("Held on"), prefill=("today",),
                                    invalid=N_("held on must be a date like 2026-03-01"))]
+    occurred_on: Annotated[date | None, Field(
+        description="the business date of a meeting is held_on (another date is refused)")] = None
     title: Title
     attendance: Annotated[dict[str, int], Input(
         "attendance", N_("People present per party"),

@@ -114,4 +114,5 @@ SHOWN_MESSAGES = (
     N_("this commitment is already linked to another case"),
     N_("this dialogue has no such party"),
     N_("a language is one of: fr, en"),
+    N_("a meeting happened on the day it was held"),
 )

@@ -102,6 +102,9 @@ def test_admins_create_dialogues_and_parties_and_members_raise_cases(client, wor
     assert linked.status_code == 200
     got = client.get(f"/api/v1/cases/{case.json()['id']}", headers=as_("auditor")).json()
     assert got["commitment_ids"] == [cid]
+    # both sides: the commitment names the case too
+    assert client.get(f"/api/v1/commitments/{cid}", headers=as_("auditor")).json()["case_id"] == \
+        case.json()["id"]
     resolved = client.post(f"/api/v1/cases/{case.json()['id']}/resolve", headers=as_("women"),
                            json={"summary": "Patrols stopped it"})
     assert resolved.status_code == 200 and resolved.json()["version"] == 3
@@ -148,3 +151,24 @@ def test_a_signed_in_session_uses_the_api_with_its_csrf_token(client, world):
     accepted = client.post(f"/api/v1/dialogues/{world.slug}/commitments", json=body,
                            headers={"X-CSRF-Token": token})
     assert accepted.status_code == 201
+
+
+def test_set_visibility_and_public_evidence(client, world, as_):
+    cid = propose(client, world, as_)["id"]
+    refused = act(client, as_, "women", cid, "set-visibility", public=False, reason="Names a witness")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    missing = act(client, as_, "police", cid, "set-visibility", public=False)
+    assert missing.status_code == 422 and missing.json()["error"]["field"] == "reason"
+    done = act(client, as_, "police", cid, "set-visibility", public=False, reason="Names a witness")
+    assert done.status_code == 200, done.text
+    assert client.get(f"/api/v1/commitments/{cid}", headers=as_("police")).json()["public"] is False
+
+    for who, action, body in [("vigilante", "endorse", {}), ("police", "agree", {}),
+                              ("police", "assign", {"party_id": world.parties["police"],
+                                                    "due_date": "2030-01-01"})]:
+        assert act(client, as_, who, cid, action, **body).status_code == 200
+    act(client, as_, "police", cid, "attach-evidence", description="Photos of the patrol")
+    act(client, as_, "vigilante", cid, "attach-evidence", description="Patrol log", public=True)
+    evidence = client.get(f"/api/v1/commitments/{cid}", headers=as_("police")).json()["evidence"]
+    assert [(e["description"], e["public"]) for e in evidence] == [
+        ("Photos of the patrol", False), ("Patrol log", True)]

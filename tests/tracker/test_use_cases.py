@@ -761,3 +761,98 @@ def test_the_actions_offered_to_each_person_are_exactly_those_that_succeed(track
     # Both answers occur: the test is not comparing two empty lists.
     assert 0 < refused < tried
     assert tried == 7 * len(COMMITMENT_COMMANDS) * len(people)
+
+
+# --- business time, links, evidence ---------------------------------------------------------------
+
+def test_an_event_may_not_be_dated_before_the_record_s_previous_event(tracker):
+    world = make_world(tracker)
+    police, vigilante = world.members["police"], world.members["vigilante"]
+    today = date.today()
+    commitment_id = propose(tracker, world, occurred_on=today - timedelta(days=5)).id
+    position = tracker.recorder.max_notification_id()
+    with pytest.raises(InvalidInput) as refused:
+        tracker.commitment_action(vigilante, commitment_id, "endorse",
+                                  occurred_on=today - timedelta(days=6))
+    assert refused.value.field == "occurred_on"
+    assert (today - timedelta(days=5)).isoformat() in refused.value.message
+    assert tracker.recorder.max_notification_id() == position
+    # the same day, or later, is fine
+    tracker.commitment_action(vigilante, commitment_id, "endorse",
+                              occurred_on=today - timedelta(days=5))
+    tracker.commitment_action(police, commitment_id, "agree", occurred_on=today - timedelta(days=1))
+
+    # a case too
+    case_id = tracker.raise_case(police, world.slug, title="Theft", category="other",
+                                 occurred_on=today - timedelta(days=2)).id
+    with pytest.raises(InvalidInput, match="may not be before"):
+        tracker.case_action(police, case_id, "resolve", {"summary": "Calm"},
+                            occurred_on=today - timedelta(days=3))
+    # a meeting keeps the date it was held, whatever happened to the dialogue since
+    tracker.add_party(SYSTEM, world.slug, name="Imams", kind="religious")
+    tracker.record_meeting(police, world.slug, held_on=today - timedelta(days=30),
+                           title="Last month's session", attendance={})
+
+
+def test_linking_a_case_and_a_commitment_changes_both_records_at_once(tracker):
+    world = make_world(tracker)
+    women, police = world.members["women"], world.members["police"]
+    case_id = tracker.raise_case(women, world.slug, title="Break-ins", category="other").id
+    other_case = tracker.raise_case(women, world.slug, title="Clashes", category="violence").id
+    commitment_id = propose(tracker, world).id
+
+    result = tracker.case_action(police, case_id, "link", {"commitment_id": commitment_id})
+    assert tracker.get_case(case_id)["commitment_ids"] == [commitment_id]
+    commitment = tracker.commitment(commitment_id)
+    assert commitment.case_id == case_id
+    linked = events_of(tracker, commitment_id)[-1]
+    assert type(linked).__name__ == "LinkedToCase"
+    assert tracker.mapper.to_stored_event(linked).topic == "commitment.linked_to_case"
+    assert result.position == tracker.recorder.max_notification_id()
+
+    position = tracker.recorder.max_notification_id()
+    with pytest.raises(InvalidInput, match="already linked to another case"):
+        tracker.case_action(police, other_case, "link", {"commitment_id": commitment_id})
+    assert tracker.recorder.max_notification_id() == position
+    assert tracker.get_case(other_case)["commitment_ids"] == []
+
+
+def test_evidence_is_private_unless_said_public_and_old_evidence_reads_as_private(tracker):
+    import json
+
+    from eventsourcing.persistence import StoredEvent
+
+    world = make_world(tracker)
+    police = world.members["police"]
+    commitment_id = propose(tracker, world).id
+    advance(tracker, world, commitment_id, "in_progress")
+    tracker.commitment_action(police, commitment_id, "attach-evidence",
+                              {"description": "Photo of the patrol, faces visible"})
+    tracker.commitment_action(police, commitment_id, "attach-evidence",
+                              {"description": "Signed patrol log", "public": True})
+    assert [e["public"] for e in tracker.commitment(commitment_id).evidence] == [False, True]
+
+    # an EvidenceAttached stored before the field existed (version 1: no `public`)
+    recent = events_of(tracker, commitment_id)[-1]
+    stored = tracker.mapper.to_stored_event(recent)
+    state = json.loads(stored.state)
+    assert state.pop("class_version") == 2 and state.pop("public") is True
+    old = StoredEvent(originator_id=stored.originator_id,
+                      originator_version=stored.originator_version, topic=stored.topic,
+                      state=json.dumps(state).encode())
+    assert tracker.mapper.to_domain_event(old).public is False
+
+
+def test_a_required_party_or_an_admin_sets_who_can_see_a_commitment(tracker):
+    world = make_world(tracker)
+    commitment_id = propose(tracker, world).id
+    with pytest.raises(Forbidden, match="change who can see the commitment"):
+        tracker.set_commitment_visibility(world.members["women"], commitment_id, public=False,
+                                          reason="Names a witness")
+    tracker.set_commitment_visibility(world.members["vigilante"], commitment_id, public=False,
+                                      reason="Names a witness")
+    assert tracker.commitment(commitment_id).public is False
+    with pytest.raises(InvalidInput, match="already private"):
+        tracker.set_commitment_visibility(SYSTEM, commitment_id, public=False, reason="again")
+    tracker.set_commitment_visibility(SYSTEM, commitment_id, public=True, reason="Reviewed")
+    assert tracker.commitment(commitment_id).public is True

@@ -226,3 +226,89 @@ def test_a_long_history_shows_its_latest_events_and_the_whole_on_request(site: S
     assert "?history=all" in history
     whole = site.get("member", f"/commitments/{result.id}?history=all").text
     assert whole[whole.index('id="h-history"'):].count("<li>") == HISTORY_SHOWN + 5 + 5
+
+
+def test_every_action_form_has_a_date_it_happened_which_defaults_to_today(site: Site):
+    from datetime import date, timedelta
+
+    today = date.today().isoformat()
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "in_progress")
+    site.settle()
+    for who in ("member", "vigilante", "admin"):
+        page = site.get(who, f"/commitments/{result.id}").text
+        forms = re.findall(r'<form method="post" action="/commitments/[^"]+/([a-z-]+)".*?</form>',
+                           page, re.S)
+        assert forms, who
+        for action, form in zip(forms, re.findall(
+                r'<form method="post" action="/commitments/.*?</form>', page, re.S), strict=True):
+            assert f'id="{action}-occurred_on" name="occurred_on" type="date"' in form, action
+            assert f'value="{today}"' in form, action
+    for page in (site.get("member", "/dialogues/saaba").text,):
+        assert page.count('name="occurred_on" type="date"') == 2  # propose, raise a case
+    # a date before the commitment's previous event is refused next to the field, naming it
+    last_week = (date.today() - timedelta(days=7)).isoformat()
+    before = position(site.tracker)
+    response = site.post("member", f"/commitments/{result.id}/progress",
+                         {"percent": "30", "occurred_on": last_week}, htmx=True)
+    assert response.status_code == 422
+    error = re.search(r'<p class="error" id="err-progress-occurred_on">([^<]+)</p>', response.text)
+    assert error and today in error.group(1)
+    assert '<details class="more" open>' in response.text
+    assert position(site.tracker) == before
+
+
+def test_a_required_party_makes_a_commitment_private_from_its_page(site: Site):
+    result = propose(site.tracker, site.world)
+    site.settle()
+    women = site.get("women", f"/commitments/{result.id}").text
+    assert f'action="/commitments/{result.id}/set-visibility"' not in women
+    page = site.get("vigilante", f"/commitments/{result.id}").text
+    form = page[page.index(f'action="/commitments/{result.id}/set-visibility"'):]
+    form = form[:form.index("</form>")]
+    assert 'name="public" checked' not in form  # offered the other way round: make it private
+    response = site.post("vigilante", f"/commitments/{result.id}/set-visibility",
+                         {"reason": "Names a witness"})
+    assert response.status_code == 303
+    assert site.tracker.commitment(result.id).public is False
+    assert "privé" in site.get("vigilante", f"/commitments/{result.id}",
+                               headers={"Accept-Language": "fr"}).text
+
+
+def test_evidence_is_attached_private_unless_the_box_is_ticked(site: Site):
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "in_progress")
+    site.settle()
+    page = site.get("member", f"/commitments/{result.id}").text
+    form = page[page.index(f'action="/commitments/{result.id}/attach-evidence"'):]
+    assert '<input type="checkbox" name="public">' in form[:form.index("</form>")]
+    site.post("member", f"/commitments/{result.id}/attach-evidence", {"description": "Photos"})
+    site.post("member", f"/commitments/{result.id}/attach-evidence",
+              {"description": "Patrol log", "public": "on"})
+    assert [e["public"] for e in site.tracker.commitment(result.id).evidence] == [False, True]
+    page = site.get("member", f"/commitments/{result.id}").text
+    assert re.search(r"Photos.*?private", page, re.S) and re.search(r"Patrol log.*?public", page,
+                                                                     re.S)
+
+
+def test_a_case_links_a_commitment_chosen_from_a_list_and_both_pages_show_it(site: Site):
+    case = site.tracker.raise_case(site.world.members["police"], "saaba", title="Thefts",
+                                   category="theft_burglary").id
+    mine = propose(site.tracker, site.world, title="Patrols")
+    theirs = propose(site.tracker, site.world, by="women", title="Street lights")
+    site.settle()
+    page = site.get("member", f"/cases/{case}").text  # the police raised the case
+    select = page[page.index('name="commitment_id"'):]
+    select = select[:select.index("</select>")]
+    assert mine.id in select and theirs.id in select
+    response = site.post("member", f"/cases/{case}/link", {"commitment_id": mine.id})
+    assert response.status_code == 303
+    assert site.tracker.commitment(mine.id).case_id == case
+    commitment_page = site.get("member", f"/commitments/{mine.id}").text
+    assert f'href="/cases/{case}"' in commitment_page
+    assert site.read_models.commitment(mine.id, today=site.tracker.today())["case_id"] == case
+    # the women's association may link only what it proposed to a case it did not raise
+    page = site.get("women", f"/cases/{case}").text
+    select = page[page.index('name="commitment_id"'):]
+    assert theirs.id in select[:select.index("</select>")]
+    assert mine.id not in select[:select.index("</select>")]
