@@ -140,10 +140,15 @@ class Command(BaseModel):
 
     @classmethod
     def fields(cls) -> list[FormField]:
-        """Every field a form asks for, in the order declared (the common ones last)."""
-        own = [n for n in cls.model_fields if n not in Command.model_fields]
-        return [field for name in (*own, *Command.model_fields)
-                if (field := cls._form_field(name)) is not None]
+        """Every field a form asks for, in the order the classes declare them (a common field a
+        command declares again stands where it declares it; the other common ones come last)."""
+        names: list[str] = []
+        for klass in reversed(cls.__mro__):
+            if issubclass(klass, Command) and klass is not Command:
+                names += [n for n in vars(klass).get("__annotations__", {})
+                          if n in cls.model_fields and n not in names]
+        names += [n for n in Command.model_fields if n not in names]
+        return [field for name in names if (field := cls._form_field(name)) is not None]
 
     @classmethod
     def _form_field(cls, name: str) -> FormField | None:
