@@ -423,9 +423,8 @@ class Tracker(Application[UUID]):
         cls = CASE_COMMANDS.get(action)
         if cls is None:
             raise NotFound(f"cases have no action {action[:40]!r}")
-        return self.execute(principal, case_id, given(cls, None, {
-            **(fields or {}), "expected_version": expected_version, "occurred_on": occurred_on,
-            "note": note}))
+        return self.execute(principal, case_id, given(cls, None, with_meta(
+            fields, expected_version=expected_version, occurred_on=occurred_on, note=note)))
 
     def get_case(self, case_id: str) -> dict[str, Any]:
         return self._load(Case, case_id, "case").state()
@@ -500,9 +499,8 @@ class Tracker(Application[UUID]):
         cls = COMMITMENT_COMMANDS.get(action)
         if cls is None:
             raise NotFound(f"commitments have no action {action[:40]!r}")
-        return self.act(principal, commitment_id, given(cls, None, {
-            **(fields or {}), "expected_version": expected_version, "occurred_on": occurred_on,
-            "note": note}))
+        return self.act(principal, commitment_id, given(cls, None, with_meta(
+            fields, expected_version=expected_version, occurred_on=occurred_on, note=note)))
 
     def set_commitment_visibility(self, principal: Principal, commitment_id: str,
                                   command: SetVisibility | None = None,
@@ -682,6 +680,11 @@ class Tracker(Application[UUID]):
         if api_token.revoked:
             return None
         return self.principal_by_id(api_token.account_id)
+
+
+def with_meta(fields: Mapping[str, Any] | None, **meta: Any) -> dict[str, Any]:
+    """An action's fields with the version, date and note given beside them (those given)."""
+    return {**(fields or {}), **{k: v for k, v in meta.items() if v is not None}}
 
 
 Handler = Callable[[Tracker, Principal, str, Any], CommandResult]
