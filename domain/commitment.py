@@ -16,7 +16,7 @@ from uuid import uuid4
 from eventsourcing.domain import Aggregate, event
 
 from domain.base import Dated, Meta, check_due_date, clean_text, clean_title
-from domain.errors import InvalidInput, TransitionRefused
+from domain.errors import N_, InvalidInput, TransitionRefused
 from domain.lifecycle import LIFECYCLE, Status, check_transition, is_overdue
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -430,6 +430,18 @@ class Commitment(Dated):
     @event("LinkedToCase", topic="commitment.linked_to_case")
     def _linked_to_case(self, case_id: str, meta: Meta) -> None:
         self.case_id = case_id
+
+    def comment(self, *, meta: Meta, public: bool = False) -> None:
+        """A note from a party of the dialogue, in any status: the parties that may not act can
+        still be heard. Its words are the event's note; shown on the public pages only when
+        `public`."""
+        if not meta.note:
+            raise InvalidInput(N_("note is required"), "note")
+        self._commented(public=bool(public), meta=meta)
+
+    @event("Commented", topic="commitment.commented")
+    def _commented(self, public: bool, meta: Meta) -> None:
+        pass
 
     def set_visibility(self, *, public: bool, meta: Meta, reason: str) -> None:
         if bool(public) == self.public:

@@ -479,6 +479,16 @@ class SetVisibility(CommitmentCommand):
     reason: Reason
 
 
+class AddComment(CommitmentCommand):
+    action, label, done = "comment", N_("Add a note"), N_("The note was added.")
+    change = staticmethod(Commitment.comment)
+    event_labels = {"Commented": N_("added a note")}
+
+    note: Annotated[str, Input("textarea", N_("Note")), Field(description="what you want to say")]
+    public: Annotated[bool, Input("checkbox", N_("Public (shown on the public pages)")),
+                      Field(description="default false")] = False
+
+
 # --- the catalogue -------------------------------------------------------------------------------
 
 def _concrete(base: type[Command]) -> Iterator[type[Command]]:

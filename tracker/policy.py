@@ -145,6 +145,8 @@ POLICY: dict[type[c.Command], Rule] = {
         "only a required party or an administrator can reopen the commitment")),
     c.SetVisibility: rule(R.REQUIRED, R.ADMIN, says=N_(
         "only a required party or an administrator can change who can see the commitment")),
+    c.AddComment: rule(R.PARTY, R.ADMIN, says=N_(
+        "only a party of the dialogue or an administrator can add a note")),
 }
 assert set(POLICY) == set(c.COMMANDS), "every command has its rule"
 

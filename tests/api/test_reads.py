@@ -164,7 +164,7 @@ CONTRACT_ROUTES = [
     *[("post", f"/api/v1/commitments/{{commitment_id}}/{a}") for a in (
         "amend", "endorse", "agree", "reject", "withdraw", "cancel", "reopen", "dispute", "assign",
         "progress", "add-milestone", "complete-milestone", "attach-evidence", "complete", "verify",
-        "set-visibility")],
+        "set-visibility", "comment")],
     ("get", "/api/v1/public/dialogues"), ("get", "/api/v1/public/dialogues/{slug}"),
     ("get", "/api/v1/ledger/head"),
 ]

@@ -339,3 +339,17 @@ def test_a_view_takes_one_event_through_the_library_entry_point(tracker, models)
     timeline.process_event(None, Tracking(tracker.name, 1))
     assert timeline.position() == 1
     assert [e["type"] for e in models.timeline(tracker.dialogue_by_slug("saaba").id)] == ["Started"]
+
+
+def test_a_private_note_leaves_no_public_entry_and_a_public_one_leaves_no_words(tracker, models):
+    world = make_world(tracker)
+    result = propose(tracker, world)
+    women = world.members["women"]
+    tracker.commitment_action(women, result.id, "comment", {"note": SECRET})
+    tracker.commitment_action(women, result.id, "comment",
+                              {"note": "Seen by everyone", "public": True})
+    models.catch_up()
+    assert [e["type"] for e in models.public.timeline(result.id)].count("Commented") == 1
+    assert SECRET not in repr(public_dump(models))
+    assert [e["note"] for e in models.timeline(result.id) if e["type"] == "Commented"] == [
+        SECRET, "Seen by everyone"]

@@ -145,6 +145,7 @@ def test_an_auditor_is_refused_every_command(tracker):
         "attach-evidence": {"description": "Patrol log"}, "complete": {"summary": "done"},
         "verify": {}, "dispute": {"reason": "no"}, "cancel": {"reason": "no"},
         "reopen": {"reason": "again"}, "set-visibility": {"public": False, "reason": "informants"},
+        "comment": {"note": "Seen at the market"},
     }
     assert set(fields) == set(COMMITMENT_COMMANDS)
     position = tracker.recorder.max_notification_id()
@@ -731,6 +732,7 @@ def test_the_actions_offered_to_each_person_are_exactly_those_that_succeed(track
             "attach-evidence": {"description": "Patrol log"}, "complete": {"summary": "done"},
             "dispute": {"reason": "no"}, "cancel": {"reason": "no"}, "reopen": {"reason": "again"},
             "set-visibility": {"public": not commitment.public, "reason": "informants"},
+            "comment": {"note": "The market road is still dark"},
         }.get(action, {})
         if offer is not None and offer.parties:  # an administrator names a party it may act for
             fields = dict(fields, **{offer.command.party_field: offer.parties[0]})
@@ -856,3 +858,34 @@ def test_a_required_party_or_an_admin_sets_who_can_see_a_commitment(tracker):
         tracker.set_commitment_visibility(SYSTEM, commitment_id, public=False, reason="again")
     tracker.set_commitment_visibility(SYSTEM, commitment_id, public=True, reason="Reviewed")
     assert tracker.commitment(commitment_id).public is True
+
+
+def test_any_party_of_the_dialogue_adds_a_note_in_any_status(tracker):
+    """The parties that may not act can still be heard: a note, in any status, public or not."""
+    world = make_world(tracker)
+    women = world.members["women"]  # neither proposer, nor required, nor responsible
+    commitment_id = propose(tracker, world).id
+    tracker.commitment_action(world.members["police"], commitment_id, "withdraw",
+                              {"reason": "Replaced"})
+    tracker.commitment_action(women, commitment_id, "comment",
+                              {"note": "We were not asked about the market road"})
+    tracker.commitment_action(women, commitment_id, "comment",
+                              {"note": "Thank you for the new proposal", "public": True})
+    notes = [(type(e).__name__, e.meta.note, e.public, e.meta.party)
+             for e in events_of(tracker, commitment_id)[-2:]]
+    assert notes == [
+        ("Commented", "We were not asked about the market road", False, world.parties["women"]),
+        ("Commented", "Thank you for the new proposal", True, world.parties["women"])]
+    assert tracker.commitment(commitment_id).status == "withdrawn"  # nothing else changes
+
+    stranger = account(tracker, "jos-police", "member", make_world(tracker, "jos", False),
+                       "Police nationale")
+    auditor = account(tracker, "auditor-1", "auditor")
+    position = tracker.recorder.max_notification_id()
+    with pytest.raises(InvalidInput, match="note is required"):
+        tracker.commitment_action(women, commitment_id, "comment", {"note": "   "})
+    with pytest.raises(Forbidden, match="not a member of this dialogue"):
+        tracker.commitment_action(stranger, commitment_id, "comment", {"note": "Hello"})
+    with pytest.raises(Forbidden, match="auditors"):
+        tracker.commitment_action(auditor, commitment_id, "comment", {"note": "Hello"})
+    assert tracker.recorder.max_notification_id() == position

@@ -312,3 +312,16 @@ def test_a_case_links_a_commitment_chosen_from_a_list_and_both_pages_show_it(sit
     select = page[page.index('name="commitment_id"'):]
     assert theirs.id in select[:select.index("</select>")]
     assert mine.id not in select[:select.index("</select>")]
+
+
+def test_a_party_with_no_part_in_a_commitment_adds_a_note_from_its_page(site: Site):
+    result = propose(site.tracker, site.world)
+    site.settle()
+    page = site.get("women", f"/commitments/{result.id}").text
+    assert set(re.findall(rf'action="/commitments/{result.id}/([a-z-]+)"', page)) == {"comment"}
+    response = site.post("women", f"/commitments/{result.id}/comment",
+                         {"note": "The market road needs lights too"}, htmx=True)
+    assert response.status_code == 200
+    assert "added a note" in response.text and "The market road needs lights too" in response.text
+    refused = site.post("women", f"/commitments/{result.id}/comment", {"note": " "}, htmx=True)
+    assert refused.status_code == 422 and 'id="err-comment-note"' in refused.text

@@ -59,6 +59,8 @@ COMMITMENT_TABLE: dict[str, tuple[str, tuple[str, ...]]] = {
                (NO, YES, NO, NO, YES)),
     "set-visibility": ("only a required party or an administrator can change who can see the "
                        "commitment", (NO, YES, NO, NO, YES)),
+    "comment": ("only a party of the dialogue or an administrator can add a note",
+                (YES, YES, YES, YES, YES)),
 }
 # The status each command is tried from, and its body.
 DUE = "2030-06-30"
@@ -79,6 +81,7 @@ SETUP: dict[str, tuple[str, dict[str, object]]] = {
     "cancel": ("agreed", {"reason": "No fuel"}),
     "reopen": ("completed", {"reason": "Break-ins again"}),
     "set-visibility": ("proposed", {"public": False, "reason": "Names a witness"}),
+    "comment": ("completed", {"note": "Nobody patrols the market road on Sundays"}),
 }
 PARTY_FIELD = {"endorse": "party_id", "complete": "party_id", "verify": "party_id",
                "propose": "proposed_by", "raise": "raised_by"}
