@@ -9,6 +9,7 @@ re-render the form with what was typed, next to the field concerned.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from domain.case import CASE_LIFECYCLE, CATEGORIES, CLOSED
+from domain.commitment import Commitment
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.lifecycle import Status
 from projections.readmodels import ReadModels
@@ -35,6 +37,7 @@ from web.deps import (
     FreshReadModelsDep,
     OptionalPrincipal,
     TrackerDep,
+    get_read_models,
     read_models_reached,
     render,
     wants_fragment,
@@ -93,7 +96,7 @@ def party_names(dialogue: dict) -> dict[str, str]:
 
 def settled(request: Request, result: CommandResult) -> CommandResult:
     """Wait until every read model includes the command's event, so the next page shows it."""
-    request.app.state.read_models.wait_for(result.position)
+    get_read_models(request).wait_for(result.position)
     read_models_reached(request, result.position)
     return result
 
@@ -153,7 +156,7 @@ def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadM
 
 # --- the workspace of one dialogue ----------------------------------------------------------------
 
-def workspace_forms(principal: Principal, dialogue: dict, cases: list[dict], today: Any,
+def workspace_forms(principal: Principal, dialogue: dict, cases: list[dict], today: date,
                     refused: Refused | None = None) -> dict[str, ActionForm | None]:
     """The forms of the workspace this account may use: propose, raise a case, record a meeting."""
     parties = party_names(dialogue)
@@ -387,7 +390,7 @@ def case_action(request: Request, case_id: str, action: str, principal: CurrentP
 
 # --- a commitment -------------------------------------------------------------------------------------
 
-def commitment_forms(principal: Principal, tracker: Tracker, commitment: Any,
+def commitment_forms(principal: Principal, tracker: Tracker, commitment: Commitment,
                      parties: dict[str, str], refused: Refused | None) -> list[ActionForm]:
     """The forms of the commands this account may give on the commitment now (the policy and
     the lifecycle decide), each filled in with what the record already knows."""
