@@ -336,6 +336,10 @@ def _saaba() -> DialogueSpec:
                                   "chez le chef de groupe avant d'être remis à la police."},
                          note="Le commissariat connaît le nom du commerçant ; il n'est pas noté "
                               "ici."),
+                    # not a party to it, the women's association is heard all the same
+                    Step("2016-11-10", "femmes", "comment",
+                         note="Nous avions signalé ce cas au commissariat ; merci de l'avoir "
+                              "porté devant le dialogue."),
                     Step("2017-01-15", "autodefense", "progress", {"percent": 80},
                          note="Deux membres du groupe sont chargés des transferts au commissariat."),
                 ),
@@ -537,6 +541,9 @@ def _dakar() -> DialogueSpec:
                         "summary": "Vingt jeunes formés encadrent la sortie du stade à chaque "
                                    "match."}),
                     Step("2017-11-02", "police", "verify"),
+                    Step("2018-05-13", "paroisse", "comment", {"public": True},
+                         note="Au match d'hier, aucun steward n'était là et des bagarres ont "
+                              "repris près du marché."),
                     Step("2018-05-14", "police", "reopen", {
                         "reason": "Au match du 12 mai, aucun steward n'était présent et des "
                                   "bagarres ont repris près du marché."}),
