@@ -8,9 +8,10 @@ administrator may do what the table grants admins, and acts for a party only by 
 with that party's roles too); an auditor reads everything and changes nothing.
 
 `may(principal, command, target, party)` answers allowed or the rule that refuses; the application
-service asks `require` before every command, and the pages and the API ask `offers` to show only
-what may be done. Every refusal names its rule, in the reader's language (the messages are in the
-catalogues); the README holds this table as a person reads it.
+service asks `require` before every command, and the pages ask `offer`, `commitment_offers` and
+`case_offers` to show only what may be done (the API describes each command's rule). Every
+refusal names its rule, in the reader's language (the messages are in the catalogues); the README
+holds this table as a person reads it.
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ def offered_form(principal: Principal, command: type[Command], url: str, target:
                  **options: Any) -> ActionForm | None:
     """The command's form if the policy lets this account give it here, else None; `parties`
     are the dialogue's (id -> name). A refused form comes back with what was typed and why."""
-    found = policy.offer(principal, command, target, list(parties), options.pop("ready", None))
+    found = policy.offer(principal, command, target, list(parties))
     if found is None:
         return None
     return form_for(found, url, parties, prefix=prefix, choices=choices, refused=refused,
@@ -123,6 +123,8 @@ def offered_form(principal: Principal, command: type[Command], url: str, target:
 def form_for(found: policy.Offer, url: str, parties: dict[str, str], *, prefix: str,
              choices: Mapping[str, Any], refused: Refused | None, form_name: str,
              principal: Principal, dialogue_id: str | None, **options: Any) -> ActionForm:
+    """The form of an offered command; an administrator is asked for which party it acts when
+    only a party may give the command (`found.parties`: those it may act for)."""
     asks_party = bool(found.parties) and principal.party_in(dialogue_id or "") is None
     is_open = refused is not None and refused.form == form_name
     return action_form(found.command, url, prefix=prefix, choices=choices,
