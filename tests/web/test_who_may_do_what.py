@@ -294,11 +294,13 @@ def test_each_command_on_a_case_answers_each_role_as_the_table_says(world, way, 
             case = None
 
 
-@pytest.mark.parametrize("way", ["api", "form"])
-@pytest.mark.parametrize("command", list(DIALOGUE_TABLE))
+# (meetings are recorded through the form only: their API route comes with another issue)
+DIALOGUE_WAYS = [(way, command) for command in DIALOGUE_TABLE for way in ("api", "form")
+                 if (way, command) != ("api", "record-meeting")]
+
+
+@pytest.mark.parametrize(("way", "command"), DIALOGUE_WAYS)
 def test_each_command_on_the_dialogue_answers_each_role_as_the_table_says(world, way, command):
-    if command == "record-meeting" and way == "api":
-        pytest.skip("meetings have no API route yet (another issue adds it)")
     paths = {"propose": "/dialogues/saaba/commitments", "raise": "/dialogues/saaba/cases",
              "record-meeting": "/dialogues/saaba/meetings"}
     bodies = {"propose": {"title": "Street lights", "required_parties": [world.parties["police"]]},
