@@ -1,8 +1,15 @@
 """Accounts: people who sign in, their role, their dialogue memberships and their API tokens.
 
 An account's id is derived from its (case-folded) name, so names are unique by construction. Granting
-and revoking access are events with the acting account in their metadata, so an auditor sees who gave
-whom access, and when. Only hashes of passwords and tokens are ever stored.
+and revoking access, password changes, deactivations, token revocations, sign-ins and second-factor
+changes are events with the acting account in their metadata, so an auditor sees who did what to
+whom, and when. Only hashes of passwords, tokens and recovery codes are ever stored; the second
+factor's TOTP secret is stored as it must be (to check codes), inside the event log.
+
+Sessions: a session remembers the account's `session_epoch` when it started. Every event that must
+end the account's sessions (a password change, a deactivation, a removed membership, a new role)
+moves the epoch on, so every session started before it is refused at its next request, on every
+server, whatever happens to the sessions table.
 """
 
 from __future__ import annotations
@@ -17,8 +24,14 @@ from domain.base import Meta, clean_text, derived_id
 from domain.errors import InvalidInput, TransitionRefused
 
 ROLES = ("member", "auditor", "admin")
-LANGUAGES = ("fr", "en")
+SECOND_FACTOR_ROLES = ("auditor", "admin")
+# Account languages; "ar" is accepted before its catalogue exists (the pages fall back to French).
+LANGUAGES = ("fr", "en", "ar")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
+# An address a mail server will take: a local part without spaces, quotes or angle brackets, and a
+# domain of dot-separated labels (letters, digits, inner hyphens) with at least one dot.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$")
 
 
 def check_account_name(name: str) -> str:
@@ -36,6 +49,21 @@ def check_role(role: str) -> str:
     return role
 
 
+def check_email(address: str) -> str:
+    address = (address or "").strip()
+    local = address.partition("@")[0]
+    if (len(address) > 254 or not EMAIL.match(address) or local.startswith(".")
+            or local.endswith(".") or ".." in local):
+        raise InvalidInput("an email address looks like name@example.org", "email")
+    return address
+
+
+def check_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise InvalidInput(f"a language is one of: {', '.join(LANGUAGES)}", "language")
+    return language
+
+
 def account_id(name: str) -> UUID:
     return derived_id("account", name.strip().casefold())
 
@@ -46,6 +74,15 @@ def token_id(token_digest: str) -> UUID:
 
 class Account(Aggregate):
     TOPIC = "account"
+
+    # Fields added after the first release: an account whose snapshot was taken before them reads
+    # these class defaults (a snapshot restores only the instance's own attributes).
+    email: str | None = None
+    session_epoch: int = 0
+    revoked_tokens: tuple[str, ...] = ()
+    totp_secret: str | None = None  # the second factor (base32), None when not enrolled
+    recovery_codes: tuple[str, ...] = ()  # SHA-256 digests of the unused recovery codes
+    last_code_step: int = 0  # the TOTP time step of the last code accepted (no replay)
 
     class Created(Aggregate.Created):
         TOPIC = "account.created"
@@ -77,8 +114,16 @@ class Account(Aggregate):
             "memberships": dict(self.memberships),
             "active": self.active,
             "language": self.language,
+            "email": self.email,
+            "second_factor": self.totp_secret is not None,
             "version": self.version,
         }
+
+    def _end_sessions(self) -> None:
+        self.session_epoch = self.session_epoch + 1
+
+    def active_tokens(self) -> list[str]:
+        return [t for t in self.tokens if t not in self.revoked_tokens]
 
     def grant_membership(self, *, dialogue_id: str, party_id: str, meta: Meta) -> None:
         if self.role != "member":
@@ -100,6 +145,7 @@ class Account(Aggregate):
     @event("MembershipRevoked", topic="account.membership_revoked")
     def _membership_revoked(self, dialogue_id: str, meta: Meta) -> None:
         self.memberships.pop(dialogue_id, None)
+        self._end_sessions()
 
     def change_role(self, *, role: str, meta: Meta) -> None:
         role = check_role(role)
@@ -112,18 +158,30 @@ class Account(Aggregate):
         self.role = role
         if role != "member":
             self.memberships = {}
+        self._end_sessions()
 
     def change_password(self, *, password_hash: str, meta: Meta) -> None:
+        """A new password (set by its owner or reset by an administrator: the meta says who);
+        every session of the account started before it ends."""
         self._password_changed(password_hash=password_hash, meta=meta)
 
     @event("PasswordChanged", topic="account.password_changed")
     def _password_changed(self, password_hash: str, meta: Meta) -> None:
         self.password_hash = password_hash
+        self._end_sessions()
+
+    def set_email(self, *, email: str, meta: Meta) -> None:
+        email = check_email(email)
+        if email == self.email:
+            raise InvalidInput("the account already has this address", "email")
+        self._email_set(email=email, meta=meta)
+
+    @event("EmailSet", topic="account.email_set")
+    def _email_set(self, email: str, meta: Meta) -> None:
+        self.email = email
 
     def set_language(self, *, language: str, meta: Meta) -> None:
-        if language not in LANGUAGES:
-            raise InvalidInput(f"a language is one of: {', '.join(LANGUAGES)}", "language")
-        self._language_set(language=language, meta=meta)
+        self._language_set(language=check_language(language), meta=meta)
 
     @event("LanguageSet", topic="account.language_set")
     def _language_set(self, language: str, meta: Meta) -> None:
@@ -139,6 +197,17 @@ class Account(Aggregate):
     def _token_issued(self, token_id: str, label: str, meta: Meta) -> None:
         self.tokens.append(token_id)
 
+    def record_token_revoked(self, *, token_id: str, meta: Meta) -> None:
+        if token_id not in self.tokens:
+            raise InvalidInput("this account has no such token", "token")
+        if token_id in self.revoked_tokens:
+            raise TransitionRefused("this token is already revoked")
+        self._token_revoked(token_id=token_id, meta=meta)
+
+    @event("TokenRevoked", topic="account.token_revoked")
+    def _token_revoked(self, token_id: str, meta: Meta) -> None:
+        self.revoked_tokens = (*self.revoked_tokens, token_id)
+
     def deactivate(self, *, reason: str, meta: Meta) -> None:
         if not self.active:
             raise TransitionRefused("this account is already deactivated")
@@ -147,6 +216,7 @@ class Account(Aggregate):
     @event("Deactivated", topic="account.deactivated")
     def _deactivated(self, reason: str, meta: Meta) -> None:
         self.active = False
+        self._end_sessions()
 
     def reactivate(self, *, meta: Meta) -> None:
         if self.active:
@@ -163,6 +233,54 @@ class Account(Aggregate):
     @event("LoginFailed", topic="account.login_failed")
     def _login_failed(self, source: str, meta: Meta) -> None:
         pass
+
+    def record_sign_in(self, *, source: str, method: str, meta: Meta,
+                       code_step: int | None = None, recovery_code: str | None = None) -> None:
+        """A successful sign-in (`method`: password, totp or recovery), with the TOTP time step
+        or the recovery code's digest it used, so that neither can be used again."""
+        if not self.active:
+            raise TransitionRefused("this account is deactivated")
+        if code_step is not None and code_step <= self.last_code_step:
+            raise InvalidInput("this code was already used; wait for the next one", "code")
+        if recovery_code is not None and recovery_code not in self.recovery_codes:
+            raise InvalidInput("this recovery code is not valid", "code")
+        self._signed_in(source=clean_text(source, "source", limit=100), method=method,
+                        code_step=code_step, recovery_code=recovery_code, meta=meta)
+
+    @event("SignedIn", topic="account.signed_in")
+    def _signed_in(self, source: str, method: str, code_step: int | None,
+                   recovery_code: str | None, meta: Meta) -> None:
+        if code_step is not None:
+            self.last_code_step = code_step
+        if recovery_code is not None:
+            self.recovery_codes = tuple(c for c in self.recovery_codes if c != recovery_code)
+
+    def enrol_second_factor(self, *, secret: str, recovery_codes: tuple[str, ...], code_step: int,
+                            meta: Meta) -> None:
+        if self.role not in SECOND_FACTOR_ROLES:
+            raise InvalidInput("only administrators and auditors use a second factor", "role")
+        if self.totp_secret is not None:
+            raise TransitionRefused("this account already has a second factor; remove it first")
+        self._second_factor_enrolled(secret=secret, recovery_codes=tuple(recovery_codes),
+                                     code_step=code_step, meta=meta)
+
+    @event("SecondFactorEnrolled", topic="account.second_factor_enrolled")
+    def _second_factor_enrolled(self, secret: str, recovery_codes: tuple[str, ...],
+                                code_step: int, meta: Meta) -> None:
+        self.totp_secret = secret
+        self.recovery_codes = tuple(recovery_codes)
+        self.last_code_step = code_step
+
+    def remove_second_factor(self, *, reason: str, meta: Meta) -> None:
+        if self.totp_secret is None:
+            raise TransitionRefused("this account has no second factor")
+        self._second_factor_removed(reason=clean_text(reason, "reason", required=True), meta=meta)
+
+    @event("SecondFactorRemoved", topic="account.second_factor_removed")
+    def _second_factor_removed(self, reason: str, meta: Meta) -> None:
+        self.totp_secret = None
+        self.recovery_codes = ()
+        self._end_sessions()
 
 
 class ApiToken(Aggregate):

@@ -7,6 +7,7 @@ neither reaches up to the other for it; it knows nothing of the settings class.
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -62,6 +63,7 @@ def event_store_env(url: str, encryption_key: str = "") -> dict[str, str]:
             POSTGRES_PORT=params["port"],
             POSTGRES_USER=params["user"],
             POSTGRES_PASSWORD=params["password"],
+            POSTGRES_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
         )
         if params["schema"]:
             env["POSTGRES_SCHEMA"] = params["schema"]
@@ -70,3 +72,56 @@ def event_store_env(url: str, encryption_key: str = "") -> dict[str, str]:
     if encryption_key:
         env.update(CIPHER_TOPIC="eventsourcing.cryptography:AESCipher", CIPHER_KEY=encryption_key)
     return env
+
+
+class DatabaseUnavailable(ConfigurationError):
+    """The database cannot be used: unreachable, missing, or without the schema named. The message
+    names what was tried (never the password) and what to check."""
+
+
+CONNECT_TIMEOUT = 5  # seconds to wait for a PostgreSQL server that does not answer
+
+
+def describe(url: str) -> str:
+    """The database a URL names, for messages: never its password."""
+    if is_postgres(url):
+        p = postgres_params(url)
+        schema = f", schema {p['schema']}" if p["schema"] else ""
+        return f"PostgreSQL database {p['dbname']!r} at {p['host']}:{p['port']} (user {p['user']}{schema})"
+    return f"SQLite database {sqlite_path(url)}"
+
+
+def check_database(url: str) -> None:
+    """Fail within a few seconds, with one line that says what and where, when the database
+    cannot be reached or used; before anything else opens it."""
+    if is_postgres(url):
+        import psycopg
+
+        p = postgres_params(url)
+        try:
+            with psycopg.connect(dbname=p["dbname"], host=p["host"], port=p["port"],
+                                 user=p["user"], password=p["password"],
+                                 connect_timeout=CONNECT_TIMEOUT) as conn:
+                if p["schema"] and conn.execute("SELECT 1 FROM pg_namespace WHERE nspname=%s",
+                                                (p["schema"],)).fetchone() is None:
+                    raise DatabaseUnavailable(
+                        f"{describe(url)}: the schema {p['schema']!r} does not exist "
+                        f"(create it with: CREATE SCHEMA {p['schema']})")
+        except psycopg.Error as error:
+            reason = " ".join(str(error).split())
+            if p["password"]:
+                reason = reason.replace(p["password"], "***")
+            raise DatabaseUnavailable(f"cannot use the {describe(url)}: {reason[:300]}") from None
+        return
+    path = sqlite_path(url)
+    if path.startswith("file:"):
+        return
+    import sqlite3
+
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(target, timeout=CONNECT_TIMEOUT)) as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except (OSError, sqlite3.Error) as error:
+        raise DatabaseUnavailable(f"cannot use the {describe(url)}: {error}") from None

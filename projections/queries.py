@@ -259,6 +259,33 @@ class PrivateQueries(Queries):
         return self._commitment_rows(dialogue_id, where, params, today=today, limit=limit,
                                      offset=offset)
 
+    # --- accounts ----------------------------------------------------------------------------------
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every account by name: role, memberships (dialogue and party names), address, whether
+        it is active and has a second factor, its last sign-in, and its tokens (active first)."""
+        dialogues = {r["id"]: r for r in self._all("SELECT id, slug, name FROM rm_dialogues")}
+        parties = self._party_names()
+        tokens: dict[str, list[dict[str, Any]]] = {}
+        for row in self._all("SELECT * FROM rm_tokens ORDER BY revoked, issued_at DESC"):
+            tokens.setdefault(row["account_id"], []).append({
+                "id": row["id"], "label": row["label"], "issued_at": _time(row["issued_at"]),
+                "revoked": bool(row["revoked"]), "revoked_at": _time(row["revoked_at"])})
+        accounts = []
+        for row in self._all("SELECT * FROM rm_accounts ORDER BY name"):
+            memberships = [{"dialogue_id": d, "slug": dialogues.get(d, {}).get("slug"),
+                            "dialogue": dialogues.get(d, {}).get("name"), "party_id": p,
+                            "party": parties.get(p)}
+                           for d, p in json.loads(row["memberships"] or "{}").items()]
+            own = tokens.get(row["id"], [])
+            accounts.append({
+                "id": row["id"], "name": row["name"], "role": row["role"],
+                "active": bool(row["active"]), "email": row["email"],
+                "language": row["language"], "second_factor": bool(row["second_factor"]),
+                "last_signed_in": _time(row["last_signed_in"]), "memberships": memberships,
+                "tokens": own, "active_tokens": sum(1 for t in own if not t["revoked"])})
+        return accounts
+
     # --- cases -------------------------------------------------------------------------------------
 
     def _case_row(self, row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:

@@ -184,7 +184,7 @@ def milestone_counts(state: dict[str, Any]) -> tuple[int, int]:
 
 class DirectoryView(View):
     name = "directory"
-    version = 1
+    version = 2  # v2: accounts' address, second factor and last sign-in; tokens
     tables: ClassVar = {
         "rm_dialogues": "id TEXT PRIMARY KEY, slug TEXT UNIQUE, name TEXT, country TEXT, "
                         "locality TEXT, description TEXT, concluded INTEGER, version INTEGER, "
@@ -196,9 +196,13 @@ class DirectoryView(View):
                     "category TEXT, raised_by TEXT, status TEXT, commitment_ids TEXT, "
                     "version INTEGER, raised_on TEXT, resolution TEXT",
         "rm_accounts": "id TEXT PRIMARY KEY, name TEXT, role TEXT, active INTEGER, "
-                       "memberships TEXT, language TEXT, version INTEGER",
+                       "memberships TEXT, language TEXT, version INTEGER, email TEXT, "
+                       "second_factor INTEGER, last_signed_in TEXT",
+        "rm_tokens": "id TEXT PRIMARY KEY, account_id TEXT, label TEXT, issued_at TEXT, "
+                     "revoked INTEGER, revoked_at TEXT",
     }
-    indexes = ("rm_parties(dialogue_id)", "rm_meetings(dialogue_id)", "rm_cases(dialogue_id)")
+    indexes = ("rm_parties(dialogue_id)", "rm_meetings(dialogue_id)", "rm_cases(dialogue_id)",
+               "rm_tokens(account_id)")
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         dialogues: dict[str, dict[str, Any]] = {}
@@ -206,6 +210,7 @@ class DirectoryView(View):
         meetings: dict[str, dict[str, Any]] = {}
         cases: dict[str, dict[str, Any]] = {}
         accounts: dict[str, dict[str, Any]] = {}
+        tokens: dict[str, dict[str, Any]] = {}
         for item in items:
             s = item.after
             if item.kind == "dialogue":
@@ -232,15 +237,35 @@ class DirectoryView(View):
                     "commitment_ids": dumps(s["commitment_ids"]), "version": s["version"],
                     "raised_on": iso_date(s.get("raised_on")), "resolution": s["resolution"]}
             elif item.kind == "account":
+                signed_in = item.recorded_at if item.type == "SignedIn" else None
                 accounts[s["id"]] = {
                     "id": s["id"], "name": s["name"], "role": s["role"],
                     "active": flag(s["active"]), "memberships": dumps(s["memberships"]),
-                    "language": s["language"], "version": s["version"]}
+                    "language": s["language"], "version": s["version"], "email": s.get("email"),
+                    "second_factor": flag(s.get("second_factor")),
+                    "last_signed_in": signed_in or (accounts.get(s["id"]) or {}).get(
+                        "last_signed_in")}
+            elif item.kind == "api_token":
+                issued = item.type == "Issued"
+                tokens[s["id"]] = {
+                    "id": s["id"], "account_id": s["account_id"], "label": s["label"],
+                    "issued_at": item.recorded_at if issued else (
+                        tokens.get(s["id"]) or {}).get("issued_at"),
+                    "revoked": flag(s["revoked"]),
+                    "revoked_at": item.recorded_at if item.type == "Revoked" else None}
         self.upsert(cursor, "rm_dialogues", dialogues.values())
         self.upsert(cursor, "rm_parties", parties.values())
         self.upsert(cursor, "rm_meetings", meetings.values())
         self.upsert(cursor, "rm_cases", cases.values())
-        self.upsert(cursor, "rm_accounts", accounts.values())
+        # A batch without a sign-in of the account keeps its last one; a token keeps the time it
+        # was issued (and, once revoked, when).
+        self.upsert(cursor, "rm_accounts", [a for a in accounts.values() if a["last_signed_in"]])
+        self.upsert(cursor, "rm_accounts", [a for a in accounts.values() if not a["last_signed_in"]],
+                    keep=("last_signed_in",))
+        self.upsert(cursor, "rm_tokens", [t for t in tokens.values() if t["issued_at"]],
+                    keep=("revoked_at",))
+        self.upsert(cursor, "rm_tokens", [t for t in tokens.values() if not t["issued_at"]],
+                    keep=("issued_at",))
 
 
 # --- commitments (also behind the dashboards and scorecards) -----------------------------------------

@@ -15,15 +15,17 @@ also take their command's fields as keywords (`raise_case(principal, slug, title
 from __future__ import annotations
 
 import hashlib
+import hmac
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -80,6 +82,8 @@ class Principal:
     role: str
     memberships: Mapping[str, str] = field(default_factory=dict)
     language: str | None = None
+    session_epoch: int = 0  # sessions started at another epoch of the account have ended
+    second_factor: bool = False  # the account signs in with a TOTP code too
 
     @property
     def is_admin(self) -> bool:
@@ -124,6 +128,76 @@ def stored_version(version: int | None) -> int | None:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- passwords and the second factor ---------------------------------------------------------------
+
+MAX_PASSWORD = 1000
+RECOVERY_CODES = 10
+TOTP_ISSUER = "Dialogue tracker"
+
+
+def check_password(password: str | None, field_name: str = "password") -> str:
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters", field_name)
+    if len(password or "") > MAX_PASSWORD:
+        raise InvalidInput(f"a password has at most {MAX_PASSWORD} characters", field_name)
+    return password or ""
+
+
+def password_matches(password_hash: str, password: str | None) -> bool:
+    try:
+        return _hasher.verify(password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_second_factor_secret() -> str:
+    """A fresh TOTP secret (base32, 160 bits), for an app to be given before enrolling."""
+    return pyotp.random_base32(32)
+
+
+def provisioning_uri(name: str, secret: str) -> str:
+    """The otpauth:// address an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=TOTP_ISSUER)
+
+
+def totp_step(secret: str, code: str, now: float) -> int | None:
+    """The 30-second time step (now, or one before or after, for a phone's clock a little off)
+    whose code this is; None if none."""
+    code = "".join(code.split())
+    if not (code.isascii() and code.isdigit() and len(code) == 6):  # (other digits: not a code)
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int(now // totp.interval)
+    for step in (current, current - 1, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def recovery_code() -> str:
+    """A one-time recovery code: 12 letters and digits (60 bits), grouped by four."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def code_digest(code: str) -> str:
+    return hashlib.sha256(("recovery:" + "".join(code.lower().split()).replace("-", "")).encode()
+                          ).hexdigest()
+
+
+def second_factor_match(account: Account, code: str, now: float) -> tuple[int | None, str | None]:
+    """(time step, None) for a current TOTP code, (None, digest) for an unused recovery code."""
+    assert account.totp_secret is not None
+    step = totp_step(account.totp_secret, code, now)
+    if step is not None:
+        return step, None
+    digest = code_digest(code)
+    if code.strip() and digest in account.recovery_codes:
+        return None, digest
+    raise InvalidInput("this code is not right", "code")
 
 
 def parse_uuid(value: str | UUID, what: str) -> UUID:
@@ -541,15 +615,30 @@ class Tracker(Application[UUID]):
             raise NotFound("nothing was recorded for this record by then")
         return aggregate.state()  # type: ignore[attr-defined]
 
-    # --- accounts ---------------------------------------------------------------------------------
+    # --- accounts: administration, passwords, tokens, sign-in and the second factor ----------------
+    # (issue 12) Every change is an event on the account, with the acting account in its meta.
 
     def add_account(self, principal: Principal, *, name: str, role: str, password: str,
+                    email: str | None = None, language: str | None = None,
+                    memberships: Sequence[tuple[str, str]] = (),
                     note: str | None = None) -> CommandResult:
+        """Create an account with its address, language and memberships (dialogue slug, party
+        name or id) in one transaction: if any of them is refused, no account is created."""
         self._check_admin(principal)
-        if len(password or "") < MIN_PASSWORD:
-            raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters", "password")
+        check_password(password)
+        meta = self._meta(principal, note=note)
         account = Account.open(name=name, role=role, password_hash=_hasher.hash(password),
-                               meta=self._meta(principal, note=note))
+                               meta=meta)
+        if email:
+            account.set_email(email=email, meta=meta)
+        if language:
+            account.set_language(language=language, meta=meta)
+        for slug, party in memberships:
+            dialogue = self.dialogue_by_slug(slug)
+            party_id = self._party_of(dialogue, party, "party")
+            if party_id is None:
+                raise InvalidInput("name the party the member acts for", "party")
+            account.grant_membership(dialogue_id=str(dialogue.id), party_id=party_id, meta=meta)
         position = self._create(account, taken=f"an account called {account.name!r} exists")
         return CommandResult(str(account.id), account.version, position)
 
@@ -560,6 +649,15 @@ class Tracker(Application[UUID]):
             raise NotFound(f"no account is called {name[:60]!r}") from None
         return self._load(Account, account_id(name), f"account {name!r}")
 
+    def _change_account(self, principal: Principal, name: str,
+                        change: Callable[[Account], dict[str, str] | None],
+                        also: Callable[[Account], Iterable[Aggregate]] | None = None
+                        ) -> CommandResult:
+        """An administrator's change to the named account."""
+        self._check_admin(principal)
+        account = self.account_by_name(name)
+        return self._change(Account, account.id, "account", change, also=also)
+
     def grant_membership(self, principal: Principal, name: str, *, slug: str, party: str,
                          note: str | None = None) -> CommandResult:
         self._check_admin(principal)
@@ -567,33 +665,100 @@ class Tracker(Application[UUID]):
         party_id = self._party_of(dialogue, party, "party")
         if party_id is None:
             raise InvalidInput("name the party the member acts for", "party")
-        account = self.account_by_name(name)
-        return self._change(Account, account.id, "account", lambda a: a.grant_membership(
+        return self._change_account(principal, name, lambda a: a.grant_membership(
             dialogue_id=str(dialogue.id), party_id=party_id,
             meta=self._meta(principal, note=note)))
 
     def revoke_membership(self, principal: Principal, name: str, *, slug: str,
                           note: str | None = None) -> CommandResult:
+        """Take the account out of a dialogue; its sessions end (its tokens stay, and no longer
+        reach that dialogue)."""
         self._check_admin(principal)
         dialogue = self.dialogue_by_slug(slug)
-        account = self.account_by_name(name)
-        return self._change(Account, account.id, "account", lambda a: a.revoke_membership(
+        return self._change_account(principal, name, lambda a: a.revoke_membership(
             dialogue_id=str(dialogue.id), meta=self._meta(principal, note=note)))
 
     def deactivate_account(self, principal: Principal, name: str, *, reason: str,
                            note: str | None = None) -> CommandResult:
-        """Stop an account from signing in or using its tokens (its history stays)."""
-        self._check_admin(principal)
-        account = self.account_by_name(name)
-        return self._change(Account, account.id, "account", lambda a: a.deactivate(
+        """Stop an account from signing in or using its tokens (its history stays); its sessions
+        end at once. An administrator cannot lock themselves out this way."""
+        if principal.account_id is not None and principal.name.casefold() == name.casefold():
+            raise Forbidden("you cannot deactivate your own account")
+        return self._change_account(principal, name, lambda a: a.deactivate(
             reason=reason, meta=self._meta(principal, note=note)))
 
     def reactivate_account(self, principal: Principal, name: str, *,
                            note: str | None = None) -> CommandResult:
-        self._check_admin(principal)
-        account = self.account_by_name(name)
-        return self._change(Account, account.id, "account", lambda a: a.reactivate(
+        """The account may sign in again and its unrevoked tokens work again; the sessions ended by
+        the deactivation stay ended."""
+        return self._change_account(principal, name, lambda a: a.reactivate(
             meta=self._meta(principal, note=note)))
+
+    def _revocations(self, account: Account, token_ids: Sequence[str], meta: Meta) -> list[Aggregate]:
+        """Each token revoked, on the token and on the account (loaded afresh for each attempt)."""
+        tokens = []
+        for token_id in token_ids:
+            token = self._load(ApiToken, token_id, "token")
+            token.revoke(meta=meta)
+            account.record_token_revoked(token_id=token_id, meta=meta)
+            tokens.append(token)
+        return tokens
+
+    def reset_password(self, principal: Principal, name: str, *, password: str,
+                       revoke_tokens: bool = False, note: str | None = None) -> CommandResult:
+        """An administrator sets the account's password; every session of the account ends, and
+        with `revoke_tokens` every token too."""
+        check_password(password)
+        password_hash = _hasher.hash(password)
+        meta = self._meta(principal, note=note)
+        revoked: list[Aggregate] = []
+
+        def change(account: Account) -> dict[str, str]:
+            account.change_password(password_hash=password_hash, meta=meta)
+            revoked[:] = self._revocations(account, account.active_tokens() if revoke_tokens
+                                           else [], meta)
+            return {"revoked": str(len(revoked))}
+
+        return self._change_account(principal, name, change, also=lambda _: revoked)
+
+    def change_own_password(self, principal: Principal, *, current: str,
+                            new: str) -> CommandResult:
+        """The signed-in account changes its own password, giving the current one; its other
+        sessions end (the caller keeps its own: `extra["session_epoch"]`)."""
+        if principal.account_id is None:
+            raise Forbidden("sign in to change your password")
+        account = self._load(Account, principal.account_id, "account")
+        if not password_matches(account.password_hash, current):
+            raise InvalidInput("the current password is not right", "current_password")
+        check_password(new, "new_password")
+        password_hash = _hasher.hash(new)
+        return self._change(Account, account.id, "account", lambda a: (
+            a.change_password(password_hash=password_hash, meta=self._meta(principal)),
+            {"session_epoch": str(a.session_epoch)})[1])
+
+    def revoke_tokens(self, principal: Principal, name: str,
+                      token: str | None = None) -> CommandResult:
+        """Revoke one token of the account (its id, or the first characters of it that the lists
+        show), or with `token=None` every active one."""
+        meta = self._meta(principal)
+        revoked: list[Aggregate] = []
+
+        def change(account: Account) -> dict[str, str]:
+            active = account.active_tokens()
+            if token is None:
+                if not active:
+                    raise InvalidInput("this account has no active token", "token")
+                chosen = active
+            else:
+                wanted = token.strip().lower()
+                chosen = [t for t in account.tokens if t == wanted] or \
+                    [t for t in account.tokens if len(wanted) >= 6 and t.startswith(wanted)]
+                if len(chosen) != 1:
+                    raise InvalidInput(f"this account has no token {token[:40]!r}", "token")
+            revoked[:] = self._revocations(account, chosen, meta)
+            return {"revoked": str(len(revoked))}
+
+        return self._change_account(principal, name, change, also=lambda _: revoked)
 
     def set_language(self, principal: Principal, language: str) -> CommandResult:
         if principal.account_id is None:
@@ -603,7 +768,9 @@ class Tracker(Application[UUID]):
 
     def principal_of(self, account: Account) -> Principal:
         return Principal(account_id=str(account.id), name=account.name, role=account.role,
-                         memberships=dict(account.memberships), language=account.language)
+                         memberships=dict(account.memberships), language=account.language,
+                         session_epoch=account.session_epoch,
+                         second_factor=account.totp_secret is not None)
 
     def principal_by_id(self, account_id_: str) -> Principal | None:
         """The principal of a signed-in account (None if it is gone or deactivated).
@@ -636,11 +803,66 @@ class Tracker(Application[UUID]):
         except NotFound:
             _hasher.hash(password or "x")  # spend the same time as a real check
             return None
-        try:
-            _hasher.verify(account.password_hash, password or "")
-        except (VerificationError, InvalidHashError):
+        if not password_matches(account.password_hash, password):
             return None
         return self.principal_of(account) if account.active else None
+
+    def sign_in(self, account_id_: str, *, source: str, code: str | None = None) -> Principal:
+        """Record a sign-in whose password was checked (`authenticate`), and answer the principal
+        its session starts with. An account with a second factor must give a code from its app,
+        or one of its recovery codes (each used once): a wrong or replayed code is refused
+        (InvalidInput on `code`) and nothing is recorded."""
+        def change(account: Account) -> None:
+            step = digest = None
+            if account.totp_secret is not None:
+                step, digest = second_factor_match(account, code or "", time.time())
+            elif code:
+                raise InvalidInput("this account has no second factor", "code")
+            method = "totp" if step is not None else "recovery" if digest else "password"
+            account.record_sign_in(source=source, method=method, code_step=step,
+                                   recovery_code=digest, meta=self._meta(ANONYMOUS))
+
+        self._change(Account, account_id_, "account", change)
+        account = self._load(Account, account_id_, "account")
+        return self.principal_of(account)
+
+    def enrol_second_factor(self, principal: Principal, *, secret: str, code: str,
+                            sign_in_from: str | None = None) -> list[str]:
+        """Turn on the second factor of an administrator or auditor: `secret` is the one their
+        app was given (`new_second_factor_secret`), `code` a code it shows now. With
+        `sign_in_from` (a sign-in whose password was right and which waited for this), the
+        sign-in is recorded in the same transaction. Answers the recovery codes, shown once:
+        only their digests are kept."""
+        if principal.account_id is None:
+            raise Forbidden("sign in to set up a second factor")
+        step = totp_step(secret, code, time.time())
+        if step is None:
+            raise InvalidInput("this code does not match; check the time on your phone and "
+                               "type the code it shows now", "code")
+        codes = [recovery_code() for _ in range(RECOVERY_CODES)]
+
+        def change(account: Account) -> None:
+            meta = self._meta(principal)
+            account.enrol_second_factor(secret=secret, code_step=step, meta=meta,
+                                        recovery_codes=tuple(code_digest(c) for c in codes))
+            if sign_in_from is not None:
+                account.record_sign_in(source=sign_in_from, method="totp", meta=meta)
+
+        self._change(Account, principal.account_id, "account", change)
+        return codes
+
+    def remove_second_factor(self, principal: Principal, name: str, *, reason: str,
+                             password: str | None = None) -> CommandResult:
+        """Turn the second factor off: an administrator for any account (a lost phone), or the
+        account itself giving its password. Its sessions end."""
+        own = principal.account_id is not None and principal.name.casefold() == name.casefold()
+        if not own:
+            self._check_admin(principal)
+        account = self.account_by_name(name)
+        if own and not password_matches(account.password_hash, password):
+            raise InvalidInput("the password is not right", "password")
+        return self._change(Account, account.id, "account", lambda a: a.remove_second_factor(
+            reason=reason, meta=self._meta(principal)))
 
     def record_failed_login(self, name: str, source: str) -> CommandResult | None:
         """Record a failed sign-in against an existing account (auditors see it in the activity

@@ -12,6 +12,7 @@ from tracker.settings import Settings
 
 if TYPE_CHECKING:
     from projections.readmodels import ReadModels
+    from tracker.sessions import SessionStore
 
 
 def build_application(settings: Settings, today: Callable[[], date] = date.today) -> Tracker:
@@ -26,3 +27,12 @@ def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
 
     return ReadModels(app, open_store(settings.database_url),
                       default_timeout=settings.read_your_writes_timeout)
+
+
+def build_sessions(settings: Settings, read_models: ReadModels) -> SessionStore:
+    """The web sessions and sign-in failures, in the read models' database (shared by every
+    server process on it)."""
+    from tracker.sessions import SessionStore
+
+    return SessionStore(read_models.store, idle=settings.session_idle_seconds,
+                        lifetime=settings.session_lifetime_seconds)

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from eventsourcing.persistence import PersistenceError
+
+from domain.account import LANGUAGES
 from domain.errors import DomainError
-from projections.database import ConfigurationError
+from projections.database import (
+    ConfigurationError,
+    check_database,
+    describe,
+    is_postgres,
+    postgres_params,
+)
 from tracker.application import SYSTEM, Tracker
 from tracker.bootstrap import build_application
 from tracker.settings import Settings, load_settings
@@ -23,7 +34,25 @@ class UsageError(Exception):
     """Bad input on the command line: printed as one line, exit 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, whose refusals are one line on stderr (no usage block) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a port is a number, not {text[:20]!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is from 1 to 65535, not {port}")
+    return port
+
+
 def _with_app(settings: Settings, work: Callable[[Tracker], int]) -> int:
+    check_database(settings.database_url)  # unreachable, missing: one line, within seconds
     app = build_application(settings)
     try:
         return work(app)
@@ -31,11 +60,26 @@ def _with_app(settings: Settings, work: Callable[[Tracker], int]) -> int:
         app.close()
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything starts: a port in use or a host that is not
+    this machine's is then one line (exit 2), not a traceback from inside the server."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as error:
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from web.app import create_app
 
+    check_database(settings.database_url)
+    sock = listening_socket(args.host, args.port)
     app = create_app(settings)
 
     class Server(uvicorn.Server):
@@ -44,8 +88,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             super().handle_exit(sig, frame)
 
     trusted = settings.trusted_proxies.strip()
-    Server(uvicorn.Config(app, host=args.host, port=args.port, proxy_headers=bool(trusted),
-                          forwarded_allow_ips=trusted or None, log_level="info")).run()
+    server = Server(uvicorn.Config(app, host=args.host, port=args.port,
+                                   proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
+                                   log_level="info"))
+    server.run(sockets=[sock])
+    if not server.started:  # the app did not start (its own log said why)
+        raise UsageError("the server did not start; see the lines above")
     return 0
 
 
@@ -66,10 +114,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return _with_app(settings, work)
 
 
-def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+def read_password(args: argparse.Namespace) -> str:
     if not args.password_stdin:
         raise UsageError("give the password on standard input with --password-stdin")
-    password = sys.stdin.readline().rstrip("\r\n")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    password = read_password(args)
     if args.role == "member" and not (args.dialogue and args.party):
         raise UsageError("a member needs --dialogue SLUG and --party PARTY")
     if args.role != "member" and (args.dialogue or args.party):
@@ -80,14 +132,77 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
             account = app.account_by_name(args.name)
         except DomainError:
             account = None
-        if account is None:
-            app.add_account(SYSTEM, name=args.name, role=args.role, password=password)
-        elif account.role != args.role or not args.dialogue:
+        if account is None:  # everything asked, in one transaction: all of it, or nothing
+            app.add_account(SYSTEM, name=args.name, role=args.role, password=password,
+                            email=args.email, language=args.language,
+                            memberships=[(args.dialogue, args.party)] if args.dialogue else ())
+        elif account.role != args.role or not args.dialogue or args.email or args.language:
             raise UsageError(f"an account called {args.name!r} exists")
-        if args.dialogue:
+        else:
             app.grant_membership(SYSTEM, args.name, slug=args.dialogue, party=args.party)
         print(f"account {args.name}: {args.role}"
               + (f" in {args.dialogue} for {args.party}" if args.dialogue else ""))
+        return 0
+
+    return _with_app(settings, work)
+
+
+def cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
+    def work(app: Tracker, models: ReadModels) -> int:
+        models.catch_up(["directory"])
+        accounts = models.accounts()
+        print(f"{'account':<28} {'role':<8} {'state':<11} {'2FA':<3} {'last sign-in':<16} "
+              f"{'tokens':>6}  memberships")
+        for a in accounts:
+            signed_in = a["last_signed_in"].strftime("%Y-%m-%d %H:%M") if a["last_signed_in"] \
+                else "never"
+            memberships = ", ".join(f"{m['slug']}: {m['party']}" for m in a["memberships"])
+            print(f"{a['name']:<28} {a['role']:<8} "
+                  f"{'active' if a['active'] else 'deactivated':<11} "
+                  f"{'on' if a['second_factor'] else '-':<3} {signed_in:<16} "
+                  f"{a['active_tokens']:>6}  {memberships}")
+        print(f"{len(accounts)} accounts", file=sys.stderr)
+        return 0
+
+    return _with_read_models(settings, work)
+
+
+def cmd_user_deactivate(args: argparse.Namespace, settings: Settings) -> int:
+    def work(app: Tracker) -> int:
+        app.deactivate_account(SYSTEM, args.name, reason=args.reason)
+        print(f"account {args.name}: deactivated; its sessions have ended and its tokens stop "
+              "working")
+        return 0
+
+    return _with_app(settings, work)
+
+
+def cmd_user_reactivate(args: argparse.Namespace, settings: Settings) -> int:
+    def work(app: Tracker) -> int:
+        app.reactivate_account(SYSTEM, args.name)
+        print(f"account {args.name}: active again (it signs in anew)")
+        return 0
+
+    return _with_app(settings, work)
+
+
+def cmd_user_password(args: argparse.Namespace, settings: Settings) -> int:
+    password = read_password(args)
+
+    def work(app: Tracker) -> int:
+        result = app.reset_password(SYSTEM, args.name, password=password,
+                                    revoke_tokens=args.revoke_tokens)
+        print(f"account {args.name}: password set; its sessions have ended"
+              + (f"; {result.extra['revoked']} tokens revoked" if args.revoke_tokens else ""))
+        return 0
+
+    return _with_app(settings, work)
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    def work(app: Tracker) -> int:
+        result = app.revoke_tokens(SYSTEM, args.name, token=None if args.all else args.token)
+        print(f"account {args.name}: {result.extra['revoked']} token(s) revoked")
         return 0
 
     return _with_app(settings, work)
@@ -219,10 +334,11 @@ def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
         models.catch_up(["ledger"])
         checkpoint = sign_checkpoint(load_signing_key(settings.signing_key_file),
                                      models.ledger_head())
-        models.ledger.record_checkpoint(checkpoint)
         text = json.dumps(checkpoint, indent=2) + "\n"
-        if args.out:
+        if args.out:  # written first: a file that cannot be written records no checkpoint
             Path(args.out).write_text(text)
+        models.ledger.record_checkpoint(checkpoint)
+        if args.out:
             print(f"checkpoint at position {checkpoint['position']} written to {args.out}",
                   file=sys.stderr)
         else:
@@ -257,12 +373,12 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tracker", description=__doc__)
+    parser = Parser(prog="tracker", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--port", type=port_number, default=None)
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="load the demo dialogues (idempotent)")
@@ -278,7 +394,25 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--dialogue")
     add.add_argument("--party")
     add.add_argument("--password-stdin", action="store_true")
+    add.add_argument("--email", help="the address that receives notifications")
+    add.add_argument("--language", choices=list(LANGUAGES))
     add.set_defaults(func=cmd_user_add)
+    user.add_parser("list", help="every account: role, memberships, state, last sign-in, tokens"
+                    ).set_defaults(func=cmd_user_list)
+    deactivate = user.add_parser("deactivate",
+                                 help="end an account's sessions and stop it and its tokens")
+    deactivate.add_argument("name")
+    deactivate.add_argument("--reason", default="deactivated from the command line")
+    deactivate.set_defaults(func=cmd_user_deactivate)
+    reactivate = user.add_parser("reactivate", help="let a deactivated account sign in again")
+    reactivate.add_argument("name")
+    reactivate.set_defaults(func=cmd_user_reactivate)
+    password = user.add_parser("password", help="set an account's password (its sessions end)")
+    password.add_argument("name")
+    password.add_argument("--password-stdin", action="store_true")
+    password.add_argument("--revoke-tokens", action="store_true",
+                          help="revoke every token of the account too")
+    password.set_defaults(func=cmd_user_password)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command",
                                                                      required=True)
@@ -286,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--label", default="")
     create.set_defaults(func=cmd_token_create)
+    revoke = token.add_parser("revoke", help="revoke one token of an account, or all of them")
+    revoke.add_argument("name")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("token", nargs="?", metavar="TOKEN-ID",
+                       help="the token's id (or its first 8 characters, as listed)")
+    which.add_argument("--all", action="store_true")
+    revoke.set_defaults(func=cmd_token_revoke)
 
     export = sub.add_parser("export", help="write the whole event log as JSON Lines")
     export.add_argument("file")
@@ -323,7 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)  # argparse itself prints usage and exits 2 on bad syntax
+    try:
+        args = parser.parse_args(argv)  # bad syntax: one line (Parser.error), exit 2
+    except SystemExit as stop:  # (--help: 0)
+        return int(stop.code or 0)
+    settings = None
     try:
         settings = load_settings()
         if getattr(args, "port", "absent") is None:
@@ -331,10 +476,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             args.port = int(os.environ.get("PORT", "8000"))
         return args.func(args, settings)
-    except (UsageError, DomainError, ConfigurationError, ValueError, OSError) as error:
-        message = getattr(error, "message", None) or str(error).splitlines()[0]
-        print(f"tracker: error: {message}", file=sys.stderr)
+    except (UsageError, DomainError, ConfigurationError, ValueError, OSError,
+            PersistenceError, sqlite3.Error) as error:
+        print(f"tracker: error: {one_line(error, settings_url(settings))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("tracker: stopped", file=sys.stderr)
+        return 2
+
+
+def settings_url(settings: Settings | None) -> str | None:
+    return settings.database_url if settings is not None else None
+
+
+def one_line(error: BaseException, database_url: str | None) -> str:
+    """What went wrong, in one line; a database error names the database (not its password)."""
+    message = getattr(error, "message", None) or " ".join(str(error).split()) or \
+        type(error).__name__
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        message = f"{error.filename}: {error.strerror}"
+    if isinstance(error, (PersistenceError, sqlite3.Error)) and database_url:
+        message = f"the {describe(database_url)} failed: {message}"
+        password = postgres_params(database_url)["password"] if is_postgres(database_url) else ""
+        if password:
+            message = message.replace(password, "***")
+    return message[:500]
 
 
 if __name__ == "__main__":

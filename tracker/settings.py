@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/tracker.db"
@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # How long a command waits for the read models to include its event (read-your-writes).
     read_your_writes_timeout: float = 5.0
+    # A signed-in session ends after this long without a request, and this long after sign-in.
+    session_idle_seconds: int = Field(default=60 * 60, ge=60, le=7 * 24 * 3600)
+    session_lifetime_seconds: int = Field(default=12 * 60 * 60, ge=60, le=90 * 24 * 3600)
+    # Administrators and auditors must sign in with a second factor (TOTP) too.
+    require_second_factor: bool = False
 
     @field_validator("database_url")
     @classmethod

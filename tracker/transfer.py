@@ -34,7 +34,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from domain.errors import Conflict, InvalidInput
-from tracker.application import Tracker
+from tracker.application import MAX_VERSION, Tracker
 
 BATCH = 500
 FIELDS = ("position", "originator_id", "originator_version", "topic", "state")
@@ -119,6 +119,9 @@ def _parse(number: int, row: dict[str, Any]) -> tuple[int, StoredEvent]:
     for name, value in (("position", position), ("originator_version", version)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InvalidInput(f"line {number}: {name} must be a whole number from 1")
+        if value > MAX_VERSION:  # a signed 64-bit column in both stores
+            raise InvalidInput(f"line {number}: {name} {value} is larger than a store holds "
+                               f"({MAX_VERSION})")
     try:
         originator_id = UUID(str(row["originator_id"]))
     except ValueError:

@@ -32,7 +32,7 @@ from tracker.settings import Settings
 from web import api_models as m
 from web.deps import CurrentPrincipal, FreshReadModelsDep, ReadModelsDep, SettingsDep, TrackerDep
 from web.errors import error_json, error_response
-from web.reading import ledger_summary
+from web.reading import ledger_summary, party_filter
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1_000_000
@@ -207,7 +207,8 @@ for _command in c.CASE_COMMANDS.values():
 def list_commitments(
     slug: str, principal: CurrentPrincipal, read_models: FreshReadModelsDep, tracker: TrackerDep,
     status: m.StatusName | None = None,
-    party: Annotated[str | None, Query(max_length=100, description="responsible party id")] = None,
+    party: Annotated[str | None, Query(max_length=100,
+                                       description="responsible party: its id or its name")] = None,
     overdue: bool | None = None,
     q: Annotated[str | None, Query(max_length=200, description="words in the title or description")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -215,8 +216,8 @@ def list_commitments(
 ) -> dict[str, Any]:
     dialogue = _readable_dialogue(read_models, principal, slug)
     items, total = read_models.commitments(dialogue["id"], today=tracker.today(), status=status,
-                                           party=party, overdue=overdue, q=q, limit=limit,
-                                           offset=offset)
+                                           party=party_filter(dialogue, party), overdue=overdue,
+                                           q=q, limit=limit, offset=offset)
     return {"items": items, "total": total}
 
 
@@ -304,7 +305,7 @@ def ledger_head(read_models: FreshReadModelsDep) -> dict[str, Any]:
 
 router.include_router(v1)
 
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 
 
 def api_not_found(request: Request) -> JSONResponse:

@@ -12,23 +12,32 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import RedirectResponse, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Match
 from starlette.types import Scope
 
 from domain.errors import DomainError
 from projections import ReadModelTimeout
-from tracker.bootstrap import build_application, build_read_models
+from tracker.bootstrap import build_application, build_read_models, build_sessions
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, render, wants_fragment
 from web.errors import described, error_json
 from web.limits import BodyLimit
 from web.public import NotModified
-from web.security import AnswerHeaders, CSRFError, LoginThrottle, SchemeAwareSessions, csrf_protect
+from web.security import (
+    AnswerHeaders,
+    CSRFError,
+    LoginThrottle,
+    ServerSessions,
+    csrf_protect,
+    inline_script_policy,
+)
 
 WEB_DIR = Path(__file__).parent
 
@@ -52,11 +61,72 @@ def error_page(request: Request, status: int, code: str, message: str) -> Respon
                   block="error", status_code=status, headers=headers)
 
 
+KNOWN_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app takes at this request's path."""
+    routes = request.app.router.routes
+    return [method for method in KNOWN_METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                   for route in routes)]
+
+
+def method_not_allowed(request: Request) -> Response:
+    """405 `method_not_allowed` with the `Allow` header, for pages and the API alike (TRACE too)."""
+    allowed = ", ".join(allowed_methods(request))
+    message = f"{request.method[:20]} is not allowed here; use {allowed}"
+    if is_api(request):
+        response: Response = error_json(405, "method_not_allowed", message)
+    else:
+        response = error_page(request, 405, "method_not_allowed", message)
+    response.headers["allow"] = allowed
+    return response
+
+
+def install_favicon(app: FastAPI) -> None:
+    """/favicon.ico, which browsers ask for on a first visit whatever the page says; kept a week."""
+    icon = WEB_DIR / "static" / "favicon.ico"
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return FileResponse(icon, media_type="image/x-icon",
+                            headers={"cache-control": "public, max-age=604800"})
+
+
+# API paths that need no signed-in account (tests/api check that every other one answers 401).
+OPEN_API_PATHS = ("/api/v1/public/", "/api/v1/ledger/")
+
+
+def install_bearer_scheme(app: FastAPI) -> None:
+    """The OpenAPI document declares the bearer token (`Authorization: Bearer TOKEN`) and asks for it
+    on every operation that needs a signed-in account, so /docs can send one ("Authorize")."""
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearerToken": {"type": "http", "scheme": "bearer",
+                            "description": "an API token from `tracker token create NAME`"}}
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith(OPEN_API_PATHS):
+                continue
+            for operation in operations.values():
+                operation["security"] = [{"bearerToken": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Errors become 4xx answers that say why (web/errors.py: one table, one JSON shape under
     /api/), as pages, fragments or JSON; never a 500 for bad input."""
 
     def answer(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 405:
+            return method_not_allowed(request)
         found = described(exc, request)
         if found is None:  # an HTTP error of the server's own (5xx)
             status = getattr(exc, "status_code", 500)
@@ -93,6 +163,8 @@ def create_app(settings: Settings) -> FastAPI:
         read_models = build_read_models(settings, tracker)
         app.state.tracker = tracker
         app.state.read_models = read_models
+        app.state.sessions = build_sessions(settings, read_models)
+        app.state.login_throttle = LoginThrottle(app.state.sessions)
         try:
             yield
         finally:
@@ -106,11 +178,17 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/docs", include_in_schema=False)
     def api_docs() -> Response:
         """Swagger UI from this server's own copy (the files of the fastapi-swagger package), not
-        from a CDN: it loads on a filtered link, and no third party learns who reads it."""
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title}: API",
+        from a CDN: it loads on a filtered link, and no third party learns who reads it. Its
+        inline start-up script is allowed by its hash (a policy of its own)."""
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title}: API",
                                    swagger_js_url="/static/swagger/swagger-ui-bundle.js",
                                    swagger_css_url="/static/swagger/swagger-ui.css",
                                    swagger_favicon_url="/static/swagger/favicon-32x32.png")
+        page.headers["content-security-policy"] = inline_script_policy(bytes(page.body).decode())
+        return page
+
+    install_favicon(app)
+    install_bearer_scheme(app)
 
     app.state.settings = settings
     secret_key = settings.ensure_secret_key()
@@ -122,12 +200,12 @@ def create_app(settings: Settings) -> FastAPI:
     i18n.install(templates.env)
     app.state.templates = templates
     app.state.catalogues = i18n.load_catalogues()
-    app.state.login_throttle = LoginThrottle()
 
     # Each add wraps the previous: sessions innermost (the CSRF check and the pages read them),
     # then compression, then the answer headers outermost (every answer, refusals included).
     app.add_middleware(BodyLimit)  # innermost: a refused body never reaches sessions or routes
-    app.add_middleware(SchemeAwareSessions, secret_key=secret_key)
+    app.add_middleware(ServerSessions, secret_key=secret_key,
+                       lifetime=settings.session_lifetime_seconds)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.state.stopping = threading.Event()  # set by `tracker serve` on SIGTERM
     app.add_middleware(AnswerHeaders, stopping=app.state.stopping)
@@ -137,7 +215,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    from web import admin, api, audit, auth, public, workspace
+    from web import account, admin, api, audit, auth, public, workspace
 
     app.include_router(api.router)
     app.include_router(public.router)
@@ -145,6 +223,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(workspace.router)
     app.include_router(admin.router)
+    app.include_router(account.router)
     app.mount("/static/swagger", CachedStatic(directory=str(resources.files("fastapi_swagger.resources"))),
               name="swagger")
     app.mount("/static", CachedStatic(directory=str(WEB_DIR / "static")), name="static")

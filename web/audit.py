@@ -129,7 +129,7 @@ def named(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
-SECRET_FIELDS = ("password_hash", "digest")
+SECRET_FIELDS = ("password_hash", "digest", "secret", "recovery_codes", "recovery_code")
 
 
 def redacted(value: Any) -> Any:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import suppress
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from domain.errors import DomainError
-from web.deps import OptionalPrincipal, TrackerDep, render
+from domain.errors import DomainError, InvalidInput
+from web.deps import OptionalPrincipal, TrackerDep, needs_second_factor, pending_sign_in, render
 from web.i18n import LANGUAGES
 from web.security import TooManyAttempts, client_address, end_session, start_session
 
@@ -39,18 +40,78 @@ def login(request: Request, tracker: TrackerDep,
     try:
         throttle.check(username, address)
     except TooManyAttempts as refused:
-        return render(request, "login.html", {**context, "error": "locked",
-                                              "retry_minutes": max(1, refused.retry_after // 60)},
-                      status_code=429, headers={"Retry-After": str(refused.retry_after)})
+        return locked_out(request, "login.html", context, refused)
     principal = tracker.authenticate(username, password)
     if principal is None or principal.account_id is None:
         throttle.failed(username, address)
         with suppress(DomainError):  # a name that cannot be an account: nothing to record
             tracker.record_failed_login(username, address)
         return render(request, "login.html", {**context, "error": "wrong"}, status_code=401)
+    if principal.second_factor or needs_second_factor(request, principal):
+        # The password was right; the session waits for the code (or for its enrolment). The
+        # account's failures are cleared only by a right code: otherwise the password would
+        # buy unlimited guesses of the code.
+        end_session(request)
+        request.session["pending"] = pending_sign_in(
+            principal, enrol=not principal.second_factor, next_url=safe_next(next))
+        target = "/login/code" if principal.second_factor else "/account/second-factor"
+        return RedirectResponse(target, status_code=303)
     throttle.succeeded(username)
-    start_session(request, principal.account_id, principal.language)
+    start_session(request, tracker.sign_in(principal.account_id, source=address))
+    request.app.state.sessions.purge()  # sessions that are over, now and then
     return RedirectResponse(safe_next(next), status_code=303)
+
+
+def locked_out(request: Request, template: str, context: dict[str, Any],
+               refused: TooManyAttempts) -> Response:
+    return render(request, template, {**context, "error": "locked",
+                                      "retry_minutes": max(1, refused.retry_after // 60)},
+                  status_code=429, headers={"Retry-After": str(refused.retry_after)})
+
+
+PENDING_SECONDS = 5 * 60  # how long a right password waits for its second factor
+
+
+def pending(request: Request, *, enrol: bool) -> dict[str, Any] | None:
+    """The sign-in waiting for its second factor (or its enrolment), if it is recent."""
+    found = request.session.get("pending")
+    if not isinstance(found, dict) or bool(found.get("enrol")) != enrol or \
+            time.time() - float(found.get("at", 0)) > PENDING_SECONDS:
+        return None
+    return found
+
+
+@router.get("/login/code")
+def code_form(request: Request) -> Response:
+    waiting = pending(request, enrol=False)
+    if waiting is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "login_code.html", {"name": waiting["name"]})
+
+
+@router.post("/login/code")
+def code(request: Request, tracker: TrackerDep,
+         code: Annotated[str, Form(max_length=40)] = "") -> Response:
+    """The second step of signing in: a code from the authenticator app, or a recovery code.
+    Wrong codes count as failed sign-ins of the account (the same throttle as passwords)."""
+    waiting = pending(request, enrol=False)
+    if waiting is None:
+        return RedirectResponse("/login", status_code=303)
+    throttle = request.app.state.login_throttle
+    address = client_address(request)
+    context = {"name": waiting["name"]}
+    try:
+        throttle.check(waiting["name"], address)
+        principal = tracker.sign_in(waiting["account_id"], source=address, code=code)
+    except TooManyAttempts as refused:
+        return locked_out(request, "login_code.html", context, refused)
+    except InvalidInput as error:
+        throttle.failed(waiting["name"], address)
+        return render(request, "login_code.html", {**context, "error": error.message},
+                      status_code=422)
+    throttle.succeeded(waiting["name"])
+    start_session(request, principal)
+    return RedirectResponse(safe_next(waiting.get("next")), status_code=303)
 
 
 @router.get("/logout")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from domain.account import SECOND_FACTOR_ROLES
 from projections.readmodels import ReadModels
 from tracker.application import Principal, Tracker
 from tracker.settings import Settings
 from web.i18n import request_language, translator
-from web.security import csrf_token
+from web.security import csrf_token, end_session
 
 
 def get_settings(request: Request) -> Settings:
@@ -63,10 +65,40 @@ def optional_principal(request: Request, tracker: TrackerDep) -> Principal | Non
     if header.lower().startswith("bearer "):
         principal = tracker.principal_for_token(header[7:].strip())
     else:
-        account_id = request.session.get("account_id") if "session" in request.scope else None
-        principal = tracker.principal_by_id(account_id) if account_id else None
+        principal = session_principal(request, tracker)
     request.state.principal = principal  # for the page layout (who is signed in)
     return principal
+
+
+def session_principal(request: Request, tracker: Tracker) -> Principal | None:
+    """The account of the session, while the session is still good: the account is active and
+    has not ended its sessions since this one started (its epoch); otherwise the session ends
+    here. So does the session of an administrator or auditor without a second factor once one
+    is required: signing in again leads them to set one up (`web.account`)."""
+    session = request.scope.get("session")
+    account_id = session.get("account_id") if session is not None else None
+    if not account_id:
+        return None
+    principal = tracker.principal_by_id(account_id)
+    if principal is None or principal.session_epoch != session.get("epoch"):
+        end_session(request)
+        return None
+    if needs_second_factor(request, principal):  # required since this session started
+        end_session(request)
+        return None
+    return principal
+
+
+def needs_second_factor(request: Request, principal: Principal) -> bool:
+    """True for an administrator or auditor who has no second factor while one is required."""
+    return (request.app.state.settings.require_second_factor and not principal.second_factor
+            and principal.role in SECOND_FACTOR_ROLES)
+
+
+def pending_sign_in(principal: Principal, *, enrol: bool, next_url: str) -> dict[str, Any]:
+    """What a session keeps between the password and the second factor (or its enrolment)."""
+    return {"account_id": principal.account_id, "name": principal.name, "at": time.time(),
+            "enrol": enrol, "next": next_url}
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -72,6 +72,8 @@ def request_language(request: Request) -> str:
     chosen = request.session.get("lang") if "session" in request.scope else None
     if chosen in LANGUAGES:
         return chosen
+    if chosen:  # an account language without a catalogue yet (Arabic): the default, French
+        return DEFAULT_LANGUAGE
     return negotiate(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
 
 

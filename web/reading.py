@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from domain.errors import InvalidInput
 from projections.readmodels import ReadModels
 
 
@@ -30,3 +31,15 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return "" if value is None else value
+
+
+def party_filter(dialogue: dict[str, Any], value: str | None) -> str | None:
+    """The id of the dialogue's party a filter names, by its id or its name (any letter case);
+    a filter naming no party of the dialogue is refused rather than matching nothing."""
+    if not value:
+        return None
+    wanted = value.strip().casefold()
+    for party in dialogue["parties"]:
+        if value == party["id"] or wanted == party["name"].strip().casefold():
+            return party["id"]
+    raise InvalidInput(f"this dialogue has no party called or with the id {value[:60]!r}", "party")

@@ -1,55 +1,175 @@
 """Sessions, CSRF tokens and sign-in throttling for the web app.
 
-- Sessions live in a signed cookie (itsdangerous, via Starlette's SessionMiddleware): HttpOnly,
-  SameSite=Lax, and Secure whenever the request came over HTTPS. Signing in starts a new session
-  (`start_session`): whatever the anonymous session held is dropped and a new CSRF token issued.
-- CSRF: every state-changing request (not GET/HEAD/OPTIONS) carries the session's token, in the form
-  field `csrf_token` or the `X-CSRF-Token` header (htmx sends it from `hx-headers` on <body>).
-  Requests authenticated by a bearer token carry no ambient authority and are exempt. The check is an
-  app-wide dependency, so it runs before any route body and a refused request changes nothing.
+- Sessions are held by the server (`ServerSessions`, rows of `tracker.sessions`): the cookie carries
+  only a random session id, signed and dated with TRACKER_SECRET_KEY (HttpOnly, SameSite=Lax, Secure
+  over HTTPS). Signing in starts a new session (`start_session`) and deletes the one it replaces;
+  signing out deletes it (`end_session`), so a copied cookie stops working on every server at once.
+  A session remembers its account's session epoch; an event that ends the account's sessions (a
+  password change, a deactivation, a removed membership) moves the epoch on, and the next request
+  of any older session finds it over (`web.deps.session_principal`). Idle and absolute expiry:
+  `TRACKER_SESSION_IDLE_SECONDS`, `TRACKER_SESSION_LIFETIME_SECONDS`.
+- CSRF: every state-changing request (not GET/HEAD/OPTIONS) carries the session's token (a MAC of
+  the session id), in the form field `csrf_token` or the `X-CSRF-Token` header (htmx sends it from
+  `hx-headers` on <body>). Requests authenticated by a bearer token carry no ambient authority and
+  are exempt. The check is an app-wide dependency, so it runs before any route body and a refused
+  request changes nothing.
 - Throttling: after `ACCOUNT_LIMIT` failed sign-ins for one account name, or `ADDRESS_LIMIT` from one
   address (an IPv6 address counts as its /64 network), within `WINDOW` seconds, further attempts are
-  refused for `LOCKOUT` seconds without checking the password. At most `MAX_KEYS` names and
-  addresses are counted at once, the stale and least recently failed forgotten first. Counters
-  live in this process (app.state); every failure for an existing
-  account is also recorded as an event (Account.LoginFailed) so auditors see it.
+  refused for `LOCKOUT` seconds without checking the password. The failures are rows of the
+  database, counted alike by every server process, and forgotten once older than the window;
+  every failure for an existing account is also recorded as an event (Account.LoginFailed) so
+  auditors see it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
+import re
 import secrets
 import threading
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
 from hmac import compare_digest
 from typing import Any
 
 from fastapi import Request
-from starlette.datastructures import MutableHeaders
-from starlette.middleware.sessions import SessionMiddleware
+from itsdangerous import BadSignature, TimestampSigner
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "tracker_session"
-SESSION_MAX_AGE = 12 * 60 * 60  # a working day and a bit; signing in again is cheap
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-class SchemeAwareSessions:
-    """Signed cookie sessions whose cookie is marked Secure when the request came over HTTPS."""
+class Session(dict):
+    """The request's session: what the pages read and write (a dict), its random id, and what the
+    middleware must do with its row when the answer starts."""
 
-    def __init__(self, app: ASGIApp, secret_key: str) -> None:
-        options: dict[str, Any] = {"secret_key": secret_key, "session_cookie": SESSION_COOKIE,
-                                   "max_age": SESSION_MAX_AGE, "same_site": "lax"}
-        self.plain = SessionMiddleware(app, https_only=False, **options)
-        self.secure = SessionMiddleware(app, https_only=True, **options)
+    def __init__(self, session_id: str | None, data: dict[str, Any], *, stored: bool,
+                 created_at: float | None = None) -> None:
+        super().__init__(data)
+        self.id = session_id
+        self.stored = stored  # a row exists under this id
+        self.created_at = created_at
+        self.original = dict(data)
+        self.ended: list[str] = []  # ids whose rows go (sign-in and sign-out start a new id)
+        self.new_cookie = False
+
+    def ensure_id(self) -> str:
+        if self.id is None:
+            self.id = secrets.token_urlsafe(32)
+            self.new_cookie = True
+            self.stored = False
+            self.created_at = None
+        return self.id
+
+    def rotate(self, keep: dict[str, Any] | None = None) -> None:
+        """Drop this session (its row is deleted: every copy of its cookie stops working) and
+        start a new one holding only `keep`."""
+        if self.id is not None and self.stored:
+            self.ended.append(self.id)
+        self.id = None
+        self.clear()
+        self.original = {}
+        self.ensure_id()
+        self.update(keep or {})
+
+
+class ServerSessions:
+    """Sessions held by the server: the cookie carries only a random session id, signed
+    (itsdangerous, with TRACKER_SECRET_KEY, and dated: older than the session lifetime is
+    refused); the session itself is a row of the tracker's database (`tracker.sessions`), read
+    when a request comes and written when its answer starts, if it changed. A visitor who has
+    nothing to keep (a public page) gets an id, for the CSRF token, and no row. The cookie is
+    HttpOnly, SameSite=Lax, and Secure when the request came over HTTPS."""
+
+    SKIP = ("/static/", "/favicon.ico", "/healthz")
+
+    def __init__(self, app: ASGIApp, secret_key: str, lifetime: float) -> None:
+        self.app = app
+        self.signer = TimestampSigner(secret_key, salt="tracker-session")
+        self.lifetime = lifetime
+
+    def _session_id(self, scope: Scope) -> str | None:
+        cookie = Headers(scope=scope).get("cookie")
+        if not cookie:
+            return None
+        for part in cookie.split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == SESSION_COOKIE and value:
+                try:
+                    return self.signer.unsign(value, max_age=self.lifetime).decode()
+                except (BadSignature, UnicodeDecodeError):
+                    return None
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        chosen = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
-        await chosen(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(self.SKIP):
+            scope["session"] = Session(None, {}, stored=False)  # nothing read, nothing kept
+            await self.app(scope, receive, send)
+            return
+        store = scope["app"].state.sessions
+        session_id = self._session_id(scope)
+        record = await run_in_threadpool(store.load, session_id) if session_id else None
+        if record is None:
+            session = Session(session_id, {}, stored=False)
+        else:
+            data = dict(record.data, account_id=record.account_id, epoch=record.epoch) \
+                if record.account_id else dict(record.data)
+            session = Session(session_id, data, stored=True, created_at=record.created_at)
+        scope["session"] = session
+        secure = scope.get("scheme") in ("https", "wss")
+
+        async def send_with_session(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await run_in_threadpool(self._store, store, session)
+                if session.new_cookie and session.id is not None:
+                    headers = MutableHeaders(scope=message)
+                    value = self.signer.sign(session.id).decode()
+                    headers.append("set-cookie", f"{SESSION_COOKIE}={value}; Path=/; "
+                                   f"Max-Age={int(self.lifetime)}; HttpOnly; SameSite=Lax"
+                                   + ("; Secure" if secure else ""))
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)
+
+    @staticmethod
+    def _store(store: Any, session: Session) -> None:
+        for ended in session.ended:
+            store.delete(ended)
+        if session.id is None:
+            return
+        data = dict(session)
+        if data and (data != session.original or not session.stored):
+            store.save(session.id, data, session.created_at)
+        elif not data and session.stored:
+            store.delete(session.id)
+
+
+# What a page may load: only this site's own scripts, styles and images (no inline script, no
+# inline style attribute, no eval), posted only to this site, framed by nobody. The QR code of the
+# second-factor enrolment is a data: image. An answer that sets its own policy keeps it (/docs).
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+               "form-action 'self'; frame-ancestors 'none'")
+
+
+def inline_script_policy(html: str) -> str:
+    """The page policy for a page that needs its own inline scripts (the Swagger UI of /docs,
+    which starts itself with one): those scripts by their SHA-256, and inline style attributes,
+    which Swagger UI sets while it draws."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL))
+    return (PAGE_POLICY.replace("script-src 'self'", f"script-src 'self' {hashes}")
+            .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"))
 
 
 class AnswerHeaders:
@@ -63,7 +183,7 @@ class AnswerHeaders:
     a stored write is lost). `tracker serve` sets `stopping` when the signal arrives."""
 
     HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff",
-               "referrer-policy": "same-origin"}
+               "referrer-policy": "same-origin", "content-security-policy": PAGE_POLICY}
 
     def __init__(self, app: ASGIApp, stopping: threading.Event) -> None:
         self.app = app
@@ -86,31 +206,33 @@ class AnswerHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _csrf_for(request: Request, session_id: str) -> str:
+    key = request.app.state.settings.secret_key.encode()
+    mac = hmac.new(key, b"csrf\n" + session_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
 def csrf_token(request: Request) -> str:
-    """The session's CSRF token, created on first use."""
-    session = request.session
-    token = session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        session["csrf"] = token
-    return token
+    """The session's CSRF token: a MAC of its id, so it needs no storage and changes with the
+    session (a new one at sign-in and at sign-out)."""
+    session: Session = request.session  # type: ignore[assignment]
+    return _csrf_for(request, session.ensure_id())
 
 
-def start_session(request: Request, account_id: str, language: str | None) -> None:
-    """A new session for a freshly signed-in account (no fixation: nothing carries over)."""
-    request.session.clear()
-    request.session["account_id"] = account_id
-    request.session["sid"] = secrets.token_urlsafe(16)
-    request.session["csrf"] = secrets.token_urlsafe(32)
-    if language:
-        request.session["lang"] = language
+def start_session(request: Request, principal: Any) -> None:
+    """A new session for a freshly signed-in account (no fixation: nothing carries over, and the
+    session it replaces is deleted). It remembers the account's session epoch."""
+    session: Session = request.session  # type: ignore[assignment]
+    keep = {"lang": principal.language} if principal.language else {}
+    session.rotate({"account_id": principal.account_id, "epoch": principal.session_epoch, **keep})
 
 
 def end_session(request: Request) -> None:
-    language = request.session.get("lang")
-    request.session.clear()
-    if language:
-        request.session["lang"] = language
+    """Sign out: the session's row is deleted (every copy of its cookie is then anonymous); the
+    language stays, in a new session."""
+    session: Session = request.session  # type: ignore[assignment]
+    language = session.get("lang")
+    session.rotate({"lang": language} if language else {})
 
 
 class CSRFError(Exception):
@@ -125,7 +247,8 @@ async def csrf_protect(request: Request) -> None:
         return
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         return
-    expected = request.session.get("csrf") if "session" in request.scope else None
+    session = request.scope.get("session")
+    expected = _csrf_for(request, session.id) if session is not None and session.id else None
     supplied = request.headers.get(CSRF_HEADER)
     if not supplied:
         content_type = request.headers.get("content-type", "")
@@ -146,68 +269,47 @@ class TooManyAttempts(Exception):
 
 
 class LoginThrottle:
-    """Counts failed sign-ins per account name and per address in a sliding window."""
+    """Counts failed sign-ins per account name and per address in a sliding window, in the
+    database (`tracker.sessions.SessionStore`), so every server process counts the same."""
 
     ACCOUNT_LIMIT = 5
     ADDRESS_LIMIT = 20
     WINDOW = 15 * 60
     LOCKOUT = 15 * 60
-    MAX_KEYS = 100_000  # names and addresses counted at once (a few MB at most)
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        # name or address -> times of its recent failures, least recently failed first
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, store: Any) -> None:
+        self.store = store
 
     def _keys(self, name: str, address: str) -> list[tuple[str, int]]:
-        return [(f"account:{name.strip().casefold()}", self.ACCOUNT_LIMIT),
+        return [(f"account:{name.strip().casefold()[:200]}", self.ACCOUNT_LIMIT),
                 (f"address:{address_block(address)}", self.ADDRESS_LIMIT)]
 
     def check(self, name: str, address: str) -> None:
         """Raise TooManyAttempts while either the account or the address is locked out."""
-        now = self.clock()
-        with self._lock:
-            for key, limit in self._keys(name, address):
-                failures = self._failures.get(key)
-                if not failures:
-                    continue
-                while failures and failures[0] < now - max(self.WINDOW, self.LOCKOUT):
-                    failures.popleft()
-                recent = [t for t in failures if t >= now - self.WINDOW]
-                if len(recent) >= limit:
-                    retry_after = int(failures[-1] + self.LOCKOUT - now) + 1
-                    if retry_after > 0:
-                        raise TooManyAttempts(retry_after)
+        now = self.store.clock()
+        keys = self._keys(name, address)
+        found = self.store.failures_since([key for key, _ in keys],
+                                          now - max(self.WINDOW, self.LOCKOUT))
+        for key, limit in keys:
+            failures = found[key]
+            recent = [t for t in failures if t >= now - self.WINDOW]
+            if len(recent) >= limit:
+                retry_after = int(failures[-1] + self.LOCKOUT - now) + 1
+                if retry_after > 0:
+                    raise TooManyAttempts(retry_after)
 
     def failed(self, name: str, address: str) -> None:
-        now = self.clock()
-        with self._lock:
-            for key, _ in self._keys(name, address):
-                self._failures.setdefault(key, deque()).append(now)
-                self._failures.move_to_end(key)
-            if len(self._failures) > self.MAX_KEYS:
-                self._forget(now)
+        """Count a failure; failures too old to matter are forgotten at the same time, so the
+        table holds at most the last WINDOW's worth."""
+        self.store.add_failure([key for key, _ in self._keys(name, address)],
+                               horizon=max(self.WINDOW, self.LOCKOUT))
 
-    def _forget(self, now: float) -> None:
-        """Drop names and addresses whose last failure is too old to matter; if a spray of
-        made-up names from many addresses still leaves too many, the least recently failed go.
-        The dict is ordered by last failure, so this only ever looks at its front."""
-        horizon = now - max(self.WINDOW, self.LOCKOUT)
-        while self._failures:
-            times = next(iter(self._failures.values()))
-            if len(self._failures) <= self.MAX_KEYS and times and times[-1] >= horizon:
-                break
-            self._failures.popitem(last=False)
+    def succeeded(self, name: str) -> None:
+        self.store.clear_failures(f"account:{name.strip().casefold()[:200]}")
 
     def size(self) -> int:
         """How many names and addresses are being counted."""
-        with self._lock:
-            return len(self._failures)
-
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(f"account:{name.strip().casefold()}", None)
+        return self.store.failure_names()
 
 
 def client_address(request: Request) -> str:

@@ -44,6 +44,7 @@ from web.deps import (
 )
 from web.forms import ActionForm, action_form, command_from_form, typed_values
 from web.labels import CATEGORY_LABELS
+from web.reading import party_filter
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -219,9 +220,7 @@ def workspace(request: Request, slug: str, principal: CurrentPrincipal, tracker:
     dialogue = readable_dialogue(read_models, principal, slug)
     if status and status not in STATUSES:
         raise InvalidInput(f"a status is one of: {', '.join(STATUSES)}", "status")
-    if party and party not in party_names(dialogue):
-        raise InvalidInput("this dialogue has no such party", "party")
-    filters = {"status": status or None, "party": party or None,
+    filters = {"status": status or None, "party": party_filter(dialogue, party),
                "overdue": True if overdue in ("1", "on", "true") else None, "q": (q or "").strip() or None}
     context = workspace_context(request, principal, tracker, read_models, dialogue, filters, page)
     block = LIST_TARGETS.get(request.headers.get("hx-target", ""), "content")

@@ -68,7 +68,10 @@ def in_progress(site: Site) -> str:
 
 
 def refused(site: Site, send) -> tuple[int, str]:
-    """Send a request that must be refused: its status and body; asserts the log did not grow."""
+    """Send a request that must be refused: its status and body; asserts the log did not grow.
+    (Everyone signs in first: a sign-in is recorded, as the account's SignedIn event.)"""
+    for who in ("member", "admin", "auditor"):
+        site.client(who)
     before = position(site.tracker)
     response = send()
     assert position(site.tracker) == before, "a refused request stored something"

@@ -140,33 +140,76 @@ def test_a_name_that_cannot_be_an_account_is_refused_like_a_wrong_password(site:
     assert position(site.tracker) == before
 
 
-def test_the_lock_ends_after_its_time_and_old_failures_are_forgotten():
-    now = [5000.0]
-    throttle = LoginThrottle(clock=lambda: now[0])
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(1_000_000.0)
+
+
+@pytest.fixture
+def db_throttle(store_url, clock) -> Iterator[LoginThrottle]:
+    """The throttle on its table in a real store (SQLite and PostgreSQL), with a clock to move."""
+    from projections.store import close_store, open_store
+    from tracker.sessions import SessionStore
+
+    store = open_store(store_url)
+    try:
+        yield LoginThrottle(SessionStore(store, idle=3600, lifetime=43200, clock=clock))
+    finally:
+        close_store(store)
+
+
+def test_the_lock_ends_after_its_time_and_old_failures_are_forgotten(db_throttle, clock):
     for _ in range(LoginThrottle.ACCOUNT_LIMIT):
-        throttle.failed("someone", "10.9.9.9")
+        db_throttle.failed("someone", "10.9.9.9")
     with pytest.raises(TooManyAttempts):
-        throttle.check("someone", "10.9.9.10")
-    now[0] += LoginThrottle.LOCKOUT + 1
-    throttle.check("someone", "10.9.9.10")
+        db_throttle.check("someone", "10.9.9.10")
+    clock.now += LoginThrottle.LOCKOUT + 1
+    db_throttle.check("someone", "10.9.9.10")
 
 
-def test_the_throttle_does_not_grow_without_bound_under_a_spray_of_names():
-    """A spray of made-up names from ever new addresses: what the throttle keeps stays bounded."""
-    class SmallThrottle(LoginThrottle):
-        MAX_KEYS = 1000  # the rule, at a size a test runs through quickly
+def test_many_failures_from_one_address_lock_it_whatever_the_names(db_throttle, clock):
+    for n in range(LoginThrottle.ADDRESS_LIMIT):
+        db_throttle.check(f"name-{n}", "10.0.0.7")
+        db_throttle.failed(f"name-{n}", "10.0.0.7")
+    with pytest.raises(TooManyAttempts):
+        db_throttle.check("someone-else", "10.0.0.7")
+    db_throttle.check("someone-else", "10.0.0.8")  # another address is fine
+    clock.now += LoginThrottle.LOCKOUT + LoginThrottle.WINDOW + 1
+    db_throttle.check("someone-else", "10.0.0.7")  # and the lock ends
 
-    now = [0.0]
-    throttle = SmallThrottle(clock=lambda: now[0])
-    for n in range(3 * SmallThrottle.MAX_KEYS):
-        now[0] += 0.5
-        throttle.failed(f"made-up-{n}", f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}")
-    assert throttle.size() <= SmallThrottle.MAX_KEYS
-    # the latest failures are still counted
+
+def test_the_throttle_keeps_only_the_last_windows_failures_under_a_spray_of_names(db_throttle,
+                                                                                  clock):
+    """A spray of made-up names from ever new addresses: what the table keeps is bounded by the
+    window (older failures are deleted with each new one), and the latest still count."""
+    horizon = max(LoginThrottle.WINDOW, LoginThrottle.LOCKOUT)
+    for n in range(600):
+        clock.now += horizon / 200  # 200 failures per window
+        db_throttle.failed(f"made-up-{n}", f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}")
+    assert db_throttle.size() <= 2 * 201
     for _ in range(LoginThrottle.ACCOUNT_LIMIT):
-        throttle.failed("target", "10.200.0.1")
+        db_throttle.failed("target", "10.200.0.1")
     with pytest.raises(TooManyAttempts):
-        throttle.check("target", "10.200.0.2")
+        db_throttle.check("target", "10.200.0.2")
+
+
+def test_the_count_is_shared_by_every_server_process(settings):
+    """Two apps on one database (two server processes): failures counted by either lock both."""
+    apps = [create_app(settings), create_app(settings)]
+    with TestClient(apps[0]) as first, TestClient(apps[1]) as second:
+        build_site(apps[0])
+        for n in range(LoginThrottle.ACCOUNT_LIMIT):
+            assert attempt(first if n % 2 else second, "saaba-women", "wrong password") == 401
+        assert attempt(first, "saaba-women", PASSWORD) == 429
+        assert attempt(second, "saaba-women", PASSWORD) == 429
 
 
 @pytest.mark.parametrize("trusted", ["", "127.0.0.1"])

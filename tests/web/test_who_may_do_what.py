@@ -160,6 +160,8 @@ def world(site: Site):
         tracker.grant_membership(SYSTEM, f"saaba-{kind}", slug="saaba", party=parties[kind])
     tokens = {role: tracker.create_token(SYSTEM, name) for role, name in ACCOUNT.items()}
     built = World(site, parties, tokens, {})
+    for role in (*ROLES, *CASE_ROLES, *DIALOGUE_ROLES):  # signed in before anything is counted
+        built.form_client(role)
     yield built
     for client, _ in built.clients.values():
         client.close()
