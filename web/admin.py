@@ -21,6 +21,7 @@ from tracker import policy
 from tracker.application import CommandResult, Principal, Tracker
 from tracker.commands import AddParty, StartDialogue
 from web.deps import CurrentPrincipal, FreshReadModelsDep, TrackerDep, render, wants_fragment
+from web.errors import status_of
 from web.forms import command_from_form, typed_values
 from web.workspace import FormDep, errors_of, flash, settled, text
 
@@ -90,9 +91,8 @@ def account_action(request: Request, name: str, action: str, principal: CurrentP
     try:
         result = settled(request, spec.call(tracker, principal, name, form))
     except (InvalidInput, TransitionRefused, Forbidden, NotFound) as error:
-        status = {InvalidInput: 422, TransitionRefused: 409, Forbidden: 403, NotFound: 404}
         return admin_page(request, read_models, errors={"_form": error.message},
-                          open_form=f"{action}:{name}", status_code=status[type(error)])
+                          open_form=f"{action}:{name}", status_code=status_of(error))
     if spec.ends_sessions:  # the epoch already refuses them; this tidies the table at once
         request.app.state.sessions.end_for_account(result.id)
     flash(request, spec.done)
