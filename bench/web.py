@@ -69,7 +69,8 @@ def seed(tracker, count: int = COMMITMENTS) -> dict[str, str]:
     member = tracker.authenticate("bench-member", PASSWORD)
     target = tracker.propose_commitment(member, "bench", title="The commitment we report on",
                                         required_parties=[parties[0]])
-    for action, fields in (("endorse", {}), ("agree", {}),
+    # (the member's endorsement came with its proposal)
+    for action, fields in (("agree", {}),
                            ("assign", {"party_id": parties[0], "due_date": date(2030, 1, 1)})):
         tracker.commitment_action(member, target.id, action, fields)
     return {"dialogue_id": dialogue.id, "commitment_id": target.id}

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Transcoding
 
 from domain.errors import InvalidInput
@@ -32,6 +33,21 @@ class Meta:
     occurred_on: date
     party: str | None = None
     note: str | None = None
+
+
+class Dated(Aggregate):
+    """An aggregate whose events carry a business date, and which remembers its last event's.
+
+    The application refuses an event dated before the record's previous one (`check_not_before`),
+    so that "the state on a date" always reads the events in their order. Every event applies
+    through this base class, loading included; a snapshot holds the date too.
+    """
+
+    class Event(Aggregate.Event):
+        def apply(self, aggregate: Any) -> None:
+            meta = getattr(self, "meta", None)
+            if isinstance(meta, Meta):
+                aggregate.last_occurred_on = meta.occurred_on
 
 
 class DateAsISO(Transcoding):
@@ -103,6 +119,20 @@ def check_occurred_on(value: date, today: date) -> date:
         raise InvalidInput(
             f"the date it happened must be between {EARLIEST_DATE.isoformat()} and today", "occurred_on"
         )
+    return value
+
+
+def last_date_of(aggregate: Any) -> date | None:
+    """The business date of the aggregate's last event, if it keeps one (see `Dated`)."""
+    return getattr(aggregate, "last_occurred_on", None)
+
+
+def check_not_before(value: date, previous: date | None) -> date:
+    """An event may not be dated before the record's previous event."""
+    if previous is not None and value < previous:
+        raise InvalidInput(
+            f"the date it happened may not be before {previous.isoformat()}, the date of this "
+            "record's previous event", "occurred_on")
     return value
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.base import Meta, clean_text, clean_title
+from domain.base import Dated, Meta, clean_text, clean_title
 from domain.errors import InvalidInput, TransitionRefused
 
 CATEGORIES = (
@@ -15,6 +15,15 @@ CATEGORIES = (
 )
 OPEN, RESOLVED, CLOSED = "open", "resolved", "closed"
 
+# The case lifecycle: action -> the statuses it is allowed from (in this order in messages), and
+# how the refusal ends ("only open cases can be resolved").
+CASE_LIFECYCLE: dict[str, tuple[tuple[str, ...], str]] = {
+    "resolve": ((OPEN,), "be resolved"),
+    "close": ((OPEN, RESOLVED), "be closed"),
+    "reopen": ((RESOLVED, CLOSED), "be reopened"),
+    "link": ((OPEN, RESOLVED), "take new commitments"),
+}
+
 
 def check_category(category: str) -> str:
     if category not in CATEGORIES:
@@ -22,7 +31,7 @@ def check_category(category: str) -> str:
     return category
 
 
-class Case(Aggregate):
+class Case(Dated):
     TOPIC = "case"
 
     class Created(Aggregate.Created):
@@ -63,14 +72,23 @@ class Case(Aggregate):
             "resolution": self.resolution,
         }
 
-    def _require(self, allowed: tuple[str, ...], what: str) -> None:
+    def ready(self, action: str) -> bool:
+        """Whether the case lifecycle allows `action` from this status."""
+        return self.status in CASE_LIFECYCLE[action][0]
+
+    def check_when(self, action: str) -> None:
+        """TransitionRefused, saying why, if the case lifecycle does not allow `action` now."""
+        self._require(action)
+
+    def _require(self, action: str) -> None:
+        allowed, what = CASE_LIFECYCLE[action]
         if self.status not in allowed:
             raise TransitionRefused(
                 f"only {' or '.join(allowed)} cases can {what}; this one is {self.status}"
             )
 
     def resolve(self, *, summary: str, meta: Meta) -> None:
-        self._require((OPEN,), "be resolved")
+        self._require("resolve")
         self._resolved(summary=clean_text(summary, "summary", required=True), meta=meta)
 
     @event("Resolved", topic="case.resolved")
@@ -79,7 +97,7 @@ class Case(Aggregate):
         self.resolution = summary
 
     def close(self, *, reason: str, meta: Meta) -> None:
-        self._require((OPEN, RESOLVED), "be closed")
+        self._require("close")
         self._closed(reason=clean_text(reason, "reason", required=True), meta=meta)
 
     @event("Closed", topic="case.closed")
@@ -88,7 +106,7 @@ class Case(Aggregate):
         self.last_reason = reason
 
     def reopen(self, *, reason: str, meta: Meta) -> None:
-        self._require((RESOLVED, CLOSED), "be reopened")
+        self._require("reopen")
         self._reopened(reason=clean_text(reason, "reason", required=True), meta=meta)
 
     @event("Reopened", topic="case.reopened")
@@ -97,7 +115,7 @@ class Case(Aggregate):
         self.last_reason = reason
 
     def link(self, *, commitment_id: str, meta: Meta) -> None:
-        if self.status == CLOSED:
+        if not self.ready("link"):
             raise TransitionRefused("a closed case cannot take new commitments; reopen it first")
         if commitment_id in self.commitment_ids:
             raise InvalidInput("this commitment is already linked to the case", "commitment_id")

@@ -15,9 +15,9 @@ from uuid import uuid4
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.base import Meta, check_due_date, clean_text, clean_title
-from domain.errors import InvalidInput, TransitionRefused
-from domain.lifecycle import Status, check_transition, is_overdue
+from domain.base import Dated, Meta, check_due_date, clean_text, clean_title
+from domain.errors import N_, InvalidInput, TransitionRefused
+from domain.lifecycle import LIFECYCLE, Status, check_transition, is_overdue
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -62,7 +62,7 @@ def check_percent(percent: Any) -> int:
     return percent
 
 
-class Commitment(Aggregate):
+class Commitment(Dated):
     TOPIC = "commitment"
 
     class Created(Aggregate.Created):
@@ -161,7 +161,9 @@ class Commitment(Aggregate):
             "due_date": self.due_date,
             "progress": self.progress,
             "milestones": [dict(m) for m in self.milestones],
-            "evidence": [dict(e) for e in self.evidence],
+            # (a snapshot taken before evidence had `public` holds entries without it)
+            "evidence": [e.copy() if "public" in e else {**e, "public": False}
+                         for e in self.evidence],
             "completed_by": self.completed_by,
             "completion_summary": self.completion_summary,
             "verified_by": self.verified_by,
@@ -169,10 +171,32 @@ class Commitment(Aggregate):
             "private_note": self.private_note,
         }
 
+    def ready(self, action: str, party: str | None) -> bool:
+        """Whether `action` could be taken now for `party` (None: for no party), whoever asks: the
+        lifecycle table allows it from this status and the record holds what it needs (someone
+        left to endorse, every endorsement for agreeing, an open milestone). Who may ask is the
+        policy's question (tracker/policy.py); pages offer what both allow."""
+        rule = LIFECYCLE.get(action)
+        if rule is not None and self.status_enum not in rule.sources:
+            return False
+        if action == "endorse":
+            return party in self.missing_endorsements()
+        if action == "agree":
+            return not self.missing_endorsements()
+        if action == "complete-milestone":
+            return any(m["completed_on"] is None for m in self.milestones)
+        return True
+
     # --- commands ---------------------------------------------------------------------------
 
     def _check(self, action: str) -> Status | str | None:
         return check_transition(action, self.status_enum)
+
+    def check_when(self, action: str) -> None:
+        """TransitionRefused, saying why, if the lifecycle table does not allow `action` now (the
+        application asks before who may: "only an in-progress commitment can be completed")."""
+        if action in LIFECYCLE:
+            self._check(action)
 
     def amend(self, *, reason: str, meta: Meta, title: str | None = None,
               description: str | None = None) -> None:
@@ -295,7 +319,7 @@ class Commitment(Aggregate):
                 milestone["completed_on"] = meta.occurred_on
 
     def attach_evidence(self, *, description: str, meta: Meta, url: str | None = None,
-                        sha256: str | None = None) -> str:
+                        sha256: str | None = None, public: bool = False) -> str:
         self._check("attach-evidence")
         evidence_id = str(uuid4())
         self._evidence_attached(
@@ -303,15 +327,34 @@ class Commitment(Aggregate):
             description=clean_text(description, "description", required=True),
             url=check_evidence_url(url),
             sha256=check_sha256(sha256),
+            public=bool(public),
             meta=meta,
         )
         return evidence_id
 
-    @event("EvidenceAttached", topic="commitment.evidence_attached")
+    class EvidenceAttached(Aggregate.Event):
+        """Evidence, shown on the public pages only when `public`: photos and documents can show
+        people, so evidence recorded before the field existed (version 1) reads as not public."""
+
+        TOPIC = "commitment.evidence_attached"
+        class_version = 2
+
+        evidence_id: str
+        description: str
+        url: str
+        sha256: str
+        public: bool
+        meta: Meta
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["public"] = False
+
+    @event(EvidenceAttached)
     def _evidence_attached(self, evidence_id: str, description: str, url: str, sha256: str,
-                           meta: Meta) -> None:
+                           public: bool, meta: Meta) -> None:
         self.evidence.append({"id": evidence_id, "description": description, "url": url,
-                              "sha256": sha256, "added_on": meta.occurred_on})
+                              "sha256": sha256, "public": public, "added_on": meta.occurred_on})
 
     def complete(self, *, summary: str, party_id: str, meta: Meta) -> None:
         self._check("complete")
@@ -375,6 +418,30 @@ class Commitment(Aggregate):
         self.completed_by = None
         self.verified_by = None
         self.completed_on = None
+
+    def link_to_case(self, *, case_id: str, meta: Meta) -> None:
+        """The commitment's side of linking it to a case (the case records its own side)."""
+        if self.case_id == case_id:
+            raise InvalidInput("this commitment is already linked to the case", "commitment_id")
+        if self.case_id:
+            raise InvalidInput("this commitment is already linked to another case", "commitment_id")
+        self._linked_to_case(case_id=case_id, meta=meta)
+
+    @event("LinkedToCase", topic="commitment.linked_to_case")
+    def _linked_to_case(self, case_id: str, meta: Meta) -> None:
+        self.case_id = case_id
+
+    def comment(self, *, meta: Meta, public: bool = False) -> None:
+        """A note from a party of the dialogue, in any status: the parties that may not act can
+        still be heard. Its words are the event's note; shown on the public pages only when
+        `public`."""
+        if not meta.note:
+            raise InvalidInput(N_("note is required"), "note")
+        self._commented(public=bool(public), meta=meta)
+
+    @event("Commented", topic="commitment.commented")
+    def _commented(self, public: bool, meta: Meta) -> None:
+        pass
 
     def set_visibility(self, *, public: bool, meta: Meta, reason: str) -> None:
         if bool(public) == self.public:

@@ -1,6 +1,12 @@
 """Errors a committee member can read: each message says what was refused and why."""
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogues without translating it here (it is translated on display,
+    in the reader's language). Extraction: see docs/ARCHITECTURE.md."""
+    return message
+
+
 class DomainError(Exception):
     """A command was refused by a rule of the domain."""
 

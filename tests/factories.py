@@ -57,10 +57,15 @@ def propose(tracker: Tracker, world: World, by: str = "police",
 
 
 def advance(tracker: Tracker, world: World, commitment_id: str, to: str) -> None:
-    """Take a commitment proposed by `propose` (police + vigilante required) to status `to`."""
+    """Take a commitment proposed by `propose` (police + vigilante required) to status `to`:
+    the required parties that have not endorsed yet endorse, the police agree, assign it to
+    themselves and complete it, the vigilante group verifies."""
     police, vigilante = world.members["police"], world.members["vigilante"]
+    missing = tracker.commitment(commitment_id).missing_endorsements()
+    endorsements = [(world.members[kind], "endorse", {}) for kind in ("police", "vigilante")
+                    if world.parties[kind] in missing]
     steps = {
-        "agreed": [(police, "endorse", {}), (vigilante, "endorse", {}), (police, "agree", {})],
+        "agreed": [*endorsements, (police, "agree", {})],
         "in_progress": [(police, "assign", {"party_id": world.parties["police"],
                                             "due_date": date(2030, 6, 30)})],
         "completed": [(police, "complete", {"summary": "Patrols run every market day"})],

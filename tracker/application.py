@@ -1,10 +1,15 @@
-"""The tracker's application service: one method per use case, plain values in and out.
+"""The tracker's application service: one method per use case, typed commands in, plain values out.
 
-Every command takes the acting `Principal`, checks what that account may do, loads the aggregate,
-calls one domain command and saves, returning the aggregate's id, its new version and the position of
-its last event in the log (so the caller can wait for the read models: read-your-writes). A stale
+Every use case takes the acting `Principal` and a command of the catalogue (tracker/commands.py),
+asks the policy table (tracker/policy.py) whether this account may give it for this record and
+party, loads the aggregate, calls the domain command and saves, returning the aggregate's id, its
+new version and the position of its last event in the log (so the caller can wait for the read
+models: read-your-writes). `execute` runs any command by its class (HANDLERS); a command on a
+commitment or a case applies itself to the record once allowed (`act`, `act_on_case`). A stale
 `expected_version` raises `Conflict` and changes nothing; a command given no expected version is
-retried when another writer saved first, so concurrent writers never lose an update.
+retried when another writer saved first, so concurrent writers never lose an update. Use cases
+also take their command's fields as keywords (`raise_case(principal, slug, title=...)`), and
+`commitment_action`/`case_action` take an action's name, for scripts, the demo and tests.
 """
 
 from __future__ import annotations
@@ -28,12 +33,37 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from domain.account import Account, ApiToken, account_id, check_account_name
-from domain.base import TRANSCODINGS, Meta, check_occurred_on, clean_text
+from domain.base import (
+    TRANSCODINGS,
+    Meta,
+    check_not_before,
+    check_occurred_on,
+    clean_text,
+    last_date_of,
+)
 from domain.case import Case
 from domain.commitment import Commitment
 from domain.dialogue import Dialogue, check_slug
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from domain.lifecycle import LIFECYCLE, Status, allowed_actions
+from tracker import policy
+from tracker.commands import (
+    CASE_COMMANDS,
+    COMMITMENT_COMMANDS,
+    Acting,
+    AddParty,
+    CaseCommand,
+    Command,
+    CommitmentCommand,
+    ConcludeDialogue,
+    LinkCommitment,
+    ProposeCommitment,
+    RaiseCase,
+    RecordMeeting,
+    ReopenDialogue,
+    SetVisibility,
+    StartDialogue,
+    given,
+)
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -67,11 +97,7 @@ class Principal:
         return self.memberships.get(dialogue_id)
 
     def can_read(self, dialogue_id: str) -> bool:
-        return self.role in ("admin", "auditor") or dialogue_id in self.memberships
-
-    def can_write(self, dialogue_id: str) -> bool:
-        """May act in this dialogue at all (the commands still check each action's own rules)."""
-        return self.is_admin or (self.role == "member" and dialogue_id in self.memberships)
+        return policy.may_read(self, dialogue_id)
 
 
 # The command line and the demo loader act as the system: an admin with no account.
@@ -88,56 +114,6 @@ class CommandResult:
     version: int
     position: int
     extra: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CommitmentAction:
-    """How one lifecycle action reaches the domain.
-
-    `method`: the Commitment command; `fields`: the values it takes from the caller; `acting_party`:
-    the command takes the acting party as its `party_id` (endorse, complete, verify); `responsible`:
-    a member may do it only for the party the commitment is assigned to.
-    """
-
-    method: str
-    fields: tuple[str, ...] = ()
-    acting_party: bool = False
-    responsible: bool = False
-    proposer: bool = False
-    required: tuple[str, ...] = ()
-
-
-COMMITMENT_ACTIONS: dict[str, CommitmentAction] = {
-    "amend": CommitmentAction("amend", ("title", "description", "reason"), required=("reason",)),
-    "endorse": CommitmentAction("endorse", acting_party=True),
-    "agree": CommitmentAction("agree"),
-    "reject": CommitmentAction("reject", ("reason",), required=("reason",)),
-    "withdraw": CommitmentAction("withdraw", ("reason",), proposer=True, required=("reason",)),
-    "assign": CommitmentAction("assign", ("party_id", "due_date"),
-                               required=("party_id", "due_date")),
-    "progress": CommitmentAction("report_progress", ("percent", "public"), responsible=True,
-                                 required=("percent",)),
-    "add-milestone": CommitmentAction("add_milestone", ("title", "due_date"), responsible=True,
-                                      required=("title",)),
-    "complete-milestone": CommitmentAction("complete_milestone", ("milestone_id",),
-                                           responsible=True, required=("milestone_id",)),
-    "attach-evidence": CommitmentAction("attach_evidence", ("description", "url", "sha256"),
-                                        required=("description",)),
-    "complete": CommitmentAction("complete", ("summary",), acting_party=True, responsible=True,
-                                 required=("summary",)),
-    "verify": CommitmentAction("verify", acting_party=True),
-    "dispute": CommitmentAction("dispute", ("reason",), required=("reason",)),
-    "cancel": CommitmentAction("cancel", ("reason",), required=("reason",)),
-    "reopen": CommitmentAction("reopen", ("reason",), required=("reason",)),
-}
-assert set(COMMITMENT_ACTIONS) == set(LIFECYCLE), "every lifecycle action reaches the domain"
-
-CASE_ACTIONS: dict[str, tuple[str, str]] = {
-    "resolve": ("resolve", "summary"),
-    "close": ("close", "reason"),
-    "reopen": ("reopen", "reason"),
-    "link": ("link", "commitment_id"),
-}
 
 
 # The largest version a store can hold (a signed 64-bit column in SQLite and PostgreSQL).
@@ -252,11 +228,14 @@ class Tracker(Application[UUID]):
     # --- plumbing -----------------------------------------------------------------------------
 
     def _meta(self, principal: Principal, party: str | None = None,
-              occurred_on: date | None = None, note: str | None = None) -> Meta:
+              occurred_on: date | None = None, note: str | None = None,
+              after: date | None = None) -> Meta:
+        """An event's metadata; its business date is today unless given, and not before `after`
+        (the business date of the record's previous event)."""
         today = self.today()
         return Meta(
             actor=principal.account_id,
-            occurred_on=check_occurred_on(occurred_on or today, today),
+            occurred_on=check_not_before(check_occurred_on(occurred_on or today, today), after),
             party=party,
             note=clean_text(note, "note") or None,
         )
@@ -285,6 +264,28 @@ class Tracker(Application[UUID]):
         except IntegrityError:
             raise Conflict(taken) from None
 
+    def _current(self, cls: type[A], aggregate_id: UUID | str, what: str,
+                 expected_version: int | None) -> A:
+        """The aggregate as stored now; Conflict if it is not at the version the caller read."""
+        aggregate = self._load(cls, aggregate_id, what)
+        if expected_version is not None and aggregate.version != expected_version:
+            raise Conflict(
+                f"this {what} changed since you opened it: it is now at version "
+                f"{aggregate.version}, you had version {expected_version}"
+            )
+        return aggregate
+
+    def _save_changes(self, aggregate: Aggregate, expected_version: int | None, what: str,
+                      *others: Aggregate) -> int:
+        try:
+            return self._save(aggregate, *others)
+        except IntegrityError:
+            if expected_version is not None:
+                raise Conflict(
+                    f"this {what} changed since you opened it; reload it and try again"
+                ) from None
+            raise
+
     def _change(self, cls: type[A], aggregate_id: UUID | str, what: str,
                 change: Callable[[A], dict[str, str] | None],
                 expected_version: int | None = None,
@@ -292,22 +293,10 @@ class Tracker(Application[UUID]):
         """Load, check the expected version, apply one change, save; retry a lost race."""
 
         def attempt() -> CommandResult:
-            aggregate = self._load(cls, aggregate_id, what)
-            if expected_version is not None and aggregate.version != expected_version:
-                raise Conflict(
-                    f"this {what} changed since you opened it: it is now at version "
-                    f"{aggregate.version}, you had version {expected_version}"
-                )
+            aggregate = self._current(cls, aggregate_id, what, expected_version)
             extra = change(aggregate) or {}
             others = list(also(aggregate)) if also else []
-            try:
-                position = self._save(aggregate, *others)
-            except IntegrityError:
-                if expected_version is not None:
-                    raise Conflict(
-                        f"this {what} changed since you opened it; reload it and try again"
-                    ) from None
-                raise
+            position = self._save_changes(aggregate, expected_version, what, *others)
             return CommandResult(str(aggregate.id), aggregate.version, position, extra)
 
         return self._retrying(attempt, what)
@@ -328,40 +317,49 @@ class Tracker(Application[UUID]):
                 time.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** tries)))  # noqa: S311
         raise Conflict(f"too many people are changing this {what} at once; try again")
 
-    # --- authorisation --------------------------------------------------------------------------
-
-    def _check_writer(self, principal: Principal, dialogue_id: str) -> None:
-        if principal.is_auditor:
-            raise Forbidden("auditors read everything and change nothing")
-        if not principal.is_admin and dialogue_id not in principal.memberships:
-            raise Forbidden("you are not a member of this dialogue")
+    # --- who acts, and for which party -----------------------------------------------------------
 
     def _check_admin(self, principal: Principal) -> None:
-        if not principal.is_admin:
-            raise Forbidden("only an administrator can do this")
+        policy.require_rule(principal, policy.ADMINISTRATION)
 
-    def _acting_party(self, principal: Principal, dialogue: Dialogue,
-                      requested: str | None) -> str:
-        """The party an action is taken for: a member's own, or the one an admin names."""
-        self._check_writer(principal, str(dialogue.id))
-        own = principal.party_in(str(dialogue.id))
-        if principal.is_admin and not own:
-            if not requested:
-                raise InvalidInput("an administrator must say for which party they act",
-                                   "party_id")
-            party = dialogue.party(requested)
-            if party is None:
-                raise InvalidInput("this dialogue has no such party", "party_id")
-            return party["id"]
-        if requested and requested != own:
-            party = dialogue.party(requested)
-            if party is None or party["id"] != own:
-                raise Forbidden("you can act only for your own party")
-        assert own is not None
-        return own
+    def _acting(self, principal: Principal, command: Command, target: policy.Target,
+                dialogue: Callable[[], Dialogue], record: Aggregate | None = None,
+                occurred_on: date | None = None) -> Acting:
+        """Who gives the command, for which party, checked against the policy table; and the
+        metadata of its event (dated no earlier than the record's previous event).
 
-    def _recorded_party(self, principal: Principal, dialogue_id: str) -> str | None:
-        return principal.party_in(dialogue_id)
+        A member acts for its own party: naming another is refused. An administrator acts for no
+        party, or for the party it names where the command takes one (`party_field`).
+        `dialogue` loads the dialogue, only when a party given by name must be looked up."""
+        policy.check_who(principal, target.dialogue_id)
+        loaded: list[Dialogue] = []
+
+        def party_of(ref: str | None, field_name: str) -> str | None:
+            if not loaded:
+                loaded.append(dialogue())
+            return self._party_of(loaded[0], ref, field_name)
+
+        own = principal.party_in(target.dialogue_id or "")
+        asked = getattr(command, command.party_field) if command.party_field else None
+        party = own
+        if asked and asked != own:
+            named = party_of(asked, command.party_field or "party_id")
+            if named != own and (own is not None or not principal.is_admin):
+                raise Forbidden(policy.OWN_PARTY_ONLY)
+            party = named
+        policy.require(principal, type(command), target, party)
+        meta = self._meta(principal, party, occurred_on or command.occurred_on, command.note,
+                          after=last_date_of(record))
+        return Acting(party=party, meta=meta, party_of=party_of)
+
+    def execute(self, principal: Principal, target: str | None, command: Command) -> CommandResult:
+        """Any command of the catalogue, by its class (HANDLERS); `target` is what it changes:
+        the dialogue's slug, the case's or the commitment's id (None to start a dialogue)."""
+        for cls in type(command).__mro__:
+            handler = HANDLERS.get(cls)
+            if handler is not None:
+                return handler(self, principal, target or "", command)
+        raise TypeError(f"no handler for {type(command).__name__}")
 
     # --- dialogues ------------------------------------------------------------------------------
 
@@ -372,69 +370,66 @@ class Tracker(Application[UUID]):
             raise NotFound(f"no dialogue is called {slug[:60]!r}") from None
         return self._load(Dialogue, Dialogue.create_id(slug), f"dialogue {slug!r}")
 
-    def create_dialogue(self, principal: Principal, *, slug: str, name: str, country: str,
-                        locality: str, description: str | None = None,
-                        occurred_on: date | None = None, note: str | None = None
-                        ) -> CommandResult:
-        self._check_admin(principal)
-        dialogue = Dialogue.start(slug=slug, name=name, country=country, locality=locality,
-                                  description=description,
-                                  meta=self._meta(principal, None, occurred_on, note))
+    def create_dialogue(self, principal: Principal, command: StartDialogue | None = None,
+                        **fields: Any) -> CommandResult:
+        command = given(StartDialogue, command, fields)
+        policy.require(principal, StartDialogue, policy.Target(None), None)
+        dialogue = Dialogue.start(slug=command.slug, name=command.name, country=command.country,
+                                  locality=command.locality, description=command.description,
+                                  meta=self._meta(principal, None, command.occurred_on,
+                                                  command.note))
         position = self._create(dialogue, taken=f"a dialogue called {dialogue.slug!r} exists")
         return CommandResult(str(dialogue.id), dialogue.version, position)
 
-    def _change_dialogue(self, principal: Principal, slug: str,
-                         change: Callable[[Dialogue], dict[str, str] | None],
-                         expected_version: int | None, admin: bool = False) -> CommandResult:
-        dialogue = self.dialogue_by_slug(slug)
-        if admin:
-            self._check_admin(principal)
-        else:
-            self._check_writer(principal, str(dialogue.id))
-        return self._change(Dialogue, dialogue.id, "dialogue", change, expected_version)
+    def _change_dialogue(self, principal: Principal, slug: str, command: Command,
+                         change: Callable[[Dialogue, Acting], dict[str, str] | None],
+                         occurred_on: date | None = None) -> CommandResult:
+        dialogue_id = self.dialogue_by_slug(slug).id
 
-    def add_party(self, principal: Principal, slug: str, *, name: str, kind: str,
-                  expected_version: int | None = None, occurred_on: date | None = None,
-                  note: str | None = None) -> CommandResult:
-        def change(dialogue: Dialogue) -> dict[str, str]:
-            meta = self._meta(principal, None, occurred_on, note)
-            return {"party_id": dialogue.add_party(name=name, kind=kind, meta=meta)}
+        def apply(dialogue: Dialogue) -> dict[str, str] | None:
+            acting = self._acting(principal, command, policy.Target.of(dialogue),
+                                  lambda: dialogue, occurred_on=occurred_on)
+            return change(dialogue, acting)
 
-        return self._change_dialogue(principal, slug, change, expected_version, admin=True)
+        return self._change(Dialogue, dialogue_id, "dialogue", apply, command.expected_version)
 
-    def record_meeting(self, principal: Principal, slug: str, *, held_on: date, title: str,
-                       attendance: Mapping[str, int], summary: str | None = None,
-                       expected_version: int | None = None, note: str | None = None
-                       ) -> CommandResult:
-        def change(dialogue: Dialogue) -> dict[str, str]:
+    def add_party(self, principal: Principal, slug: str, command: AddParty | None = None,
+                  **fields: Any) -> CommandResult:
+        command = given(AddParty, command, fields)
+        return self._change_dialogue(principal, slug, command, lambda d, acting: {
+            "party_id": d.add_party(name=command.name, kind=command.kind, meta=acting.meta)})
+
+    def record_meeting(self, principal: Principal, slug: str,
+                       command: RecordMeeting | None = None, **fields: Any) -> CommandResult:
+        """A meeting, recorded on the date it was held (its business date)."""
+        command = given(RecordMeeting, command, fields)
+        if command.occurred_on not in (None, command.held_on):
+            raise InvalidInput("a meeting happened on the day it was held", "occurred_on")
+
+        def change(dialogue: Dialogue, acting: Acting) -> dict[str, str]:
             by_id: dict[str, int] = {}
-            for ref, count in attendance.items():
+            for ref, count in command.attendance.items():
                 party = dialogue.party(ref)
                 if party is None:
                     raise InvalidInput(f"this dialogue has no party {ref!r}", "attendance")
                 by_id[party["id"]] = count
-            meta = self._meta(principal, self._recorded_party(principal, str(dialogue.id)),
-                              held_on, note)
             return {"meeting_id": dialogue.record_meeting(
-                held_on=held_on, title=title, attendance=by_id, summary=summary, meta=meta)}
+                held_on=command.held_on, title=command.title, attendance=by_id,
+                summary=command.summary, meta=acting.meta)}
 
-        return self._change_dialogue(principal, slug, change, expected_version)
+        return self._change_dialogue(principal, slug, command, change, occurred_on=command.held_on)
 
-    def conclude_dialogue(self, principal: Principal, slug: str, *, reason: str,
-                          expected_version: int | None = None,
-                          occurred_on: date | None = None) -> CommandResult:
-        return self._change_dialogue(
-            principal, slug,
-            lambda d: d.conclude(reason=reason, meta=self._meta(principal, None, occurred_on)),
-            expected_version, admin=True)
+    def conclude_dialogue(self, principal: Principal, slug: str,
+                          command: ConcludeDialogue | None = None, **fields: Any) -> CommandResult:
+        command = given(ConcludeDialogue, command, fields)
+        return self._change_dialogue(principal, slug, command, lambda d, acting: d.conclude(
+            reason=command.reason, meta=acting.meta))
 
-    def reopen_dialogue(self, principal: Principal, slug: str, *, reason: str,
-                        expected_version: int | None = None,
-                        occurred_on: date | None = None) -> CommandResult:
-        return self._change_dialogue(
-            principal, slug,
-            lambda d: d.reopen(reason=reason, meta=self._meta(principal, None, occurred_on)),
-            expected_version, admin=True)
+    def reopen_dialogue(self, principal: Principal, slug: str,
+                        command: ReopenDialogue | None = None, **fields: Any) -> CommandResult:
+        command = given(ReopenDialogue, command, fields)
+        return self._change_dialogue(principal, slug, command, lambda d, acting: d.reopen(
+            reason=command.reason, meta=acting.meta))
 
     # --- cases ----------------------------------------------------------------------------------
 
@@ -446,85 +441,105 @@ class Tracker(Application[UUID]):
             raise InvalidInput("this dialogue has no such party", field_name)
         return party["id"]
 
-    def raise_case(self, principal: Principal, slug: str, *, title: str, category: str,
-                   description: str | None = None, raised_by: str | None = None,
-                   occurred_on: date | None = None, note: str | None = None) -> CommandResult:
+    def raise_case(self, principal: Principal, slug: str, command: RaiseCase | None = None,
+                   **fields: Any) -> CommandResult:
+        """A case, raised by the acting party (a member's own; an administrator names it)."""
+        command = given(RaiseCase, command, fields)
         dialogue = self.dialogue_by_slug(slug)
-        self._check_writer(principal, str(dialogue.id))
+        acting = self._acting(principal, command, policy.Target.of(dialogue), lambda: dialogue)
         dialogue.check_open()
-        raised_by_id = self._party_of(dialogue, raised_by, "raised_by") or \
-            principal.party_in(str(dialogue.id))
         case = Case.raise_case(
-            dialogue_id=str(dialogue.id), title=title, category=category,
-            description=description, raised_by=raised_by_id,
-            meta=self._meta(principal, principal.party_in(str(dialogue.id)), occurred_on, note))
+            dialogue_id=str(dialogue.id), title=command.title, category=command.category,
+            description=command.description, raised_by=acting.party, meta=acting.meta)
         position = self._save(case)
         return CommandResult(str(case.id), case.version, position)
 
-    def case_action(self, principal: Principal, case_id: str, action: str,
-                    fields: Mapping[str, Any], *, expected_version: int | None = None,
-                    occurred_on: date | None = None, note: str | None = None) -> CommandResult:
-        if action not in CASE_ACTIONS:
-            raise NotFound(f"cases have no action {action!r}")
-        method, field_name = CASE_ACTIONS[action]
-        case = self._load(Case, case_id, "case")
-        self._check_writer(principal, case.dialogue_id)
-        value = fields.get(field_name)
-        if not value:
-            raise InvalidInput(f"{field_name.replace('_', ' ')} is required", field_name)
+    def act_on_case(self, principal: Principal, case_id: str,
+                    command: CaseCommand) -> CommandResult:
+        """Resolve, close or reopen a case: the policy, then the command's own change."""
 
-        if action == "link":
-            commitment = self._load(Commitment, str(value), "commitment")
+        def change(case: Case) -> None:
+            policy.check_who(principal, case.dialogue_id)
+            case.check_when(command.action)
+            acting = self._acting(principal, command, policy.Target.of(case),
+                                  lambda: self._load(Dialogue, case.dialogue_id, "dialogue"), case)
+            command.apply(case, acting)
+
+        return self._change(Case, case_id, "case", change, command.expected_version)
+
+    def link_commitment(self, principal: Principal, case_id: str,
+                        command: LinkCommitment) -> CommandResult:
+        """Link a commitment to a case: the case lists it, the commitment names the case, in one
+        transaction. Either record's previous event may not be later than the link."""
+
+        def attempt() -> CommandResult:
+            case = self._current(Case, case_id, "case", command.expected_version)
+            commitment = self._load(Commitment, command.commitment_id, "commitment")
             if commitment.dialogue_id != case.dialogue_id:
-                raise InvalidInput("the commitment belongs to another dialogue", field_name)
-            value = str(commitment.id)
+                raise InvalidInput("the commitment belongs to another dialogue", "commitment_id")
+            target = policy.Target(case.dialogue_id, raiser=case.raised_by,
+                                   proposer=commitment.proposed_by)
+            acting = self._acting(principal, command, target,
+                                  lambda: self._load(Dialogue, case.dialogue_id, "dialogue"), case)
+            check_not_before(acting.meta.occurred_on, last_date_of(commitment))
+            case.link(commitment_id=str(commitment.id), meta=acting.meta)
+            commitment.link_to_case(case_id=str(case.id), meta=acting.meta)
+            position = self._save_changes(case, command.expected_version, "case", commitment)
+            return CommandResult(str(case.id), case.version, position)
 
-        def change(c: Case) -> None:
-            meta = self._meta(principal, principal.party_in(c.dialogue_id), occurred_on, note)
-            getattr(c, method)(**{field_name: value, "meta": meta})
+        return self._retrying(attempt, "case")
 
-        return self._change(Case, case_id, "case", change, expected_version)
+    def case_action(self, principal: Principal, case_id: str, action: str,
+                    fields: Mapping[str, Any] | None = None, *,
+                    expected_version: int | None = None, occurred_on: date | None = None,
+                    note: str | None = None) -> CommandResult:
+        """A case command by its action name (for scripts and tests)."""
+        cls = CASE_COMMANDS.get(action)
+        if cls is None:
+            raise NotFound(f"cases have no action {action[:40]!r}")
+        return self.execute(principal, case_id, given(cls, None, with_meta(
+            fields, expected_version=expected_version, occurred_on=occurred_on, note=note)))
 
     def get_case(self, case_id: str) -> dict[str, Any]:
         return self._load(Case, case_id, "case").state()
 
     # --- commitments ------------------------------------------------------------------------------
 
-    def propose_commitment(self, principal: Principal, slug: str, *, title: str,
-                           required_parties: list[str], description: str | None = None,
-                           case_id: str | None = None, proposed_by: str | None = None,
-                           public: bool = True, private_note: str | None = None,
-                           occurred_on: date | None = None, note: str | None = None
-                           ) -> CommandResult:
+    def propose_commitment(self, principal: Principal, slug: str,
+                           command: ProposeCommitment | None = None,
+                           **fields: Any) -> CommandResult:
+        """A proposal by the acting party; when that party is one of those that must endorse,
+        its endorsement is recorded with it. Proposing for a case links it to the case."""
+        command = given(ProposeCommitment, command, fields)
         dialogue = self.dialogue_by_slug(slug)
-        self._check_writer(principal, str(dialogue.id))
+        acting = self._acting(principal, command, policy.Target.of(dialogue), lambda: dialogue)
         dialogue.check_open()
-        own = principal.party_in(str(dialogue.id))
-        proposer = self._party_of(dialogue, proposed_by, "proposed_by") or own
-        if own and proposer != own:
-            raise Forbidden("you can propose only for your own party")
         required = []
-        for ref in required_parties:
+        for ref in command.required_parties:
             party_id = self._party_of(dialogue, ref, "required_parties")
             if party_id is None:
                 raise InvalidInput("name each party that must endorse", "required_parties")
             required.append(party_id)
         case = None
-        if case_id:
-            case = self._load(Case, case_id, "case")
+        if command.case_id:
+            case = self._load(Case, command.case_id, "case")
             if case.dialogue_id != str(dialogue.id):
                 raise InvalidInput("the case belongs to another dialogue", "case_id")
-        meta = self._meta(principal, own or proposer, occurred_on, note)
+        meta = acting.meta
 
         def attempt() -> CommandResult:
             commitment = Commitment.propose(
-                dialogue_id=str(dialogue.id), title=title, required_parties=required,
-                description=description, case_id=str(case.id) if case else None,
-                proposed_by=proposer, public=public, private_note=private_note, meta=meta)
+                dialogue_id=str(dialogue.id), title=command.title, required_parties=required,
+                description=command.description, case_id=str(case.id) if case else None,
+                proposed_by=acting.party, public=command.public,
+                private_note=command.private_note, meta=meta)
+            if acting.party in commitment.required_parties:
+                commitment.endorse(party_id=acting.party, meta=meta)
             aggregates: list[Aggregate] = [commitment]
             if case is not None:
                 # The case as it is now: others may be linking commitments to it at this moment.
                 latest = self._load(Case, case.id, "case")
+                check_not_before(meta.occurred_on, last_date_of(latest))
                 latest.link(commitment_id=str(commitment.id), meta=meta)
                 aggregates.append(latest)
             position = self._save(*aggregates)
@@ -532,89 +547,42 @@ class Tracker(Application[UUID]):
 
         return self._retrying(attempt, "case")
 
+    def act(self, principal: Principal, commitment_id: str,
+            command: CommitmentCommand) -> CommandResult:
+        """Any command on a commitment: who may (the policy), then the command's own change,
+        which the commitment checks against the lifecycle table and its rules."""
+
+        def change(commitment: Commitment) -> dict[str, str] | None:
+            policy.check_who(principal, commitment.dialogue_id)
+            commitment.check_when(command.action)  # when (the lifecycle), then who (the policy)
+            acting = self._acting(principal, command, policy.Target.of(commitment),
+                                  lambda: self._load(Dialogue, commitment.dialogue_id, "dialogue"),
+                                  commitment)
+            result = command.apply(commitment, acting)
+            return {command.answer: result} if command.answer and result else None
+
+        return self._change(Commitment, commitment_id, "commitment", change,
+                            command.expected_version)
+
     def commitment_action(self, principal: Principal, commitment_id: str, action: str,
                           fields: Mapping[str, Any] | None = None, *,
                           expected_version: int | None = None, occurred_on: date | None = None,
                           note: str | None = None) -> CommandResult:
-        """Take one lifecycle action (the names of the contract: assign, complete, verify ...)."""
-        spec = COMMITMENT_ACTIONS.get(action)
-        if spec is None:
-            raise NotFound(f"commitments have no action {action!r}")
-        fields = dict(fields or {})
-        accepted = set(spec.fields) | ({"party_id"} if spec.acting_party else set())
-        unknown = sorted(k for k, v in fields.items() if k not in accepted and v is not None)
-        if unknown:
-            raise InvalidInput(f"the action {action!r} does not take {', '.join(unknown)}",
-                               unknown[0])
-        for name in spec.required:
-            if fields.get(name) is None or fields.get(name) == "":
-                raise InvalidInput(f"{name.replace('_', ' ')} is required", name)
+        """A commitment command by its action name (the contract's: assign, complete, verify ...),
+        for scripts, the demo and tests; pages and the API give the typed command to `act`."""
+        cls = COMMITMENT_COMMANDS.get(action)
+        if cls is None:
+            raise NotFound(f"commitments have no action {action[:40]!r}")
+        return self.act(principal, commitment_id, given(cls, None, with_meta(
+            fields, expected_version=expected_version, occurred_on=occurred_on, note=note)))
 
-        def change(commitment: Commitment) -> dict[str, str] | None:
-            self._check_writer(principal, commitment.dialogue_id)
-            kwargs = {k: fields.get(k) for k in spec.fields if fields.get(k) is not None}
-            party = principal.party_in(commitment.dialogue_id)
-            # Only actions that name a party need the dialogue's table of parties; loading it for
-            # every progress report made each command measurably slower (see bench/core.py).
-            if spec.acting_party or action == "assign":
-                dialogue = self._load(Dialogue, commitment.dialogue_id, "dialogue")
-                if spec.acting_party:
-                    party = self._acting_party(principal, dialogue, fields.get("party_id"))
-                    kwargs["party_id"] = party
-                if action == "assign":
-                    kwargs["party_id"] = self._party_of(dialogue, kwargs["party_id"], "party_id")
-            if not principal.is_admin:
-                if spec.responsible and commitment.responsible_party not in (None, party):
-                    raise Forbidden("only the party responsible for this commitment can do this")
-                if spec.proposer and commitment.proposed_by not in (None, party):
-                    raise Forbidden("only the party that proposed this commitment can do this")
-            meta = self._meta(principal, party, occurred_on, note)
-            result = getattr(commitment, spec.method)(meta=meta, **kwargs)
-            if action == "add-milestone":
-                return {"milestone_id": result}
-            if action == "attach-evidence":
-                return {"evidence_id": result}
-            return None
-
-        return self._change(Commitment, commitment_id, "commitment", change, expected_version)
-
-    def set_commitment_visibility(self, principal: Principal, commitment_id: str, *,
-                                  public: bool, reason: str,
-                                  expected_version: int | None = None) -> CommandResult:
-        def change(commitment: Commitment) -> None:
-            self._check_writer(principal, commitment.dialogue_id)
-            commitment.set_visibility(public=public, reason=reason, meta=self._meta(
-                principal, principal.party_in(commitment.dialogue_id)))
-
-        return self._change(Commitment, commitment_id, "commitment", change, expected_version)
+    def set_commitment_visibility(self, principal: Principal, commitment_id: str,
+                                  command: SetVisibility | None = None,
+                                  **fields: Any) -> CommandResult:
+        return self.act(principal, commitment_id, given(SetVisibility, command, fields))
 
     def commitment(self, commitment_id: str, version: int | None = None) -> Commitment:
         return self._load(Commitment, commitment_id, "commitment", version=version)
-
-    def actions_for(self, principal: Principal, commitment: Commitment) -> list[str]:
-        """The lifecycle actions this account may take on this commitment now (for the pages)."""
-        if principal.is_auditor or not principal.can_read(commitment.dialogue_id):
-            return []
-        party = principal.party_in(commitment.dialogue_id)
-        actions = []
-        for action in allowed_actions(Status(commitment.status)):
-            spec = COMMITMENT_ACTIONS[action]
-            if not principal.is_admin:
-                if spec.responsible and commitment.responsible_party not in (None, party):
-                    continue
-                if spec.proposer and commitment.proposed_by not in (None, party):
-                    continue
-                if action == "endorse" and (party not in commitment.required_parties
-                                            or party in commitment.endorsements):
-                    continue
-                if action == "verify" and party == commitment.completed_by:
-                    continue
-            if action == "agree" and commitment.missing_endorsements():
-                continue
-            if action == "endorse" and not commitment.missing_endorsements():
-                continue  # nobody is left to endorse, not even for an administrator
-            actions.append(action)
-        return actions
 
     # --- history and the past -------------------------------------------------------------------
 
@@ -934,3 +902,26 @@ class Tracker(Application[UUID]):
         if api_token.revoked:
             return None
         return self.principal_by_id(api_token.account_id)
+
+
+def with_meta(fields: Mapping[str, Any] | None, **meta: Any) -> dict[str, Any]:
+    """An action's fields with the version, date and note given beside them (those given)."""
+    return {**(fields or {}), **{k: v for k, v in meta.items() if v is not None}}
+
+
+Handler = Callable[[Tracker, Principal, str, Any], CommandResult]
+
+# Which use case takes which command (by class; a subclass goes to its nearest listed base).
+HANDLERS: dict[type[Command], Handler] = {
+    StartDialogue: lambda tracker, principal, _, command: tracker.create_dialogue(principal,
+                                                                                  command),
+    AddParty: Tracker.add_party,
+    RecordMeeting: Tracker.record_meeting,
+    ConcludeDialogue: Tracker.conclude_dialogue,
+    ReopenDialogue: Tracker.reopen_dialogue,
+    RaiseCase: Tracker.raise_case,
+    LinkCommitment: Tracker.link_commitment,
+    CaseCommand: Tracker.act_on_case,
+    ProposeCommitment: Tracker.propose_commitment,
+    CommitmentCommand: Tracker.act,
+}

@@ -295,7 +295,6 @@ def _saaba() -> DialogueSpec:
                             "touchés pendant les nuits qui suivent le marché.",
                 steps=(
                     Step("2016-04-28", "autodefense", "endorse"),
-                    Step("2016-04-28", "police", "endorse"),
                     Step("2016-05-05", "police", "agree"),
                     Step("2016-05-05", "police", "assign",
                          {"party_id": "police", "due_date": "2016-12-31"}),
@@ -325,7 +324,6 @@ def _saaba() -> DialogueSpec:
                 by="police", required=("police", "autodefense"), on="2016-04-20", case="mefiance",
                 steps=(
                     Step("2016-05-05", "autodefense", "endorse"),
-                    Step("2016-05-05", "police", "endorse"),
                     Step("2016-05-05", "police", "agree"),
                     Step("2016-05-12", "police", "assign",
                          {"party_id": "autodefense", "due_date": "2016-10-31"}),
@@ -333,10 +331,15 @@ def _saaba() -> DialogueSpec:
                     Step("2016-10-25", "autodefense", "complete", {
                         "summary": "Les suspects sont conduits au commissariat le jour même de "
                                    "leur interpellation."}),
-                    Step("2016-11-08", "femmes", "dispute", {
+                    Step("2016-11-08", "police", "dispute", {
                         "reason": "Un commerçant interpellé début novembre est resté deux jours "
                                   "chez le chef de groupe avant d'être remis à la police."},
-                         note="L'association connaît le nom du commerçant ; il n'est pas noté ici."),
+                         note="Le commissariat connaît le nom du commerçant ; il n'est pas noté "
+                              "ici."),
+                    # not a party to it, the women's association is heard all the same
+                    Step("2016-11-10", "femmes", "comment",
+                         note="Nous avions signalé ce cas au commissariat ; merci de l'avoir "
+                              "porté devant le dialogue."),
                     Step("2017-01-15", "autodefense", "progress", {"percent": 80},
                          note="Deux membres du groupe sont chargés des transferts au commissariat."),
                 ),
@@ -347,7 +350,6 @@ def _saaba() -> DialogueSpec:
                 description="Vingt lampadaires solaires entre le marché et les secteurs 3 et 4.",
                 steps=(
                     Step("2016-10-03", "mairie", "endorse"),
-                    Step("2016-10-03", "femmes", "endorse"),
                     Step("2016-10-03", "mairie", "agree"),
                     Step("2016-10-20", "mairie", "assign",
                          {"party_id": "mairie", "due_date": "2017-06-30"}),
@@ -369,7 +371,6 @@ def _saaba() -> DialogueSpec:
                 by="autodefense", required=("mairie", "autodefense"), on="2016-09-22",
                 steps=(
                     Step("2016-10-03", "mairie", "endorse"),
-                    Step("2016-10-03", "autodefense", "endorse"),
                     Step("2016-10-03", "mairie", "agree"),
                     Step("2017-03-16", "mairie", "cancel", {
                         "reason": "Le conseil municipal n'a pas voté la dépense et la police refuse "
@@ -461,7 +462,6 @@ def _dakar() -> DialogueSpec:
                 steps=(
                     Step("2017-06-22", "paroisse", "endorse"),
                     Step("2017-06-26", "supporters", "endorse"),
-                    Step("2017-06-26", "mairie", "endorse"),
                     Step("2017-06-29", "mairie", "agree"),
                     Step("2017-07-03", "mairie", "assign",
                          {"party_id": "mairie", "due_date": "2018-03-31"}),
@@ -497,7 +497,6 @@ def _dakar() -> DialogueSpec:
                 by="delegues", required=("police", "delegues"), on="2017-02-09", case="information",
                 steps=(
                     Step("2017-02-20", "police", "endorse"),
-                    Step("2017-02-20", "delegues", "endorse"),
                     Step("2017-02-20", "delegues", "agree"),
                     Step("2017-03-01", "delegues", "assign",
                          {"party_id": "police", "due_date": "2017-12-31"}),
@@ -517,7 +516,6 @@ def _dakar() -> DialogueSpec:
                              "commissaire ; ce dossier n'en contient aucun. Ne pas publier.",
                 steps=(
                     Step("2017-06-20", "delegues", "endorse"),
-                    Step("2017-06-20", "police", "endorse"),
                     Step("2017-06-20", "police", "agree"),
                     Step("2017-07-01", "police", "assign",
                          {"party_id": "police", "due_date": "2018-06-30"}),
@@ -535,7 +533,6 @@ def _dakar() -> DialogueSpec:
                 by="supporters", required=("supporters", "police"), on="2017-06-15", case="heurts",
                 steps=(
                     Step("2017-06-22", "police", "endorse"),
-                    Step("2017-06-26", "supporters", "endorse"),
                     Step("2017-06-29", "supporters", "agree"),
                     Step("2017-07-03", "police", "assign",
                          {"party_id": "supporters", "due_date": "2017-10-31"}),
@@ -544,7 +541,10 @@ def _dakar() -> DialogueSpec:
                         "summary": "Vingt jeunes formés encadrent la sortie du stade à chaque "
                                    "match."}),
                     Step("2017-11-02", "police", "verify"),
-                    Step("2018-05-14", "paroisse", "reopen", {
+                    Step("2018-05-13", "paroisse", "comment", {"public": True},
+                         note="Au match d'hier, aucun steward n'était là et des bagarres ont "
+                              "repris près du marché."),
+                    Step("2018-05-14", "police", "reopen", {
                         "reason": "Au match du 12 mai, aucun steward n'était présent et des "
                                   "bagarres ont repris près du marché."}),
                     Step("2018-05-20", "police", "assign",
@@ -639,7 +639,6 @@ def _jos() -> DialogueSpec:
                 by="cda", required=("cda", "leaders", "police"), on="2016-02-18", case="land",
                 steps=(
                     Step("2016-03-01", "leaders", "endorse"),
-                    Step("2016-03-01", "cda", "endorse"),
                     Step("2016-03-05", "police", "endorse"),
                     Step("2016-03-05", "cda", "agree"),
                     Step("2016-03-10", "cda", "assign", {"party_id": "cda", "due_date": "2016-06-30"}),
@@ -670,7 +669,6 @@ def _jos() -> DialogueSpec:
                     Step("2016-07-14", "cda", "endorse"),
                     Step("2016-07-14", "youth", "endorse"),
                     Step("2016-07-18", "ward", "endorse"),
-                    Step("2016-07-21", "police", "endorse"),
                     Step("2016-07-21", "police", "agree"),
                     Step("2016-08-01", "police", "assign",
                          {"party_id": "police", "due_date": "2017-10-31"}),
@@ -703,7 +701,6 @@ def _jos() -> DialogueSpec:
                 by="youth", required=("police", "youth"), on="2017-03-09", case="robbery",
                 steps=(
                     Step("2017-03-15", "police", "endorse"),
-                    Step("2017-03-15", "youth", "endorse"),
                     Step("2017-03-15", "youth", "agree"),
                     Step("2017-11-20", "police", "assign",
                          {"party_id": "police", "due_date": "2018-03-31"}),
@@ -730,7 +727,6 @@ def _jos() -> DialogueSpec:
                         "reason": "The youth forum asked for a seat on the committee."}),
                     Step("2017-11-30", "police", "endorse"),
                     Step("2017-11-30", "cda", "endorse"),
-                    Step("2017-12-07", "leaders", "endorse"),
                     Step("2017-12-07", "leaders", "agree"),
                 ),
             ),
@@ -787,7 +783,6 @@ def _nepal() -> DialogueSpec:
                 "awareness", "Joint drug-awareness sessions in schools",
                 by="police", required=("police", "civil"), on="2007-02-22", case="drugs",
                 steps=(
-                    Step("2007-03-01", "police", "endorse"),
                     Step("2007-03-01", "civil", "endorse"),
                     Step("2007-03-01", "civil", "agree"),
                     Step("2007-03-05", "police", "assign",
@@ -812,7 +807,6 @@ def _nepal() -> DialogueSpec:
                 steps=(
                     Step("2007-05-24", "police", "endorse"),
                     Step("2007-05-24", "civil", "endorse"),
-                    Step("2007-05-24", "admin", "endorse"),
                     Step("2007-05-24", "admin", "agree"),
                     Step("2007-05-24", "admin", "assign",
                          {"party_id": "admin", "due_date": "2007-08-31"}),
@@ -831,7 +825,6 @@ def _nepal() -> DialogueSpec:
                 by="civil", required=("police", "civil"), on="2007-02-22", case="prejudice",
                 steps=(
                     Step("2007-03-01", "police", "endorse"),
-                    Step("2007-03-01", "civil", "endorse"),
                     Step("2007-03-01", "police", "agree"),
                     Step("2007-03-08", "civil", "assign",
                          {"party_id": "police", "due_date": "2007-07-31"}),

@@ -17,16 +17,19 @@ from domain.account import ROLES
 from domain.dialogue import PARTY_KINDS
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TransitionRefused
 from projections.readmodels import ReadModels
+from tracker import policy
 from tracker.application import CommandResult, Principal, Tracker
+from tracker.commands import AddParty, StartDialogue
 from web.deps import CurrentPrincipal, FreshReadModelsDep, TrackerDep, render, wants_fragment
-from web.workspace import FormDep, errors_of, flash, settled, text, typed_values
+from web.errors import status_of
+from web.forms import command_from_form, typed_values
+from web.workspace import FormDep, errors_of, flash, settled, text
 
 router = APIRouter(prefix="/admin", tags=["pages"], include_in_schema=False)
 
 
 def admin_only(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise Forbidden("only an administrator can do this")
+    policy.require_rule(principal, policy.ADMINISTRATION)
 
 
 def admin_page(request: Request, read_models: ReadModels, *, status_code: int = 200,
@@ -88,9 +91,8 @@ def account_action(request: Request, name: str, action: str, principal: CurrentP
     try:
         result = settled(request, spec.call(tracker, principal, name, form))
     except (InvalidInput, TransitionRefused, Forbidden, NotFound) as error:
-        status = {InvalidInput: 422, TransitionRefused: 409, Forbidden: 403, NotFound: 404}
         return admin_page(request, read_models, errors={"_form": error.message},
-                          open_form=f"{action}:{name}", status_code=status[type(error)])
+                          open_form=f"{action}:{name}", status_code=status_of(error))
     if spec.ends_sessions:  # the epoch already refuses them; this tidies the table at once
         request.app.state.sessions.end_for_account(result.id)
     flash(request, spec.done)
@@ -144,10 +146,7 @@ def start_dialogue(request: Request, principal: CurrentPrincipal, tracker: Track
                    read_models: FreshReadModelsDep, form: FormDep) -> Response:
     admin_only(principal)
     try:
-        settled(request, tracker.create_dialogue(
-            principal, slug=text(form, "slug") or "", name=text(form, "name") or "",
-            country=text(form, "country") or "", locality=text(form, "locality") or "",
-            description=text(form, "description")))
+        settled(request, tracker.execute(principal, None, command_from_form(StartDialogue, form)))
     except (InvalidInput, Conflict) as error:
         errors = errors_of(error) if isinstance(error, InvalidInput) else {"slug": error.message}
         return admin_page(request, read_models, errors=errors, typed=typed_values(form),
@@ -162,9 +161,8 @@ def add_party(request: Request, principal: CurrentPrincipal, tracker: TrackerDep
               read_models: FreshReadModelsDep, form: FormDep) -> Response:
     admin_only(principal)
     try:
-        settled(request, tracker.add_party(principal, text(form, "dialogue") or "",
-                                               name=text(form, "name") or "",
-                                               kind=text(form, "kind") or ""))
+        settled(request, tracker.execute(principal, text(form, "dialogue") or "",
+                                         command_from_form(AddParty, form)))
     except (InvalidInput, NotFound) as error:
         field = error.field if isinstance(error, InvalidInput) else "dialogue"
         return admin_page(request, read_models, errors={field or "_form": error.message},

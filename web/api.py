@@ -1,9 +1,12 @@
 """The JSON API (/api/v1): every read and command of the contract, for partners and scripts.
 
-Routes stay thin: parse the body (pydantic models in web/api_models.py), call one use case of the
-application service, wait until the read models include the new event (read-your-writes), answer.
-Errors are answered in one place (`error_response`), always as {"error": {"code", "message"}}:
-the domain's refusals, FastAPI's validation errors, unknown routes, anonymous calls, big bodies.
+Routes stay thin: the body is the command itself (a class of the catalogue, tracker/commands.py:
+its fields, validation and OpenAPI schema), given to the application service, which asks the
+policy table; then wait until the read models include the new event (read-your-writes), answer.
+The command routes on cases and commitments are made from the catalogue, one per command.
+Errors are answered in one place (`web.errors.error_response`), always as
+{"error": {"code", "message", "field"?}}: the domain's refusals, FastAPI's validation errors,
+unknown routes, anonymous calls, big bodies.
 """
 
 # No `from __future__ import annotations` here: the command routes are built from a table, and
@@ -14,96 +17,28 @@ from contextlib import suppress
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
+from domain.errors import InvalidInput, NotFound
 from domain.lifecycle import is_overdue
 from projections.readmodels import ReadModels
+from tracker import commands as c
+from tracker import policy
 from tracker.application import CommandResult, Principal
 from tracker.settings import Settings
 from web import api_models as m
 from web.audit import Auditor
-from web.deps import (
-    CurrentPrincipal,
-    FreshReadModelsDep,
-    NotSignedIn,
-    ProofsDep,
-    ReadModelsDep,
-    SettingsDep,
-    TrackerDep,
-)
+from web.deps import CurrentPrincipal, FreshReadModelsDep, ProofsDep, ReadModelsDep, SettingsDep, TrackerDep
+from web.errors import error_json, error_response
 from web.reading import ledger_summary, party_filter
-from web.security import CSRFError
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1_000_000
 
-# --- errors ----------------------------------------------------------------------------------------
-
-DOMAIN_STATUS: dict[type[DomainError], int] = {
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    InvalidInput: 422,
-    TransitionRefused: 409,
-}
-HTTP_CODES = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "bad_media_type",
-              422: "invalid"}
-
-
-def error_json(status: int, code: str, message: str, field: str | None = None,
-               headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if field:
-        body["field"] = field
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
-
-
-def _validation_message(exc: RequestValidationError) -> tuple[int, str, str, str | None]:
-    errors = exc.errors()
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return 400, "bad_request", "the request body is not valid JSON", None
-    parts, field = [], None
-    for error in errors[:3]:
-        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        where = ".".join(loc) or "body"
-        field = field or (loc[-1] if loc else None)
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return 422, "invalid", "; ".join(parts) + more, field
-
-
-def error_response(exc: Exception, request: Request | None = None) -> JSONResponse | None:
-    """The JSON answer for an error raised while serving an API request (None: not ours)."""
-    if isinstance(exc, CSRFError):
-        signed_in = request is not None and "session" in request.scope and \
-            request.session.get("account_id")
-        if not signed_in:  # no session to protect: the caller simply is not signed in
-            return error_response(NotSignedIn())
-        return error_json(403, "csrf", "a request signed in by the session cookie must carry "
-                          "the CSRF token (X-CSRF-Token); scripts should use a bearer token")
-    if isinstance(exc, DomainError):
-        status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls)), 422)
-        return error_json(status, exc.code, exc.message, getattr(exc, "field", None))
-    if isinstance(exc, NotSignedIn):
-        return error_json(401, "not_signed_in",
-                          "sign in or send an API token as 'Authorization: Bearer TOKEN'",
-                          headers={"WWW-Authenticate": "Bearer"})
-    if isinstance(exc, RequestValidationError):
-        status, code, message, field = _validation_message(exc)
-        return error_json(status, code, message, field)
-    if isinstance(exc, StarletteHTTPException) and 400 <= exc.status_code < 500:
-        message = exc.detail if isinstance(exc.detail, str) else "the request was refused"
-        return error_json(exc.status_code, HTTP_CODES.get(exc.status_code, "refused"), message,
-                          headers=dict(exc.headers or {}))
-    return None
-
+# --- errors (the table and the shape: web/errors.py) ---------------------------------------------
 
 async def _body_too_large(request: Request) -> bool:
     """Read the body up to the limit (it stays cached on the request); True if it is bigger."""
@@ -158,18 +93,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 # --- helpers ---------------------------------------------------------------------------------------
 
-COMMAND_FIELDS = {"expected_version", "occurred_on", "note"}
-
-
-def _meta_of(body: m.Command) -> dict[str, Any]:
-    return {"expected_version": body.expected_version, "occurred_on": body.occurred_on,
-            "note": body.note}
-
-
-def _fields_of(body: m.Command) -> dict[str, Any]:
-    return body.model_dump(exclude=COMMAND_FIELDS, exclude_none=True)
-
-
 def _answer(result: CommandResult, read_models: ReadModels, settings: Settings) -> dict[str, Any]:
     """Wait until the read models include the command's event, then answer what it did."""
     # If the views lag, the change is still stored: answer anyway, the position says where to look.
@@ -180,8 +103,7 @@ def _answer(result: CommandResult, read_models: ReadModels, settings: Settings) 
 
 
 def _check_reader(principal: Principal, dialogue_id: str) -> None:
-    if not principal.can_read(dialogue_id):
-        raise Forbidden("you are not a member of this dialogue")
+    policy.require_read(principal, dialogue_id)
 
 
 def _readable_dialogue(read_models: ReadModels, principal: Principal, slug: str) -> dict[str, Any]:
@@ -225,33 +147,27 @@ def get_dialogue(slug: str, principal: CurrentPrincipal, read_models: FreshReadM
 
 
 @v1.post("/dialogues", response_model=m.CommandAnswer, status_code=201, tags=["dialogues"])
-def create_dialogue(body: m.DialogueCreate, principal: CurrentPrincipal, tracker: TrackerDep,
+def create_dialogue(body: c.StartDialogue, principal: CurrentPrincipal, tracker: TrackerDep,
                     read_models: ReadModelsDep, settings: SettingsDep) -> dict[str, Any]:
     """Start a dialogue (administrators)."""
-    result = tracker.create_dialogue(principal, slug=body.slug, name=body.name, country=body.country,
-                                     locality=body.locality, description=body.description,
-                                     occurred_on=body.occurred_on, note=body.note)
-    return _answer(result, read_models, settings)
+    return _answer(tracker.execute(principal, None, body), read_models, settings)
 
 
 @v1.post("/dialogues/{slug}/parties", response_model=m.PartyAdded, status_code=201,
          tags=["dialogues"])
-def add_party(slug: str, body: m.PartyAdd, principal: CurrentPrincipal, tracker: TrackerDep,
+def add_party(slug: str, body: c.AddParty, principal: CurrentPrincipal, tracker: TrackerDep,
               read_models: ReadModelsDep, settings: SettingsDep) -> dict[str, Any]:
     """Add a party to a dialogue (administrators)."""
-    result = tracker.add_party(principal, slug, name=body.name, kind=body.kind, **_meta_of(body))
-    return _answer(result, read_models, settings)
+    return _answer(tracker.execute(principal, slug, body), read_models, settings)
 
 
 # cases ----------------------------------------------------------------------------------------------
 
 @v1.post("/dialogues/{slug}/cases", response_model=m.CommandAnswer, status_code=201, tags=["cases"])
-def raise_case(slug: str, body: m.CaseRaise, principal: CurrentPrincipal, tracker: TrackerDep,
+def raise_case(slug: str, body: c.RaiseCase, principal: CurrentPrincipal, tracker: TrackerDep,
                read_models: ReadModelsDep, settings: SettingsDep) -> dict[str, Any]:
-    result = tracker.raise_case(principal, slug, title=body.title, category=body.category,
-                                description=body.description, raised_by=body.raised_by,
-                                occurred_on=body.occurred_on, note=body.note)
-    return _answer(result, read_models, settings)
+    """Raise a case, for your own party (an administrator names the party)."""
+    return _answer(tracker.execute(principal, slug, body), read_models, settings)
 
 
 @v1.get("/cases/{case_id}", response_model=m.CaseOut, tags=["cases"])
@@ -263,21 +179,27 @@ def get_case(case_id: str, principal: CurrentPrincipal, read_models: FreshReadMo
     return case
 
 
-def _case_action_route(action: str, body_model: type[m.Command]) -> None:
-    def endpoint(case_id: str, body: body_model, principal: CurrentPrincipal,  # type: ignore[valid-type]
-                 tracker: TrackerDep, read_models: ReadModelsDep,
+def _command_route(command: type[c.Command], tag: str) -> None:
+    """`POST /{tag}s/{id}/{action}` taking the command as its body, answered as the command says
+    (`answer`); its description says who may give it (the policy's rule)."""
+    path = f"/{tag}s/{{{tag}_id}}/{command.action}"
+
+    def endpoint(target: Annotated[str, Path(alias=f"{tag}_id")], body: command,  # type: ignore[valid-type]
+                 principal: CurrentPrincipal, tracker: TrackerDep, read_models: ReadModelsDep,
                  settings: SettingsDep) -> dict[str, Any]:
-        meta = _meta_of(body)
-        result = tracker.case_action(principal, case_id, action, _fields_of(body), **meta)
-        return _answer(result, read_models, settings)
+        return _answer(tracker.execute(principal, target, body), read_models, settings)
 
-    v1.add_api_route(f"/cases/{{case_id}}/{action}", endpoint, methods=["POST"],
-                     response_model=m.CommandAnswer, tags=["cases"], name=f"case_{action}",
-                     summary=f"Case: {action}", operation_id=f"case_{action.replace('-', '_')}")
+    rule = policy.POLICY[command]
+    name = f"{tag}_{command.action.replace('-', '_')}"
+    v1.add_api_route(path, endpoint, methods=["POST"], tags=[f"{tag}s"], name=name,
+                     operation_id=name, summary=f"{tag.capitalize()}: {command.action}",
+                     description=f"{command.__doc__ or ''}\n\nWho may: {rule.says}.".strip(),
+                     response_model=m.ANSWER_WITH_EXTRA.get(command.answer or "",
+                                                            m.CommandAnswer))
 
 
-for _action, _body in m.CASE_ACTION_BODIES.items():
-    _case_action_route(_action, _body)
+for _command in c.CASE_COMMANDS.values():
+    _command_route(_command, "case")
 
 
 # commitments ----------------------------------------------------------------------------------------
@@ -302,15 +224,11 @@ def list_commitments(
 
 @v1.post("/dialogues/{slug}/commitments", response_model=m.CommandAnswer, status_code=201,
          tags=["commitments"])
-def propose_commitment(slug: str, body: m.CommitmentPropose, principal: CurrentPrincipal,
+def propose_commitment(slug: str, body: c.ProposeCommitment, principal: CurrentPrincipal,
                        tracker: TrackerDep, read_models: ReadModelsDep,
                        settings: SettingsDep) -> dict[str, Any]:
-    result = tracker.propose_commitment(
-        principal, slug, title=body.title, required_parties=body.required_parties,
-        description=body.description, case_id=body.case_id, proposed_by=body.proposed_by,
-        public=body.public, private_note=body.private_note, occurred_on=body.occurred_on,
-        note=body.note)
-    return _answer(result, read_models, settings)
+    """Propose a commitment, for your own party (an administrator names the party)."""
+    return _answer(tracker.execute(principal, slug, body), read_models, settings)
 
 
 @v1.get("/commitments/{commitment_id}", response_model=m.CommitmentOut, tags=["commitments"])
@@ -354,29 +272,8 @@ def history_event(entry: dict[str, Any]) -> dict[str, Any]:
             "party": party if party["id"] else None}
 
 
-COMMITMENT_ANSWERS: dict[str, type[m.CommandAnswer]] = {
-    "add-milestone": m.MilestoneAdded,
-    "attach-evidence": m.EvidenceAttached,
-}
-
-
-def _commitment_action_route(action: str, body_model: type[m.Command]) -> None:
-    def endpoint(commitment_id: str, body: body_model, principal: CurrentPrincipal,  # type: ignore[valid-type]
-                 tracker: TrackerDep, read_models: ReadModelsDep,
-                 settings: SettingsDep) -> dict[str, Any]:
-        result = tracker.commitment_action(principal, commitment_id, action, _fields_of(body),
-                                           **_meta_of(body))
-        return _answer(result, read_models, settings)
-
-    v1.add_api_route(f"/commitments/{{commitment_id}}/{action}", endpoint, methods=["POST"],
-                     response_model=COMMITMENT_ANSWERS.get(action, m.CommandAnswer),
-                     tags=["commitments"], name=f"commitment_{action}",
-                     summary=f"Commitment: {action}",
-                     operation_id=f"commitment_{action.replace('-', '_')}")
-
-
-for _action, _body in m.COMMITMENT_ACTION_BODIES.items():
-    _commitment_action_route(_action, _body)
+for _command in c.COMMITMENT_COMMANDS.values():
+    _command_route(_command, "commitment")
 
 
 # public and ledger ----------------------------------------------------------------------------------

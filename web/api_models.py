@@ -1,8 +1,8 @@
-"""Request and response models of the JSON API, named by role (CommitmentPropose, CommitmentOut ...).
+"""Response models of the JSON API, named by role (CommitmentOut, CommandAnswer ...).
 
-Rules live in the domain: these models only give the OpenAPI schema its shape (types, required
-fields, enumerations taken from the domain's own tables). A value the domain refuses is a 422 from
-the application service, with the domain's message.
+Request bodies are the command classes of the catalogue (tracker/commands.py). Rules live in the
+domain and the policy table: these models only give the OpenAPI schema its shape. A value the domain
+refuses is a 422 from the application service, with the domain's message.
 """
 
 from __future__ import annotations
@@ -12,12 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.case import CATEGORIES
-from domain.dialogue import PARTY_KINDS
 from domain.lifecycle import Status
 
-PartyKind = Literal[PARTY_KINDS]  # type: ignore[valid-type]
-CaseCategory = Literal[CATEGORIES]  # type: ignore[valid-type]
 StatusName = Literal[tuple(s.value for s in Status)]  # type: ignore[valid-type]
 
 
@@ -33,133 +29,7 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-# --- commands -------------------------------------------------------------------------------------
-
-class Command(BaseModel):
-    """What every command body may carry."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    expected_version: int | None = Field(
-        default=None, description="the version you read; if the record changed since: 409")
-    occurred_on: date | None = Field(default=None, description="business date, default today")
-    note: str | None = None
-
-
-class DialogueCreate(Command):
-    slug: str
-    name: str
-    country: str = Field(description="ISO 3166-1 alpha-2, e.g. BF")
-    locality: str
-    description: str | None = None
-
-
-class PartyAdd(Command):
-    name: str
-    kind: PartyKind
-
-
-class CaseRaise(Command):
-    title: str
-    description: str | None = None
-    category: CaseCategory
-    raised_by: str | None = Field(default=None, description="party id (default: your party)")
-
-
-class CaseResolve(Command):
-    summary: str
-
-
-class CaseReason(Command):
-    reason: str
-
-
-class CaseLink(Command):
-    commitment_id: str
-
-
-class CommitmentPropose(Command):
-    title: str
-    description: str | None = None
-    case_id: str | None = None
-    proposed_by: str | None = Field(default=None, description="party id (default: your party)")
-    required_parties: list[str] = Field(description="ids of the parties that must endorse")
-    public: bool = True
-    private_note: str | None = None
-
-
-class CommitmentAmend(Command):
-    title: str | None = None
-    description: str | None = None
-    reason: str
-
-
-class CommitmentReason(Command):
-    reason: str
-
-
-class ActingParty(Command):
-    party_id: str | None = Field(
-        default=None, description="the party you act for: a member's own by default; admins must give it")
-
-
-class CommitmentAssign(Command):
-    party_id: str
-    due_date: date
-
-
-class ProgressReport(Command):
-    percent: int = Field(ge=0, le=100)
-    public: bool = True
-
-
-class MilestoneAdd(Command):
-    title: str
-    due_date: date | None = None
-
-
-class MilestoneComplete(Command):
-    milestone_id: str
-
-
-class EvidenceAttach(Command):
-    description: str
-    url: str | None = None
-    sha256: str | None = None
-
-
-class CommitmentComplete(Command):
-    summary: str
-    party_id: str | None = None
-
-
-# Each lifecycle action of the contract and the body it takes (COMMITMENT_ACTIONS says what the
-# application does with it).
-COMMITMENT_ACTION_BODIES: dict[str, type[Command]] = {
-    "amend": CommitmentAmend,
-    "endorse": ActingParty,
-    "agree": Command,
-    "reject": CommitmentReason,
-    "withdraw": CommitmentReason,
-    "assign": CommitmentAssign,
-    "progress": ProgressReport,
-    "add-milestone": MilestoneAdd,
-    "complete-milestone": MilestoneComplete,
-    "attach-evidence": EvidenceAttach,
-    "complete": CommitmentComplete,
-    "verify": ActingParty,
-    "dispute": CommitmentReason,
-    "cancel": CommitmentReason,
-    "reopen": CommitmentReason,
-}
-
-CASE_ACTION_BODIES: dict[str, type[Command]] = {
-    "resolve": CaseResolve,
-    "close": CaseReason,
-    "reopen": CaseReason,
-    "link": CaseLink,
-}
-
+# --- commands (their bodies are the command classes of tracker/commands.py) ---------------------------
 
 class CommandAnswer(BaseModel):
     id: str = Field(description="the changed record's id")
@@ -263,6 +133,7 @@ class EvidenceOut(BaseModel):
     description: str
     url: str | None = None
     sha256: str | None = None
+    public: bool = Field(default=False, description="shown on the public pages")
     added_on: date | None = None
 
 

@@ -14,7 +14,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from jinja2_fragments.fastapi import Jinja2Blocks
@@ -23,12 +23,13 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match
 from starlette.types import Scope
 
-from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TransitionRefused
+from domain.errors import DomainError
 from projections import ReadModelTimeout
 from tracker.bootstrap import build_application, build_proofs, build_read_models, build_sessions
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, current_principal, render, wants_fragment
+from web.errors import described, error_json
 from web.limits import BodyLimit
 from web.public import NotModified
 from web.security import (
@@ -42,15 +43,6 @@ from web.security import (
 
 WEB_DIR = Path(__file__).parent
 
-ERROR_STATUS: dict[type[DomainError], int] = {
-    InvalidInput: 422,
-    NotFound: 404,
-    Forbidden: 403,
-    Conflict: 409,
-    TransitionRefused: 409,
-}
-
-
 class CachedStatic(StaticFiles):
     """Static files (versioned names) that cheap phones keep for a day instead of refetching."""
 
@@ -62,10 +54,6 @@ class CachedStatic(StaticFiles):
 
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
-
-
-def api_error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 def error_page(request: Request, status: int, code: str, message: str) -> Response:
@@ -91,7 +79,7 @@ def method_not_allowed(request: Request) -> Response:
     allowed = ", ".join(allowed_methods(request))
     message = f"{request.method[:20]} is not allowed here; use {allowed}"
     if is_api(request):
-        response: Response = api_error(405, "method_not_allowed", message)
+        response: Response = error_json(405, "method_not_allowed", message)
     else:
         response = error_page(request, 405, "method_not_allowed", message)
     response.headers["allow"] = allowed
@@ -141,12 +129,25 @@ def install_bearer_scheme(app: FastAPI) -> None:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Domain errors become 4xx pages (or JSON under /api/) that say why; never a 500 for bad input."""
+    """Errors become 4xx answers that say why (web/errors.py: one table, one JSON shape under
+    /api/), as pages, fragments or JSON; never a 500 for bad input."""
+
+    def answer(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 405:
+            return method_not_allowed(request)
+        found = described(exc, request)
+        if found is None:  # an HTTP error of the server's own (5xx)
+            status = getattr(exc, "status_code", 500)
+            found = (status, "error", str(getattr(exc, "detail", "")), None, {})
+        status, code, message, field, headers = found
+        if is_api(request):
+            return error_json(status, code, message, field, headers=headers or None)
+        return error_page(request, status, code, message)
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
         if is_api(request):
-            return api_error(401, "unauthenticated", "sign in or send a bearer token")
+            return answer(request, exc)
         target = "/login?next=" + quote(request.url.path, safe="/")
         if request.headers.get("hx-request") == "true":
             return Response(status_code=401, headers={"HX-Redirect": target})
@@ -156,45 +157,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def not_modified(request: Request, exc: NotModified) -> Response:
         return exc.response()
 
-    @app.exception_handler(CSRFError)
-    async def csrf_refused(request: Request, exc: CSRFError) -> Response:
-        if is_api(request):
-            return api_error(403, "csrf", exc.message)
-        return error_page(request, 403, "csrf", exc.message)
-
-    @app.exception_handler(DomainError)
-    async def domain_error(request: Request, exc: DomainError) -> Response:
-        status = next((s for cls, s in ERROR_STATUS.items() if isinstance(exc, cls)), 400)
-        if is_api(request):
-            return api_error(status, exc.code, exc.message)
-        return error_page(request, status, exc.code, exc.message)
-
-    @app.exception_handler(ReadModelTimeout)
-    async def read_models_lag(request: Request, exc: ReadModelTimeout) -> Response:
-        # The command was saved; only the pages lag behind. Say so rather than fail.
-        message = ("your change was recorded, but the lists are slow to show it; "
-                   "reload the page in a moment")
-        if is_api(request):
-            return api_error(503, "read_model_lag", message)
-        return error_page(request, 503, "read_model_lag", message)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        message = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
-        if is_api(request):
-            return api_error(422, "invalid", message)
-        return error_page(request, 422, "invalid", message)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 405:
-            return method_not_allowed(request)
-        message = str(exc.detail)
-        if is_api(request):
-            return api_error(exc.status_code, "http_error", message)
-        return error_page(request, exc.status_code, "http_error", message)
+    for error in (CSRFError, DomainError, ReadModelTimeout, RequestValidationError,
+                  StarletteHTTPException):
+        app.add_exception_handler(error, answer)
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -19,9 +19,10 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.errors import InvalidInput, NotFound
 from projections.ledger import load_signing_key, public_key_hex, verify
 from projections.readmodels import ReadModels
+from tracker import policy
 from tracker.application import Principal, Tracker, parse_uuid
 from tracker.settings import Settings
 from tracker.transfer import export_log
@@ -37,8 +38,7 @@ HISTORY_PAGE = 200
 
 def auditor(principal: CurrentPrincipal) -> Principal:
     """Auditors and administrators read everything here; anyone else is refused."""
-    if not (principal.is_auditor or principal.is_admin):
-        raise Forbidden("only auditors and administrators can open the auditor's workbench")
+    policy.require_rule(principal, policy.AUDITING)
     return principal
 
 

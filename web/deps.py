@@ -40,12 +40,12 @@ def get_fresh_read_models(request: Request) -> ReadModels:
     """The read models, first brought up to the end of the log, so that events written by another
     worker or by the command line show at once. When the log has not grown since the last catch-up
     this costs one query (the log's last position) instead of one per view."""
-    state = request.app.state
-    head = state.tracker.recorder.max_notification_id() or 0
-    if head > getattr(state, "read_models_at", -1):
-        state.read_models.catch_up()
+    read_models = get_read_models(request)
+    head = get_tracker(request).recorder.max_notification_id() or 0
+    if head > getattr(request.app.state, "read_models_at", -1):
+        read_models.catch_up()
         read_models_reached(request, head)
-    return state.read_models
+    return read_models
 
 
 def read_models_reached(request: Request, position: int) -> None:

@@ -7,11 +7,8 @@ instead of building a table per call.
 
 from __future__ import annotations
 
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogue without translating it here (it is translated on display)."""
-    return message
-
+from domain.errors import N_
+from tracker.commands import COMMANDS
 
 STATUS_LABELS = {
     "proposed": N_("proposed"),
@@ -27,47 +24,9 @@ STATUS_LABELS = {
     "closed": N_("closed"),
 }
 
-ACTION_LABELS = {
-    "amend": N_("Amend"),
-    "endorse": N_("Endorse"),
-    "agree": N_("Agree (adopt)"),
-    "reject": N_("Reject"),
-    "withdraw": N_("Withdraw"),
-    "assign": N_("Assign"),
-    "progress": N_("Report progress"),
-    "add-milestone": N_("Add a milestone"),
-    "complete-milestone": N_("Complete a milestone"),
-    "attach-evidence": N_("Attach evidence"),
-    "complete": N_("Complete"),
-    "verify": N_("Verify"),
-    "dispute": N_("Dispute"),
-    "cancel": N_("Cancel"),
-    "reopen": N_("Reopen"),
-    "resolve": N_("Resolve"),
-    "close": N_("Close"),
-    "link": N_("Link a commitment"),
-}
-
-DONE_MESSAGES = {
-    "amend": N_("The commitment was amended."),
-    "endorse": N_("Your endorsement was recorded."),
-    "agree": N_("The commitment was agreed."),
-    "reject": N_("The commitment was rejected."),
-    "withdraw": N_("The commitment was withdrawn."),
-    "assign": N_("The commitment was assigned."),
-    "progress": N_("Progress was reported."),
-    "add-milestone": N_("The milestone was added."),
-    "complete-milestone": N_("The milestone was completed."),
-    "attach-evidence": N_("The evidence was attached."),
-    "complete": N_("The commitment was completed."),
-    "verify": N_("The completion was verified."),
-    "dispute": N_("The completion was disputed."),
-    "cancel": N_("The commitment was cancelled."),
-    "reopen": N_("The commitment was reopened."),
-    "resolve": N_("The case was resolved."),
-    "close": N_("The case was closed."),
-    "link": N_("The commitment was linked to the case."),
-}
+# A command's button and confirmation come with it, from the catalogue (by `Command.key()`).
+ACTION_LABELS = {cls.key(): cls.label for cls in COMMANDS}
+DONE_MESSAGES = {cls.key(): cls.done for cls in COMMANDS}
 
 EVENT_LABELS = {
     "Proposed": N_("proposed the commitment"),
@@ -91,6 +50,9 @@ EVENT_LABELS = {
     "Resolved": N_("resolved the case"),
     "Closed": N_("closed the case"),
     "CommitmentLinked": N_("linked a commitment"),
+    "LinkedToCase": N_("linked it to a case"),
+    # and those the catalogue's commands name themselves
+    **{event: label for cls in COMMANDS for event, label in cls.event_labels.items()},
 }
 
 CATEGORY_LABELS = {
@@ -124,25 +86,14 @@ DONE = N_("Done.")
 # with `_(message)`); listed so that extraction puts them in the catalogues. Messages built with
 # values (a version number, a status) are shown in English.
 SHOWN_MESSAGES = (
-    N_("you are not a member of this dialogue"),
-    N_("auditors read everything and change nothing"),
-    N_("only an administrator can do this"),
-    N_("you can act only for your own party"),
-    N_("you can propose only for your own party"),
-    N_("only the party responsible for this commitment can do this"),
-    N_("only the party that proposed this commitment can do this"),
-    N_("an administrator must say for which party they act"),
-    N_("this dialogue has no such party"),
     N_("this form has expired or did not come from this site; reload the page and try again"),
-    N_("progress is a whole number from 0 to 100"),
-    N_("write a date as YYYY-MM-DD"),
-    N_("write a whole number"),
     N_("reason is required"),
     N_("summary is required"),
     N_("title is required"),
     N_("description is required"),
-    N_("party id is required"),
     N_("due date is required"),
+    N_("held on is required"),
+    N_("commitment id is required"),
     N_("percent is required"),
     N_("milestone id is required"),
     N_("name at least one party that must endorse"),
@@ -155,12 +106,15 @@ SHOWN_MESSAGES = (
     N_("an evidence link must be a full http:// or https:// address"),
     N_("a file digest must be 64 hexadecimal characters (SHA-256)"),
     N_("a password has at least 8 characters"),
-    N_("give the date of the meeting"),
     N_("choose a dialogue and a party"),
-    N_("attendance is a whole number of people per party"),
     N_("this dialogue has concluded; reopen it first"),
     N_("the case belongs to another dialogue"),
+    N_("the commitment belongs to another dialogue"),
+    N_("this commitment is already linked to the case"),
+    N_("this commitment is already linked to another case"),
+    N_("this dialogue has no such party"),
     N_("a language is one of: fr, en"),
+    N_("a meeting happened on the day it was held"),
     N_("the current password is not right"),
     N_("the two new passwords differ"),
     N_("a password has at most 1000 characters"),
@@ -175,5 +129,4 @@ SHOWN_MESSAGES = (
     N_("you cannot deactivate your own account"),
     N_("an email address looks like name@example.org"),
     N_("this account does not belong to that dialogue"),
-    N_("your change was recorded, but the lists are slow to show it; reload the page in a moment"),
 )

@@ -27,6 +27,7 @@ from fastapi.responses import JSONResponse
 from domain.errors import NotFound
 from domain.lifecycle import Status
 from projections.proofs import public_key_pem
+from projections.queries import PublicQueries
 from projections.readmodels import ReadModels
 from tracker.application import Tracker
 from web import api_models as m
@@ -194,7 +195,7 @@ class FiguresCache:
         return figures
 
 
-def all_rows(request: Request, public: Any, dialogue_id: str, position: int,
+def all_rows(request: Request, public: PublicQueries, dialogue_id: str, position: int,
              today: date) -> list[dict[str, Any]]:
     """Every public commitment of the dialogue (the feed and the downloads)."""
     return figures_cache(request).get(("rows", dialogue_id, position, today),
@@ -210,7 +211,8 @@ class Summary:
     overdue: int
 
 
-def summary(request: Request, public: Any, dialogue_id: str, position: int, today: date) -> Summary:
+def summary(request: Request, public: PublicQueries, dialogue_id: str, position: int,
+            today: date) -> Summary:
     """The page's charts and counts (the page's own 50 rows are read apart, in SQL). Without the
     rows of every commitment this stays a few milliseconds at 10,000 commitments, so a dialogue
     changing many times a second no longer makes each reader of its page wait for a full read."""

@@ -8,7 +8,7 @@ re-render the form with what was typed, next to the field concerned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,20 +16,34 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from domain.case import CATEGORIES
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.case import CASE_LIFECYCLE, CATEGORIES, CLOSED
+from domain.commitment import Commitment
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.lifecycle import Status
 from projections.readmodels import ReadModels
-from tracker.application import CASE_ACTIONS, COMMITMENT_ACTIONS, CommandResult, Principal, Tracker
+from tracker import policy
+from tracker.application import CommandResult, Principal, Tracker
+from tracker.commands import (
+    CASE_COMMANDS,
+    COMMITMENT_COMMANDS,
+    Command,
+    LinkCommitment,
+    ProposeCommitment,
+    RaiseCase,
+    RecordMeeting,
+)
 from web.deps import (
     CurrentPrincipal,
     FreshReadModelsDep,
     OptionalPrincipal,
     TrackerDep,
+    get_read_models,
     read_models_reached,
     render,
     wants_fragment,
 )
+from web.forms import ActionForm, action_form, command_from_form, typed_values
+from web.labels import CATEGORY_LABELS
 from web.reading import party_filter
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -48,53 +62,11 @@ async def form_data(request: Request) -> FormData:
 FormDep = Annotated[FormData, Depends(form_data)]
 
 
-# --- parsing form values ------------------------------------------------------------------------
+# --- forms ------------------------------------------------------------------------------------
 
 def text(form: Mapping[str, Any], name: str) -> str | None:
     value = form.get(name)
     return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def parse_date(value: str | None, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput("write a date as YYYY-MM-DD", field) from None
-
-
-def parse_int(value: str | None, field: str) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput("write a whole number", field) from None
-
-
-PARSERS = {"due_date": parse_date, "held_on": parse_date, "occurred_on": parse_date,
-           "percent": parse_int, "expected_version": parse_int}
-CHECKBOXES = frozenset({"public"})
-
-
-def parse_fields(form: FormData, names: Iterable[str]) -> dict[str, Any]:
-    """Typed values of the named fields; an empty text field is absent (None)."""
-    values: dict[str, Any] = {}
-    for name in names:
-        if name in CHECKBOXES:
-            values[name] = form.get(name) in ("on", "true", "1")
-            continue
-        value = text(form, name)
-        parser = PARSERS.get(name)
-        values[name] = parser(value, name) if parser else value
-    return values
-
-
-def typed_values(form: FormData) -> dict[str, str]:
-    """Everything the person typed, to put back into the form when it is refused."""
-    return {key: value for key, value in form.multi_items()
-            if isinstance(value, str) and key != "csrf_token"}
 
 
 def errors_of(error: InvalidInput) -> dict[str, str]:
@@ -107,8 +79,7 @@ def readable_dialogue(read_models: ReadModels, principal: Principal, slug: str) 
     dialogue = read_models.dialogue(slug)
     if dialogue is None:
         raise NotFound(f"no dialogue is called {slug[:60]!r}")
-    if not principal.can_read(dialogue["id"]):
-        raise Forbidden("you are not a member of this dialogue")
+    policy.require_read(principal, dialogue["id"])
     return dialogue
 
 
@@ -126,7 +97,7 @@ def party_names(dialogue: dict) -> dict[str, str]:
 
 def settled(request: Request, result: CommandResult) -> CommandResult:
     """Wait until every read model includes the command's event, so the next page shows it."""
-    request.app.state.read_models.wait_for(result.position)
+    get_read_models(request).wait_for(result.position)
     read_models_reached(request, result.position)
     return result
 
@@ -134,6 +105,42 @@ def settled(request: Request, result: CommandResult) -> CommandResult:
 def flash(request: Request, message: str, **params: str) -> None:
     """A confirmation shown once, on the page the redirect leads to."""
     request.session["flash"] = {"message": message, **params}
+
+
+def offered_form(principal: Principal, command: type[Command], url: str, target: policy.Target,
+                 parties: dict[str, str], *, prefix: str, choices: Mapping[str, Any],
+                 refused: Refused | None = None, form_name: str | None = None,
+                 **options: Any) -> ActionForm | None:
+    """The command's form if the policy lets this account give it here, else None; `parties`
+    are the dialogue's (id -> name). A refused form comes back with what was typed and why."""
+    found = policy.offer(principal, command, target, list(parties))
+    if found is None:
+        return None
+    return form_for(found, url, parties, prefix=prefix, choices=choices, refused=refused,
+                    form_name=form_name or command.action, principal=principal,
+                    dialogue_id=target.dialogue_id, **options)
+
+
+def form_for(found: policy.Offer, url: str, parties: dict[str, str], *, prefix: str,
+             choices: Mapping[str, Any], refused: Refused | None, form_name: str,
+             principal: Principal, dialogue_id: str | None, **options: Any) -> ActionForm:
+    """The form of an offered command; an administrator is asked for which party it acts when
+    only a party may give the command (`found.parties`: those it may act for)."""
+    asks_party = bool(found.parties) and principal.party_in(dialogue_id or "") is None
+    is_open = refused is not None and refused.form == form_name
+    return action_form(found.command, url, prefix=prefix, choices=choices,
+                       acting_parties=[(p, parties.get(p, p)) for p in found.parties]
+                       if asks_party else None,
+                       typed=refused.typed if is_open and refused else None,
+                       errors=refused.errors if is_open and refused else None,
+                       is_open=is_open, **options)
+
+
+class Refused:
+    """A form that came back refused: which one, what was typed, the message per field."""
+
+    def __init__(self, form: str, typed: Mapping[str, Any], errors: Mapping[str, str]) -> None:
+        self.form, self.typed, self.errors = form, typed, errors
 
 
 # --- home -------------------------------------------------------------------------------------------
@@ -152,13 +159,37 @@ def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadM
 
 # --- the workspace of one dialogue ----------------------------------------------------------------
 
+def workspace_forms(principal: Principal, dialogue: dict, cases: list[dict], today: date,
+                    refused: Refused | None = None) -> dict[str, ActionForm | None]:
+    """The forms of the workspace this account may use: propose, raise a case, record a meeting."""
+    parties = party_names(dialogue)
+    slug, target = dialogue["slug"], policy.Target(dialogue["id"])
+    own = principal.party_in(dialogue["id"])
+    choices = {"party": list(parties.items()), "parties": list(parties.items()),
+               "attendance": list(parties.items()),
+               "case": [(case["id"], case["title"]) for case in cases if case["status"] != CLOSED],
+               "category": [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]}
+    common = {"parties": parties, "choices": choices, "refused": refused, "today": today}
+    return {
+        "propose": offered_form(principal, ProposeCommitment, f"/dialogues/{slug}/commitments",
+                                target, prefix="p-", form_name="propose",
+                                defaults={"required_parties": [own] if own else []}, **common),
+        "cases": offered_form(principal, RaiseCase, f"/dialogues/{slug}/cases", target,
+                              prefix="c-", form_name="cases", **common),
+        "meetings": offered_form(principal, RecordMeeting, f"/dialogues/{slug}/meetings", target,
+                                 prefix="m-", form_name="meetings", **common),
+    }
+
+
 def workspace_context(request: Request, principal: Principal, tracker: Tracker, read_models: ReadModels,
-                      dialogue: dict, filters: dict[str, Any], page: int) -> dict[str, Any]:
+                      dialogue: dict, filters: dict[str, Any], page: int,
+                      refused: Refused | None = None) -> dict[str, Any]:
     today = tracker.today()
     rows, total = read_models.commitments(
         dialogue["id"], today=today, status=filters["status"], party=filters["party"],
         overdue=filters["overdue"], q=filters["q"], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     query = {k: ("1" if v is True else v) for k, v in filters.items() if v}
+    cases = read_models.cases(dialogue["id"])
     return {
         "dialogue": dialogue,
         "parties": party_names(dialogue),
@@ -169,15 +200,9 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
         "filters": filters,
         "query": query,
         "statuses": STATUSES,
-        "cases": read_models.cases(dialogue["id"]),
-        "categories": CATEGORIES,
-        "may_write": principal.can_write(dialogue["id"]),
-        "ask_party": principal.party_in(dialogue["id"]) is None,
-        "own_party": principal.party_in(dialogue["id"]),
+        "cases": cases,
+        "forms": workspace_forms(principal, dialogue, cases, today, refused),
         "today": today,
-        "errors": {},
-        "typed": {},
-        "open_form": None,
     }
 
 
@@ -204,58 +229,56 @@ def workspace(request: Request, slug: str, principal: CurrentPrincipal, tracker:
 
 def workspace_form_response(request: Request, principal: Principal, tracker: Tracker,
                             read_models: ReadModels, dialogue: dict, form_name: str, *,
-                            errors: dict[str, str] | None = None, typed: dict | None = None,
-                            status_code: int = 200, done: str | None = None,
+                            refused: Refused | None = None, status_code: int = 200,
+                            done: str | None = None,
                             headers: Mapping[str, str] | None = None) -> Response:
     """A workspace form again: refused (errors, what was typed) or emptied after success."""
     filters = {"status": None, "party": None, "overdue": None, "q": None}
-    context = workspace_context(request, principal, tracker, read_models, dialogue, filters, 1)
-    context.update(errors=errors or {}, typed=typed or {}, open_form=form_name if errors else None,
-                   done=done, oob=True)
+    context = workspace_context(request, principal, tracker, read_models, dialogue, filters, 1,
+                                refused)
+    context.update(done=done, oob=True)
     blocks = [form_name] + (["counts", "message"] if done else [])
     return render(request, "workspace.html", context, blocks=blocks, status_code=status_code,
                   headers=headers)
 
 
+def workspace_command(request: Request, principal: Principal, tracker: Tracker,
+                      read_models: ReadModels, slug: str, form: FormData,
+                      command: type[Command], form_name: str) -> CommandResult | Response:
+    """Validate the posted form into the command and give it; a refusal of a value comes back as
+    the same form, with what was typed and the message next to its field."""
+    dialogue = readable_dialogue(read_models, principal, slug)
+    try:
+        return settled(request, tracker.execute(principal, slug, command_from_form(command, form)))
+    except InvalidInput as error:
+        return workspace_form_response(
+            request, principal, tracker, read_models, read_models.dialogue(slug) or dialogue,
+            form_name, refused=Refused(form_name, typed_values(form), errors_of(error)),
+            status_code=422)
+
+
 @router.post("/dialogues/{slug}/cases")
 def raise_case(request: Request, slug: str, principal: CurrentPrincipal, tracker: TrackerDep,
                read_models: FreshReadModelsDep, form: FormDep) -> Response:
-    dialogue = readable_dialogue(read_models, principal, slug)
-    try:
-        values = parse_fields(form, ("title", "description", "category", "raised_by",
-                                     "occurred_on", "note"))
-        result = settled(request, tracker.raise_case(
-            principal, slug, title=values["title"] or "", category=values["category"] or "",
-            description=values["description"], raised_by=values["raised_by"],
-            occurred_on=values["occurred_on"], note=values["note"]))
-    except InvalidInput as error:
-        return workspace_form_response(request, principal, tracker, read_models, dialogue, "cases",
-                                       errors=errors_of(error), typed=typed_values(form),
-                                       status_code=422)
+    result = workspace_command(request, principal, tracker, read_models, slug, form, RaiseCase,
+                               "cases")
+    if isinstance(result, Response):
+        return result
     if not wants_fragment(request):
         flash(request, "case-raised")
         return RedirectResponse(f"/cases/{result.id}", status_code=303)
-    return workspace_form_response(request, principal, tracker, read_models, dialogue, "cases",
+    return workspace_form_response(request, principal, tracker, read_models,
+                                   readable_dialogue(read_models, principal, slug), "cases",
                                    done="case-raised")
 
 
 @router.post("/dialogues/{slug}/commitments")
 def propose(request: Request, slug: str, principal: CurrentPrincipal, tracker: TrackerDep,
             read_models: FreshReadModelsDep, form: FormDep) -> Response:
-    dialogue = readable_dialogue(read_models, principal, slug)
-    try:
-        values = parse_fields(form, ("title", "description", "case_id", "proposed_by", "public",
-                                     "private_note", "occurred_on", "note"))
-        result = settled(request, tracker.propose_commitment(
-            principal, slug, title=values.pop("title") or "",
-            required_parties=[p for p in form.getlist("required_parties") if isinstance(p, str)],
-            **values))
-    except InvalidInput as error:
-        return workspace_form_response(request, principal, tracker, read_models, dialogue,
-                                       "propose", errors=errors_of(error),
-                                       typed={**typed_values(form), "required_parties":
-                                              form.getlist("required_parties")},
-                                       status_code=422)
+    result = workspace_command(request, principal, tracker, read_models, slug, form,
+                               ProposeCommitment, "propose")
+    if isinstance(result, Response):
+        return result
     target = f"/commitments/{result.id}"
     if not wants_fragment(request):
         flash(request, "proposed")
@@ -271,51 +294,67 @@ def propose(request: Request, slug: str, principal: CurrentPrincipal, tracker: T
 @router.post("/dialogues/{slug}/meetings")
 def record_meeting(request: Request, slug: str, principal: CurrentPrincipal, tracker: TrackerDep,
                    read_models: FreshReadModelsDep, form: FormDep) -> Response:
-    dialogue = readable_dialogue(read_models, principal, slug)
-    try:
-        values = parse_fields(form, ("held_on", "title", "summary", "note"))
-        attendance = {}
-        for party_id in party_names(dialogue):
-            count = parse_int(text(form, f"attendance-{party_id}"), "attendance")
-            if count is not None:
-                attendance[party_id] = count
-        if values["held_on"] is None:
-            raise InvalidInput("give the date of the meeting", "held_on")
-        settled(request, tracker.record_meeting(
-            principal, slug, held_on=values["held_on"], title=values["title"] or "",
-            attendance=attendance, summary=values["summary"], note=values["note"]))
-    except InvalidInput as error:
-        return workspace_form_response(request, principal, tracker, read_models,
-                                       read_models.dialogue(slug) or dialogue, "meetings",
-                                       errors=errors_of(error), typed=typed_values(form),
-                                       status_code=422)
+    result = workspace_command(request, principal, tracker, read_models, slug, form,
+                               RecordMeeting, "meetings")
+    if isinstance(result, Response):
+        return result
     if not wants_fragment(request):
         flash(request, "meeting-recorded")
         return RedirectResponse(f"/dialogues/{slug}#meetings", status_code=303)
     return workspace_form_response(request, principal, tracker, read_models,
-                                   read_models.dialogue(slug), "meetings", done="meeting-recorded")
+                                   readable_dialogue(read_models, principal, slug), "meetings",
+                                   done="meeting-recorded")
 
 
 # --- a case -------------------------------------------------------------------------------------------
 
+LINKABLE_SHOWN = 200  # the latest commitments of the dialogue a case page offers to link
+CASE_LIFECYCLE_LINK = CASE_LIFECYCLE["link"][0]
+
+
+def case_forms(principal: Principal, tracker: Tracker, read_models: ReadModels, case: dict,
+               parties: dict[str, str], refused: Refused | None) -> list[ActionForm]:
+    """The case commands this account may give now; linking offers the dialogue's latest
+    commitments not linked to a case that the policy lets this account link."""
+    target = policy.Target(case["dialogue_id"], raiser=case["raised_by"])
+    own = principal.party_in(case["dialogue_id"])
+    url = f"/cases/{case['id']}/"
+    options = {"choices": {}, "refused": refused, "principal": principal,
+               "dialogue_id": case["dialogue_id"], "today": tracker.today(),
+               "defaults": {"expected_version": case["version"]}}
+    offers = policy.case_offers(principal, target, case["status"], list(parties))
+    forms = [form_for(o, url + o.action, parties, prefix=f"case-{o.action}-",
+                      form_name=o.action, **options) for o in offers]
+    if case["status"] in CASE_LIFECYCLE_LINK:
+        rows, _ = read_models.commitments(case["dialogue_id"], today=tracker.today(),
+                                          limit=LINKABLE_SHOWN)
+        linkable = [(row["id"], row["title"]) for row in rows
+                    if not row.get("case_id") and row["id"] not in case["commitment_ids"]
+                    and policy.may(principal, LinkCommitment, policy.Target(
+                        case["dialogue_id"], raiser=case["raised_by"],
+                        proposer=row["proposed_by"]), own)]
+        if linkable:
+            forms.append(form_for(policy.Offer(LinkCommitment), url + "link", parties,
+                                  prefix="case-link-", form_name="link",
+                                  **{**options, "choices": {"commitment": linkable}}))
+    return forms
+
+
 def case_context(request: Request, principal: Principal, tracker: Tracker, read_models: ReadModels,
-                 case_id: str) -> dict:
+                 case_id: str, refused: Refused | None = None) -> dict:
     case = read_models.case(case_id)
     if case is None:
         raise NotFound(f"no case has the id {case_id[:60]}")
-    if not principal.can_read(case["dialogue_id"]):
-        raise Forbidden("you are not a member of this dialogue")
+    policy.require_read(principal, case["dialogue_id"])
     dialogue = dialogue_by_id(read_models, case["dialogue_id"])
+    parties = party_names(dialogue)
     today = tracker.today()
     commitments = [row for cid in case["commitment_ids"]
                    if (row := read_models.commitment(cid, today=today)) is not None]
-    return {"case": case, "dialogue": dialogue, "parties": party_names(dialogue),
+    return {"case": case, "dialogue": dialogue, "parties": parties,
             "commitments": commitments, "timeline": read_models.timeline(case_id),
-            "case_actions": list(CASE_ACTIONS) if principal.can_write(case["dialogue_id"]) else [],
-            "may_write": principal.can_write(case["dialogue_id"]),
-            "ask_party": principal.party_in(case["dialogue_id"]) is None,
-            "own_party": principal.party_in(case["dialogue_id"]),
-            "categories": CATEGORIES, "errors": {}, "typed": {}, "open_form": None, "today": today}
+            "forms": case_forms(principal, tracker, read_models, case, parties, refused),
+            "conflict": False, "today": today}
 
 
 @router.get("/cases/{case_id}")
@@ -329,64 +368,68 @@ def case_page(request: Request, case_id: str, principal: CurrentPrincipal, track
 @router.post("/cases/{case_id}/{action}")
 def case_action(request: Request, case_id: str, action: str, principal: CurrentPrincipal,
                 tracker: TrackerDep, read_models: FreshReadModelsDep, form: FormDep) -> Response:
-    if action not in CASE_ACTIONS:
+    command = CASE_COMMANDS.get(action)
+    if command is None:
         raise NotFound(f"cases have no action {action[:40]!r}")
-    field = CASE_ACTIONS[action][1]
     try:
-        values = parse_fields(form, (field, "expected_version", "occurred_on", "note"))
-        settled(request, tracker.case_action(
-            principal, case_id, action, {field: values[field]},
-            expected_version=values["expected_version"], occurred_on=values["occurred_on"],
-            note=values["note"]))
+        settled(request, tracker.execute(principal, case_id, command_from_form(command, form)))
     except (InvalidInput, Conflict) as error:
-        context = case_context(request, principal, tracker, read_models, case_id)
         is_conflict = isinstance(error, Conflict)
-        context.update(errors={} if is_conflict else errors_of(error), conflict=is_conflict,
-                       typed=typed_values(form), open_form=action)
+        refused = Refused(action, typed_values(form),
+                          {} if isinstance(error, Conflict) else errors_of(error))
+        context = case_context(request, principal, tracker, read_models, case_id, refused)
+        context.update(conflict=is_conflict)
         return render(request, "case.html", context, block="case",
                       status_code=409 if is_conflict else 422)
     if not wants_fragment(request):
-        flash(request, "case-done", action=action)
+        flash(request, "case-done", action=command.key())
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
     context = case_context(request, principal, tracker, read_models, case_id)
-    context.update(done="case-done", done_action=action, oob=True)
+    context.update(done="case-done", done_action=command.key(), oob=True)
     return render(request, "case.html", context, blocks=["case", "message"])
 
 
 # --- a commitment -------------------------------------------------------------------------------------
 
+def commitment_forms(principal: Principal, tracker: Tracker, commitment: Commitment,
+                     parties: dict[str, str], refused: Refused | None) -> list[ActionForm]:
+    """The forms of the commands this account may give on the commitment now (the policy and
+    the lifecycle decide), each filled in with what the record already knows."""
+    state = commitment.state()
+    choices = {"party": list(parties.items()),
+               "milestone": [(m["id"], m["title"]) for m in state["milestones"]
+                             if m["completed_on"] is None]}
+    return [form_for(o, f"/commitments/{state['id']}/{o.action}", parties, prefix=f"{o.action}-",
+                     choices=choices, refused=refused, form_name=o.action, principal=principal,
+                     dialogue_id=state["dialogue_id"], record=state, today=tracker.today(),
+                     defaults={"expected_version": commitment.version})
+            for o in policy.commitment_offers(principal, commitment, list(parties))]
+
+
 def commitment_context(request: Request, principal: Principal, tracker: Tracker, read_models: ReadModels,
-                       commitment_id: str, full_history: bool = False) -> dict[str, Any]:
+                       commitment_id: str, full_history: bool = False,
+                       refused: Refused | None = None) -> dict[str, Any]:
     today = tracker.today()
     row = read_models.commitment(commitment_id, today=today)
     if row is None:
         raise NotFound(f"no commitment has the id {commitment_id[:60]}")
-    if not principal.can_read(row["dialogue_id"]):
-        raise Forbidden("you are not a member of this dialogue")
+    policy.require_read(principal, row["dialogue_id"])
     aggregate = tracker.commitment(commitment_id)
     dialogue = dialogue_by_id(read_models, row["dialogue_id"])
-    actions = tracker.actions_for(principal, aggregate)
+    parties = party_names(dialogue)
     timeline = read_models.timeline(commitment_id)
-    if not any(m["completed_on"] is None for m in aggregate.milestones):
-        actions = [a for a in actions if a != "complete-milestone"]  # no milestone to choose
     return {
         "commitment": row,
-        # Milestones and evidence come with the aggregate the actions are computed from.
+        # Milestones and evidence come with the aggregate the offers are computed from.
         "details": aggregate.state(),
         "version": aggregate.version,
-        "actions": actions,
-        "specs": COMMITMENT_ACTIONS,
+        "forms": commitment_forms(principal, tracker, aggregate, parties, refused),
         "dialogue": dialogue,
-        "parties": party_names(dialogue),
-        "ask_party": principal.party_in(row["dialogue_id"]) is None,
-        "own_party": principal.party_in(row["dialogue_id"]),
+        "parties": parties,
         "timeline": timeline if full_history else timeline[-HISTORY_SHOWN:],
         "history_total": len(timeline),
         "case": read_models.case(row["case_id"]) if row.get("case_id") else None,
         "today": today,
-        "errors": {},
-        "typed": {},
-        "open_form": None,
         "conflict": False,
     }
 
@@ -405,30 +448,26 @@ def commitment_page(request: Request, commitment_id: str, principal: CurrentPrin
 def commitment_action(request: Request, commitment_id: str, action: str,
                       principal: CurrentPrincipal, tracker: TrackerDep,
                       read_models: FreshReadModelsDep, form: FormDep) -> Response:
-    """Every lifecycle action through one route: the contract's action names, the service's table."""
-    spec = COMMITMENT_ACTIONS.get(action)
-    if spec is None:
+    """Every command on a commitment through one route: the contract's action names, the
+    catalogue's classes; the form is validated into the command, the service decides."""
+    command = COMMITMENT_COMMANDS.get(action)
+    if command is None:
         raise NotFound(f"commitments have no action {action[:40]!r}")
-    names = [*spec.fields, *(["party_id"] if spec.acting_party else [])]
     try:
-        values = parse_fields(form, [*names, "expected_version", "occurred_on", "note"])
-        fields = {name: values[name] for name in names}
-        settled(request, tracker.commitment_action(
-            principal, commitment_id, action, fields,
-            expected_version=values["expected_version"], occurred_on=values["occurred_on"],
-            note=values["note"]))
+        settled(request, tracker.act(principal, commitment_id, command_from_form(command, form)))
     except (InvalidInput, Conflict) as error:
         # Refused: the same page (or block) again, with the typed values and the reason.
-        context = commitment_context(request, principal, tracker, read_models, commitment_id)
         is_conflict = isinstance(error, Conflict)
-        context.update(errors={} if is_conflict else errors_of(error), conflict=is_conflict,
-                       typed=typed_values(form), open_form=action, oob=True)
+        refused = Refused(action, typed_values(form), {} if is_conflict else errors_of(error))
+        context = commitment_context(request, principal, tracker, read_models, commitment_id,
+                                     refused=refused)
+        context.update(conflict=is_conflict, oob=True)
         return render(request, "commitment.html", context, blocks=["commitment"],
                       status_code=409 if is_conflict else 422)
     if not wants_fragment(request):
-        flash(request, "action-done", action=action)
+        flash(request, "action-done", action=command.key())
         return RedirectResponse(f"/commitments/{commitment_id}", status_code=303)
     context = commitment_context(request, principal, tracker, read_models, commitment_id)
-    context.update(done="action-done", done_action=action, oob=True)
+    context.update(done="action-done", done_action=command.key(), oob=True)
     return render(request, "commitment.html", context, blocks=["commitment", "counts", "message"],
                   headers=COMMITMENT_CHANGED)

@@ -20,15 +20,15 @@ def act(client, as_, who, commitment_id, action, **body):
 def test_a_commitment_goes_from_proposal_to_verification_through_the_api(client, world, as_):
     proposed = propose(client, world, as_)
     assert set(proposed) == {"id", "version", "position"}
-    assert proposed["version"] == 1
+    assert proposed["version"] == 2  # proposed, and endorsed by the police with it
     cid = proposed["id"]
-    steps = [("police", "endorse", {}), ("vigilante", "endorse", {}), ("police", "agree", {}),
+    steps = [("vigilante", "endorse", {}), ("police", "agree", {}),
              ("police", "assign", {"party_id": world.parties["police"], "due_date": "2030-06-30"}),
              ("police", "progress", {"percent": 40}),
              ("police", "complete", {"summary": "Patrols run every market day"}),
              ("vigilante", "verify", {})]
     position = proposed["position"]
-    for number, (who, action, body) in enumerate(steps, start=2):
+    for number, (who, action, body) in enumerate(steps, start=3):
         response = act(client, as_, who, cid, action, **body)
         assert response.status_code == 200, response.text
         answer = response.json()
@@ -45,9 +45,9 @@ def test_a_commitment_goes_from_proposal_to_verification_through_the_api(client,
 
 
 def test_a_stale_expected_version_is_refused_with_409_and_changes_nothing(client, world, as_):
-    cid = propose(client, world, as_)["id"]
+    cid = propose(client, world, as_, who="women")["id"]  # the women's association is not required
     assert act(client, as_, "police", cid, "endorse", expected_version=1).status_code == 200
-    stale = act(client, as_, "police", cid, "amend", reason="clearer", title="New", expected_version=1)
+    stale = act(client, as_, "women", cid, "amend", reason="clearer", title="New", expected_version=1)
     assert stale.status_code == 409
     assert stale.json()["error"]["code"] == "conflict"
     got = client.get(f"/api/v1/commitments/{cid}", headers=as_("police")).json()
@@ -56,8 +56,7 @@ def test_a_stale_expected_version_is_refused_with_409_and_changes_nothing(client
 
 def test_add_milestone_answers_the_new_milestone_id_and_it_can_be_completed(client, world, as_):
     cid = propose(client, world, as_)["id"]
-    for who, action, body in [("police", "endorse", {}), ("vigilante", "endorse", {}),
-                              ("police", "agree", {}),
+    for who, action, body in [("vigilante", "endorse", {}), ("police", "agree", {}),
                               ("police", "assign", {"party_id": world.parties["police"],
                                                     "due_date": "2030-01-01"})]:
         assert act(client, as_, who, cid, action, **body).status_code == 200
@@ -93,6 +92,9 @@ def test_admins_create_dialogues_and_parties_and_members_raise_cases(client, wor
     assert linked.status_code == 200
     got = client.get(f"/api/v1/cases/{case.json()['id']}", headers=as_("auditor")).json()
     assert got["commitment_ids"] == [cid]
+    # both sides: the commitment names the case too
+    assert client.get(f"/api/v1/commitments/{cid}", headers=as_("auditor")).json()["case_id"] == \
+        case.json()["id"]
     resolved = client.post(f"/api/v1/cases/{case.json()['id']}/resolve", headers=as_("women"),
                            json={"summary": "Patrols stopped it"})
     assert resolved.status_code == 200 and resolved.json()["version"] == 3
@@ -121,10 +123,10 @@ def test_an_action_not_allowed_in_the_status_is_a_409_with_the_reason(client, wo
 
 def test_a_domain_refusal_of_a_value_is_a_422_naming_the_field(client, world, as_):
     cid = propose(client, world, as_)["id"]
-    response = act(client, as_, "police", cid, "reject", reason="   ")
+    response = act(client, as_, "vigilante", cid, "reject", reason="   ")
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "reason"
-    future = act(client, as_, "police", cid, "reject", reason="no", occurred_on="2999-01-01")
+    future = act(client, as_, "vigilante", cid, "reject", reason="no", occurred_on="2999-01-01")
     assert future.status_code == 422 and future.json()["error"]["field"] == "occurred_on"
 
 
@@ -139,3 +141,24 @@ def test_a_signed_in_session_uses_the_api_with_its_csrf_token(client, world):
     accepted = client.post(f"/api/v1/dialogues/{world.slug}/commitments", json=body,
                            headers={"X-CSRF-Token": token})
     assert accepted.status_code == 201
+
+
+def test_set_visibility_and_public_evidence(client, world, as_):
+    cid = propose(client, world, as_)["id"]
+    refused = act(client, as_, "women", cid, "set-visibility", public=False, reason="Names a witness")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    missing = act(client, as_, "police", cid, "set-visibility", public=False)
+    assert missing.status_code == 422 and missing.json()["error"]["field"] == "reason"
+    done = act(client, as_, "police", cid, "set-visibility", public=False, reason="Names a witness")
+    assert done.status_code == 200, done.text
+    assert client.get(f"/api/v1/commitments/{cid}", headers=as_("police")).json()["public"] is False
+
+    for who, action, body in [("vigilante", "endorse", {}), ("police", "agree", {}),
+                              ("police", "assign", {"party_id": world.parties["police"],
+                                                    "due_date": "2030-01-01"})]:
+        assert act(client, as_, who, cid, action, **body).status_code == 200
+    act(client, as_, "police", cid, "attach-evidence", description="Photos of the patrol")
+    act(client, as_, "vigilante", cid, "attach-evidence", description="Patrol log", public=True)
+    evidence = client.get(f"/api/v1/commitments/{cid}", headers=as_("police")).json()["evidence"]
+    assert [(e["description"], e["public"]) for e in evidence] == [
+        ("Photos of the patrol", False), ("Patrol log", True)]

@@ -12,10 +12,11 @@ def day(n: int) -> str:
 
 
 def propose(client, world, as_, **extra):
+    """Proposed by the women's association, which is not asked to endorse it."""
     body = {"title": "Joint night patrols on market days",
             "required_parties": [world.parties["police"], world.parties["vigilante"]], **extra}
     response = client.post(f"/api/v1/dialogues/{world.slug}/commitments", json=body,
-                           headers=as_("police"))
+                           headers=as_("women"))
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
@@ -150,7 +151,8 @@ CONTRACT_ROUTES = [
     ("get", "/api/v1/commitments/{commitment_id}"), ("get", "/api/v1/commitments/{commitment_id}/history"),
     *[("post", f"/api/v1/commitments/{{commitment_id}}/{a}") for a in (
         "amend", "endorse", "agree", "reject", "withdraw", "cancel", "reopen", "dispute", "assign",
-        "progress", "add-milestone", "complete-milestone", "attach-evidence", "complete", "verify")],
+        "progress", "add-milestone", "complete-milestone", "attach-evidence", "complete", "verify",
+        "set-visibility", "comment")],
     ("get", "/api/v1/public/dialogues"), ("get", "/api/v1/public/dialogues/{slug}"),
     ("get", "/api/v1/ledger/head"),
     ("get", "/api/v1/public/commitments/{commitment_id}/proof"),

@@ -25,9 +25,11 @@ def story(tracker_of, world):
     """A commitment agreed on day 10 and taken to completion with a milestone and evidence,
     then made private; linked to a case. Returns ids and a recorded time in the middle."""
     police, vigilante = world.members["police"], world.members["vigilante"]
-    case = tracker_of.raise_case(police, world.slug, title="Market break-ins", category="theft_burglary")
-    cid = propose(tracker_of, world, occurred_on=day(0), private_note="informant: the baker",
-                  case_id=case.id).id
+    case = tracker_of.raise_case(police, world.slug, title="Market break-ins",
+                                 category="theft_burglary", occurred_on=day(0))
+    # proposed by the women's association, not asked to endorse: both endorsements follow
+    cid = propose(tracker_of, world, by="women", occurred_on=day(0),
+                  private_note="informant: the baker", case_id=case.id).id
     tracker_of.commitment_action(police, cid, "endorse", occurred_on=day(5))
     tracker_of.commitment_action(vigilante, cid, "endorse", occurred_on=day(6))
     tracker_of.commitment_action(police, cid, "agree", occurred_on=day(10))
@@ -153,7 +155,7 @@ def test_the_event_log_exports_as_json_lines_and_any_history_as_csv(client, as_,
     text = client.get(f"/audit/records/{story['commitment']}/history.csv", headers=as_("auditor")).text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["version"] for r in rows] == [str(v) for v in range(1, 11)]
-    assert rows[0]["type"] == "Proposed" and rows[0]["actor_name"] == "saaba-police"
+    assert rows[0]["type"] == "Proposed" and rows[0]["actor_name"] == "saaba-women"
 
 
 def test_an_unknown_record_is_a_404_page(client, as_):

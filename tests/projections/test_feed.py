@@ -48,9 +48,8 @@ def rich_log(tracker):
     act(tracker, world, first, "police", "reopen", {"reason": "Fuel found"})
     tracker.set_commitment_visibility(world.members["police"], first, public=True,
                                       reason="Reviewed")
-    second = propose(tracker, world, public=False).id
-    act(tracker, world, second, "police", "endorse")
-    act(tracker, world, second, "police", "reject", {"reason": "Not workable"})
+    second = propose(tracker, world, public=False).id  # endorsed by the police with it
+    act(tracker, world, second, "vigilante", "reject", {"reason": "Not workable"})
     third = propose(tracker, world).id
     act(tracker, world, third, "police", "withdraw", {"reason": "Replaced"})
     fourth = propose(tracker, world).id

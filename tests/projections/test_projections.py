@@ -141,6 +141,8 @@ def test_the_public_model_holds_no_private_text(tracker, models):
                               {"percent": 30, "public": True})
     tracker.commitment_action(world.members["police"], public.id, "progress",
                               {"percent": 70, "public": False})
+    tracker.commitment_action(world.members["police"], public.id, "attach-evidence",
+                              {"description": "Photos showing faces"})  # not public by default
     models.catch_up()
 
     rows = models.public.commitments(world.dialogue_id, today=date(2026, 1, 1))
@@ -150,6 +152,7 @@ def test_the_public_model_holds_no_private_text(tracker, models):
     timeline = models.public.timeline(public.id)
     assert [e["changes"].get("progress") for e in timeline if e["type"] == "ProgressReported"] \
         == [[0, 30]]
+    assert "EvidenceAttached" not in [e["type"] for e in timeline]
     everything = repr(public_dump(models))
     assert "pub_history" in everything
     for private in (SECRET, "Informant protection", f"{world.slug}-police",
@@ -176,13 +179,13 @@ def test_a_commitment_made_public_again_shows_only_what_followed(tracker, models
     """Its public timeline starts again at the event that makes it public again, whether the
     events before are in earlier batches or in the same one (and a rebuild gives the same)."""
     world = make_world(tracker)
-    result = propose(tracker, world)
-    police = world.members["police"]
+    result = propose(tracker, world, by="women")
+    police, women = world.members["police"], world.members["women"]
     steps = [
         lambda: tracker.commitment_action(police, result.id, "endorse", {}),
         lambda: tracker.set_commitment_visibility(police, result.id, public=False,
                                                   reason="Names a witness"),
-        lambda: tracker.commitment_action(police, result.id, "amend",
+        lambda: tracker.commitment_action(women, result.id, "amend",
                                           {"title": "Patrols", "reason": "Shorter"}),
         lambda: tracker.set_commitment_visibility(police, result.id, public=True,
                                                   reason="Reviewed"),
@@ -336,3 +339,17 @@ def test_a_view_takes_one_event_through_the_library_entry_point(tracker, models)
     timeline.process_event(None, Tracking(tracker.name, 1))
     assert timeline.position() == 1
     assert [e["type"] for e in models.timeline(tracker.dialogue_by_slug("saaba").id)] == ["Started"]
+
+
+def test_a_private_note_leaves_no_public_entry_and_a_public_one_leaves_no_words(tracker, models):
+    world = make_world(tracker)
+    result = propose(tracker, world)
+    women = world.members["women"]
+    tracker.commitment_action(women, result.id, "comment", {"note": SECRET})
+    tracker.commitment_action(women, result.id, "comment",
+                              {"note": "Seen by everyone", "public": True})
+    models.catch_up()
+    assert [e["type"] for e in models.public.timeline(result.id)].count("Commented") == 1
+    assert SECRET not in repr(public_dump(models))
+    assert [e["note"] for e in models.timeline(result.id) if e["type"] == "Commented"] == [
+        SECRET, "Seen by everyone"]

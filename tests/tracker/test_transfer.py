@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date
 from uuid import UUID
 
 import pytest
@@ -52,8 +51,8 @@ def fill(tracker):
     advance(tracker, world, long.id, "in_progress")
     for percent in range(60):  # more than one snapshot interval
         tracker.commitment_action(world.members["police"], long.id, "progress",
-                                  {"percent": percent % 101}, occurred_on=date(2017, 1, 1))
-    tracker.case_action(world.members["police"], case.id, "resolve", {"summary": "Fewer thefts"})
+                                  {"percent": percent % 101})
+    tracker.case_action(world.members["women"], case.id, "resolve", {"summary": "Fewer thefts"})
     tracker.create_token(SYSTEM, world.members["police"].name)
     return long.id
 

@@ -9,16 +9,12 @@ import pytest
 
 from domain.account import account_id
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TransitionRefused
-from domain.lifecycle import LIFECYCLE, Status, allowed_actions
+from domain.lifecycle import LIFECYCLE, Status
 from tests.factories import PASSWORD, account, advance, make_world, propose
-from tracker.application import (
-    CASE_ACTIONS,
-    COMMITMENT_ACTIONS,
-    SYSTEM,
-    Tracker,
-    token_digest,
-)
+from tracker import policy
+from tracker.application import SYSTEM, Tracker, token_digest
 from tracker.bootstrap import build_application
+from tracker.commands import CASE_COMMANDS, COMMITMENT_COMMANDS
 
 DUE = date(2030, 6, 30)
 
@@ -39,21 +35,22 @@ def test_a_committee_takes_a_commitment_from_proposal_to_verification(tracker):
     world = make_world(tracker)
     police, vigilante, women = (world.members[k] for k in ("police", "vigilante", "women"))
 
-    # The women's association raises the problem; the police propose a way to solve part of it.
+    # The women's association raises the problem; the police propose a way to solve part of it,
+    # and their endorsement comes with their proposal.
     case = tracker.raise_case(women, world.slug, title="Night-time break-ins near the market",
                               category="theft_burglary")
     proposal = tracker.propose_commitment(
         police, world.slug, title="Joint night patrols on market days", case_id=case.id,
         required_parties=["Police nationale", "Koglweogo"])
     commitment_id = proposal.id
+    assert proposal.version == 2
 
-    # Both required parties endorse; then the dialogue adopts it.
+    # The other required party endorses; then it adopts it for the dialogue.
     tracker.commitment_action(vigilante, commitment_id, "endorse")
-    tracker.commitment_action(police, commitment_id, "endorse")
-    tracker.commitment_action(women, commitment_id, "agree")
+    tracker.commitment_action(vigilante, commitment_id, "agree")
 
     # It is given to the police, who report their progress step by step.
-    tracker.commitment_action(women, commitment_id, "assign",
+    tracker.commitment_action(vigilante, commitment_id, "assign",
                               {"party_id": "Police nationale", "due_date": DUE})
     milestone = tracker.commitment_action(police, commitment_id, "add-milestone",
                                           {"title": "Rota agreed with the Koglweogo"})
@@ -66,8 +63,8 @@ def test_a_committee_takes_a_commitment_from_proposal_to_verification(tracker):
     tracker.commitment_action(police, commitment_id, "complete",
                               {"summary": "Patrols run every market day since March"})
 
-    # The women's association confirms it.
-    last = tracker.commitment_action(women, commitment_id, "verify")
+    # The Koglweogo confirm it.
+    last = tracker.commitment_action(vigilante, commitment_id, "verify")
 
     commitment = tracker.commitment(commitment_id)
     assert commitment.status == "verified"
@@ -75,8 +72,8 @@ def test_a_committee_takes_a_commitment_from_proposal_to_verification(tracker):
     assert commitment.progress == 100
     assert commitment.responsible_party == world.parties["police"]
     assert commitment.completed_by == world.parties["police"]
-    assert commitment.verified_by == world.parties["women"]
-    assert commitment.endorsements == [world.parties["vigilante"], world.parties["police"]]
+    assert commitment.verified_by == world.parties["vigilante"]
+    assert commitment.endorsements == [world.parties["police"], world.parties["vigilante"]]
     assert commitment.milestones[0]["completed_on"] is not None
     assert commitment.evidence[0]["sha256"] == "ab" * 32
     assert tracker.get_case(case.id)["commitment_ids"] == [commitment_id]
@@ -88,16 +85,16 @@ def test_a_committee_takes_a_commitment_from_proposal_to_verification(tracker):
                 for e in events_of(tracker, commitment_id)]
     assert timeline == [
         ("Proposed", "police", "police"),
-        ("Endorsed", "vigilante", "vigilante"),
         ("Endorsed", "police", "police"),
-        ("Agreed", "women", "women"),
-        ("Assigned", "women", "women"),
+        ("Endorsed", "vigilante", "vigilante"),
+        ("Agreed", "vigilante", "vigilante"),
+        ("Assigned", "vigilante", "vigilante"),
         ("MilestoneAdded", "police", "police"),
         ("MilestoneCompleted", "police", "police"),
         ("ProgressReported", "police", "police"),
         ("EvidenceAttached", "vigilante", "vigilante"),
         ("Completed", "police", "police"),
-        ("Verified", "women", "women"),
+        ("Verified", "vigilante", "vigilante"),
     ]
 
 
@@ -147,19 +144,23 @@ def test_an_auditor_is_refused_every_command(tracker):
         "complete-milestone": {"milestone_id": milestone},
         "attach-evidence": {"description": "Patrol log"}, "complete": {"summary": "done"},
         "verify": {}, "dispute": {"reason": "no"}, "cancel": {"reason": "no"},
-        "reopen": {"reason": "again"},
+        "reopen": {"reason": "again"}, "set-visibility": {"public": False, "reason": "informants"},
+        "comment": {"note": "Seen at the market"},
     }
-    assert set(fields) == set(COMMITMENT_ACTIONS)
+    assert set(fields) == set(COMMITMENT_COMMANDS)
     position = tracker.recorder.max_notification_id()
 
     for action, action_fields in fields.items():
-        status = next(s for s in at if Status(s) in LIFECYCLE[action].sources)
+        status = next(s for s in at if action not in LIFECYCLE
+                      or Status(s) in LIFECYCLE[action].sources)
         with pytest.raises(Forbidden, match="auditors read everything and change nothing"):
             tracker.commitment_action(auditor, at[status], action, action_fields)
-    for action, (_, field_name) in CASE_ACTIONS.items():
-        value = at["proposed"] if field_name == "commitment_id" else "words"
+    case_fields = {"resolve": {"summary": "words"}, "close": {"reason": "words"},
+                   "reopen": {"reason": "words"}, "link": {"commitment_id": at["proposed"]}}
+    assert set(case_fields) == set(CASE_COMMANDS)
+    for action, action_fields in case_fields.items():
         with pytest.raises(Forbidden):
-            tracker.case_action(auditor, case_id, action, {field_name: value})
+            tracker.case_action(auditor, case_id, action, action_fields)
     other_commands = [
         lambda: tracker.create_dialogue(auditor, slug="jos", name="Jos", country="NG",
                                         locality="Jos"),
@@ -182,20 +183,26 @@ def test_an_auditor_is_refused_every_command(tracker):
         with pytest.raises(Forbidden):
             command()
     assert tracker.recorder.max_notification_id() == position
-    assert tracker.actions_for(auditor, tracker.commitment(at["proposed"])) == []
+    assert policy.commitment_offers(auditor, tracker.commitment(at["proposed"]),
+                                    list(world.parties.values())) == []
 
 
 def test_a_member_acts_only_for_their_own_party_and_an_admin_must_name_one(tracker):
     world = make_world(tracker)
     police = world.members["police"]
     admin = account(tracker, "admin-1", "admin")
-    commitment_id = propose(tracker, world).id
+    commitment_id = propose(tracker, world, by="women").id
 
     for other in (world.parties["vigilante"], "Koglweogo", "koglweogo"):
         with pytest.raises(Forbidden, match="only for your own party"):
             tracker.commitment_action(police, commitment_id, "endorse", {"party_id": other})
-    with pytest.raises(Forbidden, match="propose only for your own party"):
+    with pytest.raises(Forbidden, match="only for your own party"):
         propose(tracker, world, proposed_by=world.parties["vigilante"])
+    with pytest.raises(Forbidden, match="only for your own party"):
+        tracker.raise_case(police, world.slug, title="Theft", category="other",
+                           raised_by="Koglweogo")
+    with pytest.raises(InvalidInput, match="must say for which party"):
+        tracker.raise_case(admin, world.slug, title="Theft", category="other")
     assert tracker.commitment(commitment_id).endorsements == []
 
     # Naming one's own party (by id or by name) is fine.
@@ -226,11 +233,16 @@ def test_only_the_responsible_party_reports_progress_milestones_and_completion(t
     for action, fields in (("progress", {"percent": 30}), ("add-milestone", {"title": "Mine"}),
                            ("complete-milestone", {"milestone_id": milestone}),
                            ("complete", {"summary": "done"})):
-        with pytest.raises(Forbidden, match="only the party responsible"):
+        with pytest.raises(Forbidden, match="only the responsible party can"):
             tracker.commitment_action(vigilante, commitment_id, action, fields)
     assert tracker.commitment(commitment_id).version == version
-    assert "progress" not in tracker.actions_for(vigilante, tracker.commitment(commitment_id))
-    assert "progress" in tracker.actions_for(police, tracker.commitment(commitment_id))
+
+    def offered(principal):
+        return [o.action for o in policy.commitment_offers(
+            principal, tracker.commitment(commitment_id), list(world.parties.values()))]
+
+    assert "progress" not in offered(vigilante)
+    assert "progress" in offered(police)
 
     tracker.commitment_action(police, commitment_id, "progress", {"percent": 30})
     tracker.commitment_action(police, commitment_id, "complete-milestone",
@@ -238,7 +250,7 @@ def test_only_the_responsible_party_reports_progress_milestones_and_completion(t
     tracker.commitment_action(police, commitment_id, "complete", {"summary": "done"})
     assert tracker.commitment(commitment_id).status == "completed"
     # ... and the police cannot verify their own completion.
-    with pytest.raises(TransitionRefused, match="another party"):
+    with pytest.raises(Forbidden, match="other than the completing party"):
         tracker.commitment_action(police, commitment_id, "verify")
 
 
@@ -299,7 +311,7 @@ def test_a_case_of_another_dialogue_cannot_be_named(tracker):
     world = make_world(tracker)
     make_world(tracker, "jos", with_members=False)
     jos_case = tracker.raise_case(SYSTEM, "jos", title="Clashes at the cattle market",
-                                  category="violence")
+                                  category="violence", raised_by="Police nationale")
     with pytest.raises(InvalidInput, match="another dialogue"):
         propose(tracker, world, case_id=jos_case.id)
     assert tracker.get_case(jos_case.id)["commitment_ids"] == []
@@ -308,7 +320,7 @@ def test_a_case_of_another_dialogue_cannot_be_named(tracker):
 def test_a_stale_expected_version_is_a_conflict_and_changes_nothing(tracker):
     world = make_world(tracker)
     police, vigilante = world.members["police"], world.members["vigilante"]
-    commitment_id = propose(tracker, world).id
+    commitment_id = propose(tracker, world, by="women").id
 
     # The police and the Koglweogo both opened the proposal at version 1; the police save first.
     tracker.commitment_action(police, commitment_id, "endorse", expected_version=1)
@@ -328,8 +340,8 @@ def test_a_stale_expected_version_is_a_conflict_and_changes_nothing(tracker):
 def test_a_backdated_action_keeps_its_business_date_and_the_recorded_time_is_the_store_s(tracker):
     world = make_world(tracker)
     police = world.members["police"]
-    commitment_id = propose(tracker, world).id
     last_week = date.today() - timedelta(days=7)
+    commitment_id = propose(tracker, world, by="women", occurred_on=last_week).id
 
     before = datetime.now(UTC)
     tracker.commitment_action(police, commitment_id, "endorse", occurred_on=last_week,
@@ -355,7 +367,7 @@ def test_a_business_date_far_in_the_future_or_the_past_is_refused(settings):
     try:
         world = make_world(tracker)
         police = world.members["police"]
-        commitment_id = propose(tracker, world).id
+        commitment_id = propose(tracker, world, by="women", occurred_on=date(1990, 1, 1)).id
         for when in (date(1989, 12, 31), today + timedelta(days=2), date(2999, 1, 1)):
             with pytest.raises(InvalidInput, match="the date it happened must be between"):
                 tracker.commitment_action(police, commitment_id, "endorse", occurred_on=when)
@@ -366,7 +378,7 @@ def test_a_business_date_far_in_the_future_or_the_past_is_refused(settings):
         tracker.commitment_action(world.members["vigilante"], commitment_id, "endorse",
                                   occurred_on=today)
         assert [e.meta.occurred_on for e in events_of(tracker, commitment_id)] == \
-            [today, date(1990, 1, 1), today]
+            [date(1990, 1, 1), date(1990, 1, 1), today]
     finally:
         tracker.close()
 
@@ -381,7 +393,7 @@ def test_every_answer_gives_the_position_of_its_event_in_the_log(tracker):
         positions.append(result.position)
         return result
 
-    commitment_id = remember(propose(tracker, world)).id
+    commitment_id = remember(propose(tracker, world, by="women")).id
     remember(tracker.commitment_action(police, commitment_id, "endorse"))
     remember(tracker.commitment_action(vigilante, commitment_id, "endorse"))
     remember(tracker.raise_case(police, world.slug, title="Theft", category="other"))
@@ -396,7 +408,7 @@ def test_the_past_state_by_version_by_recorded_time_and_by_business_date(tracker
     world = make_world(tracker)
     police, vigilante = world.members["police"], world.members["vigilante"]
     today = date.today()
-    commitment_id = propose(tracker, world, occurred_on=today - timedelta(days=10)).id
+    commitment_id = propose(tracker, world, by="women", occurred_on=today - timedelta(days=10)).id
     tracker.commitment_action(police, commitment_id, "endorse",
                               occurred_on=today - timedelta(days=9))
     tracker.commitment_action(vigilante, commitment_id, "endorse",
@@ -684,18 +696,19 @@ def test_a_dialogue_is_started_once_meets_and_concludes(tracker):
                                                   world.parties["vigilante"]: 6}
     assert dialogue.meetings[0]["held_on"] == date.today() - timedelta(days=2)
     tracker.reopen_dialogue(SYSTEM, world.slug, reason="New break-ins")
-    assert propose(tracker, world).version == 1
+    assert propose(tracker, world).version == 2  # proposed, and endorsed by the police
 
 
 def test_the_actions_offered_to_each_person_are_exactly_those_that_succeed(tracker):
-    """What `actions_for` offers (the buttons on a commitment's page) is what the command allows:
-    tried for every person, every status and every action the lifecycle allows there."""
+    """What `policy.commitment_offers` offers (the buttons on a commitment's page) is what the
+    command allows: tried for every person, every status and every command on a commitment."""
     world = make_world(tracker)
     admin = account(tracker, "admin-1", "admin")
     people = dict(world.members, admin=admin)
+    parties = list(world.parties.values())
 
     def build(status: str) -> str:
-        commitment_id = propose(tracker, world).id
+        commitment_id = propose(tracker, world, by="women").id
         if status == "endorsed":
             for kind in ("police", "vigilante"):
                 tracker.commitment_action(world.members[kind], commitment_id, "endorse")
@@ -709,7 +722,7 @@ def test_the_actions_offered_to_each_person_are_exactly_those_that_succeed(track
                                       {"title": "Rota"})
         return commitment_id
 
-    def fields_for(action: str, who: str, commitment) -> dict:
+    def fields_for(action: str, commitment, offer) -> dict:
         fields = {
             "amend": {"title": "Patrols also on feast days", "reason": "feasts"},
             "reject": {"reason": "no"}, "withdraw": {"reason": "no"},
@@ -718,36 +731,161 @@ def test_the_actions_offered_to_each_person_are_exactly_those_that_succeed(track
             "complete-milestone": {"milestone_id": (commitment.milestones or [{"id": "-"}])[0]["id"]},
             "attach-evidence": {"description": "Patrol log"}, "complete": {"summary": "done"},
             "dispute": {"reason": "no"}, "cancel": {"reason": "no"}, "reopen": {"reason": "again"},
+            "set-visibility": {"public": not commitment.public, "reason": "informants"},
+            "comment": {"note": "The market road is still dark"},
         }.get(action, {})
-        if who == "admin" and COMMITMENT_ACTIONS[action].acting_party:
-            party = {"endorse": (commitment.missing_endorsements() or ["-"])[0],
-                     "complete": world.parties["police"],
-                     "verify": world.parties["vigilante"]}[action]
-            fields = dict(fields, party_id=party)
+        if offer is not None and offer.parties:  # an administrator names a party it may act for
+            fields = dict(fields, **{offer.command.party_field: offer.parties[0]})
         return fields
 
     tried = refused = 0
     for status in ("proposed", "endorsed", "agreed", "in_progress", "completed", "verified",
                    "cancelled"):
         commitment_id = None
-        for action in allowed_actions(Status("proposed" if status == "endorsed" else status)):
+        for action in COMMITMENT_COMMANDS:
             for who, principal in people.items():
                 # A refused command changes nothing, so a new commitment is needed only after
                 # a success.
                 commitment_id = commitment_id or build(status)
                 commitment = tracker.commitment(commitment_id)
-                offered = action in tracker.actions_for(principal, commitment)
+                offers = {o.action: o for o in policy.commitment_offers(principal, commitment,
+                                                                        parties)}
                 try:
                     tracker.commitment_action(principal, commitment_id, action,
-                                              fields_for(action, who, commitment))
+                                              fields_for(action, commitment, offers.get(action)))
                     succeeded, commitment_id = True, None
                 except (Forbidden, TransitionRefused, InvalidInput):
                     succeeded = False
                     assert tracker.commitment(commitment_id).version == commitment.version
-                assert offered == succeeded, (who, action, status)
+                assert (action in offers) == succeeded, (who, action, status)
                 tried += 1
                 refused += not succeeded
     # Both answers occur: the test is not comparing two empty lists.
     assert 0 < refused < tried
-    assert tried == 4 * sum(len(allowed_actions(Status(s))) for s in (
-        "proposed", "proposed", "agreed", "in_progress", "completed", "verified", "cancelled"))
+    assert tried == 7 * len(COMMITMENT_COMMANDS) * len(people)
+
+
+# --- business time, links, evidence ---------------------------------------------------------------
+
+def test_an_event_may_not_be_dated_before_the_record_s_previous_event(tracker):
+    world = make_world(tracker)
+    police, vigilante = world.members["police"], world.members["vigilante"]
+    today = date.today()
+    commitment_id = propose(tracker, world, occurred_on=today - timedelta(days=5)).id
+    position = tracker.recorder.max_notification_id()
+    with pytest.raises(InvalidInput) as refused:
+        tracker.commitment_action(vigilante, commitment_id, "endorse",
+                                  occurred_on=today - timedelta(days=6))
+    assert refused.value.field == "occurred_on"
+    assert (today - timedelta(days=5)).isoformat() in refused.value.message
+    assert tracker.recorder.max_notification_id() == position
+    # the same day, or later, is fine
+    tracker.commitment_action(vigilante, commitment_id, "endorse",
+                              occurred_on=today - timedelta(days=5))
+    tracker.commitment_action(police, commitment_id, "agree", occurred_on=today - timedelta(days=1))
+
+    # a case too
+    case_id = tracker.raise_case(police, world.slug, title="Theft", category="other",
+                                 occurred_on=today - timedelta(days=2)).id
+    with pytest.raises(InvalidInput, match="may not be before"):
+        tracker.case_action(police, case_id, "resolve", {"summary": "Calm"},
+                            occurred_on=today - timedelta(days=3))
+    # a meeting keeps the date it was held, whatever happened to the dialogue since
+    tracker.add_party(SYSTEM, world.slug, name="Imams", kind="religious")
+    tracker.record_meeting(police, world.slug, held_on=today - timedelta(days=30),
+                           title="Last month's session", attendance={})
+
+
+def test_linking_a_case_and_a_commitment_changes_both_records_at_once(tracker):
+    world = make_world(tracker)
+    women, police = world.members["women"], world.members["police"]
+    case_id = tracker.raise_case(women, world.slug, title="Break-ins", category="other").id
+    other_case = tracker.raise_case(women, world.slug, title="Clashes", category="violence").id
+    commitment_id = propose(tracker, world).id
+
+    result = tracker.case_action(police, case_id, "link", {"commitment_id": commitment_id})
+    assert tracker.get_case(case_id)["commitment_ids"] == [commitment_id]
+    commitment = tracker.commitment(commitment_id)
+    assert commitment.case_id == case_id
+    linked = events_of(tracker, commitment_id)[-1]
+    assert type(linked).__name__ == "LinkedToCase"
+    assert tracker.mapper.to_stored_event(linked).topic == "commitment.linked_to_case"
+    assert result.position == tracker.recorder.max_notification_id()
+
+    position = tracker.recorder.max_notification_id()
+    with pytest.raises(InvalidInput, match="already linked to another case"):
+        tracker.case_action(police, other_case, "link", {"commitment_id": commitment_id})
+    assert tracker.recorder.max_notification_id() == position
+    assert tracker.get_case(other_case)["commitment_ids"] == []
+
+
+def test_evidence_is_private_unless_said_public_and_old_evidence_reads_as_private(tracker):
+    import json
+
+    from eventsourcing.persistence import StoredEvent
+
+    world = make_world(tracker)
+    police = world.members["police"]
+    commitment_id = propose(tracker, world).id
+    advance(tracker, world, commitment_id, "in_progress")
+    tracker.commitment_action(police, commitment_id, "attach-evidence",
+                              {"description": "Photo of the patrol, faces visible"})
+    tracker.commitment_action(police, commitment_id, "attach-evidence",
+                              {"description": "Signed patrol log", "public": True})
+    assert [e["public"] for e in tracker.commitment(commitment_id).evidence] == [False, True]
+
+    # an EvidenceAttached stored before the field existed (version 1: no `public`)
+    recent = events_of(tracker, commitment_id)[-1]
+    stored = tracker.mapper.to_stored_event(recent)
+    state = json.loads(stored.state)
+    assert state.pop("class_version") == 2 and state.pop("public") is True
+    old = StoredEvent(originator_id=stored.originator_id,
+                      originator_version=stored.originator_version, topic=stored.topic,
+                      state=json.dumps(state).encode())
+    assert tracker.mapper.to_domain_event(old).public is False
+
+
+def test_a_required_party_or_an_admin_sets_who_can_see_a_commitment(tracker):
+    world = make_world(tracker)
+    commitment_id = propose(tracker, world).id
+    with pytest.raises(Forbidden, match="change who can see the commitment"):
+        tracker.set_commitment_visibility(world.members["women"], commitment_id, public=False,
+                                          reason="Names a witness")
+    tracker.set_commitment_visibility(world.members["vigilante"], commitment_id, public=False,
+                                      reason="Names a witness")
+    assert tracker.commitment(commitment_id).public is False
+    with pytest.raises(InvalidInput, match="already private"):
+        tracker.set_commitment_visibility(SYSTEM, commitment_id, public=False, reason="again")
+    tracker.set_commitment_visibility(SYSTEM, commitment_id, public=True, reason="Reviewed")
+    assert tracker.commitment(commitment_id).public is True
+
+
+def test_any_party_of_the_dialogue_adds_a_note_in_any_status(tracker):
+    """The parties that may not act can still be heard: a note, in any status, public or not."""
+    world = make_world(tracker)
+    women = world.members["women"]  # neither proposer, nor required, nor responsible
+    commitment_id = propose(tracker, world).id
+    tracker.commitment_action(world.members["police"], commitment_id, "withdraw",
+                              {"reason": "Replaced"})
+    tracker.commitment_action(women, commitment_id, "comment",
+                              {"note": "We were not asked about the market road"})
+    tracker.commitment_action(women, commitment_id, "comment",
+                              {"note": "Thank you for the new proposal", "public": True})
+    notes = [(type(e).__name__, e.meta.note, e.public, e.meta.party)
+             for e in events_of(tracker, commitment_id)[-2:]]
+    assert notes == [
+        ("Commented", "We were not asked about the market road", False, world.parties["women"]),
+        ("Commented", "Thank you for the new proposal", True, world.parties["women"])]
+    assert tracker.commitment(commitment_id).status == "withdrawn"  # nothing else changes
+
+    stranger = account(tracker, "jos-police", "member", make_world(tracker, "jos", False),
+                       "Police nationale")
+    auditor = account(tracker, "auditor-1", "auditor")
+    position = tracker.recorder.max_notification_id()
+    with pytest.raises(InvalidInput, match="note is required"):
+        tracker.commitment_action(women, commitment_id, "comment", {"note": "   "})
+    with pytest.raises(Forbidden, match="not a member of this dialogue"):
+        tracker.commitment_action(stranger, commitment_id, "comment", {"note": "Hello"})
+    with pytest.raises(Forbidden, match="auditors"):
+        tracker.commitment_action(auditor, commitment_id, "comment", {"note": "Hello"})
+    assert tracker.recorder.max_notification_id() == position

@@ -7,20 +7,21 @@ import re
 
 from tests.factories import advance, propose
 from tests.web.support import Site, position
+from tracker import policy
 
 HTMX = {"HX-Request": "true"}
 
 
 def test_without_javascript_an_action_redirects_to_the_page_which_confirms_it(site: Site):
-    result = propose(site.tracker, site.world)
-    response = site.post("member", f"/commitments/{result.id}/endorse",
-                         {"expected_version": "1"})
+    result = propose(site.tracker, site.world)  # by the police, who endorse it with it
+    response = site.post("vigilante", f"/commitments/{result.id}/endorse",
+                         {"expected_version": "2"})
     assert response.status_code == 303
     assert response.headers["location"] == f"/commitments/{result.id}"
-    page = site.get("member", response.headers["location"])
+    page = site.get("vigilante", response.headers["location"])
     assert "notice ok" in page.text and "<html" in page.text
     # the confirmation is shown once
-    assert "notice ok" not in site.get("member", f"/commitments/{result.id}").text
+    assert "notice ok" not in site.get("vigilante", f"/commitments/{result.id}").text
 
 
 def test_with_htmx_an_action_answers_the_changed_commitment_counts_and_confirmation(site: Site):
@@ -97,8 +98,8 @@ def test_a_stale_version_says_the_commitment_changed_and_keeps_what_was_typed(si
         assert "changed since you opened it" in html or "a changé depuis" in html
         assert 'value="Patrols on market and feast days"' in html
         assert "Feast days are busy too</textarea>" in html
-        assert "1 / 2" in html  # the new state: one endorsement of two
-        assert re.search(r'name="expected_version" value="2"', html)  # ready to send again
+        assert "2 / 2" in html  # the new state: both endorsements
+        assert re.search(r'name="expected_version" value="3"', html)  # ready to send again
     assert position(site.tracker) == before
 
 
@@ -125,8 +126,10 @@ def test_the_commitment_page_shows_only_the_actions_this_user_may_take_now(site:
     actions = lambda html: set(re.findall(rf'action="/commitments/{result.id}/([a-z-]+)"', html))  # noqa: E731
     assert "verify" not in actions(police)  # the police completed it: another party verifies
     assert "verify" in actions(vigilante)
-    assert actions(vigilante) == set(site.tracker.actions_for(site.world.members["vigilante"],
-                                                              site.tracker.commitment(result.id)))
+    offers = policy.commitment_offers(site.world.members["vigilante"],
+                                      site.tracker.commitment(result.id),
+                                      list(site.world.parties.values()))
+    assert actions(vigilante) == {offer.action for offer in offers}
 
 
 def test_the_timeline_tells_what_happened(site: Site):
@@ -223,3 +226,102 @@ def test_a_long_history_shows_its_latest_events_and_the_whole_on_request(site: S
     assert "?history=all" in history
     whole = site.get("member", f"/commitments/{result.id}?history=all").text
     assert whole[whole.index('id="h-history"'):].count("<li>") == HISTORY_SHOWN + 5 + 5
+
+
+def test_every_action_form_has_a_date_it_happened_which_defaults_to_today(site: Site):
+    from datetime import date, timedelta
+
+    today = date.today().isoformat()
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "in_progress")
+    site.settle()
+    for who in ("member", "vigilante", "admin"):
+        page = site.get(who, f"/commitments/{result.id}").text
+        forms = re.findall(r'<form method="post" action="/commitments/[^"]+/([a-z-]+)".*?</form>',
+                           page, re.S)
+        assert forms, who
+        for action, form in zip(forms, re.findall(
+                r'<form method="post" action="/commitments/.*?</form>', page, re.S), strict=True):
+            assert f'id="{action}-occurred_on" name="occurred_on" type="date"' in form, action
+            assert f'value="{today}"' in form, action
+    for page in (site.get("member", "/dialogues/saaba").text,):
+        assert page.count('name="occurred_on" type="date"') == 2  # propose, raise a case
+    # a date before the commitment's previous event is refused next to the field, naming it
+    last_week = (date.today() - timedelta(days=7)).isoformat()
+    before = position(site.tracker)
+    response = site.post("member", f"/commitments/{result.id}/progress",
+                         {"percent": "30", "occurred_on": last_week}, htmx=True)
+    assert response.status_code == 422
+    error = re.search(r'<p class="error" id="err-progress-occurred_on">([^<]+)</p>', response.text)
+    assert error and today in error.group(1)
+    assert '<details class="more" open>' in response.text
+    assert position(site.tracker) == before
+
+
+def test_a_required_party_makes_a_commitment_private_from_its_page(site: Site):
+    result = propose(site.tracker, site.world)
+    site.settle()
+    women = site.get("women", f"/commitments/{result.id}").text
+    assert f'action="/commitments/{result.id}/set-visibility"' not in women
+    page = site.get("vigilante", f"/commitments/{result.id}").text
+    form = page[page.index(f'action="/commitments/{result.id}/set-visibility"'):]
+    form = form[:form.index("</form>")]
+    assert 'name="public" checked' not in form  # offered the other way round: make it private
+    response = site.post("vigilante", f"/commitments/{result.id}/set-visibility",
+                         {"reason": "Names a witness"})
+    assert response.status_code == 303
+    assert site.tracker.commitment(result.id).public is False
+    assert "privé" in site.get("vigilante", f"/commitments/{result.id}",
+                               headers={"Accept-Language": "fr"}).text
+
+
+def test_evidence_is_attached_private_unless_the_box_is_ticked(site: Site):
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "in_progress")
+    site.settle()
+    page = site.get("member", f"/commitments/{result.id}").text
+    form = page[page.index(f'action="/commitments/{result.id}/attach-evidence"'):]
+    assert '<input type="checkbox" name="public">' in form[:form.index("</form>")]
+    site.post("member", f"/commitments/{result.id}/attach-evidence", {"description": "Photos"})
+    site.post("member", f"/commitments/{result.id}/attach-evidence",
+              {"description": "Patrol log", "public": "on"})
+    assert [e["public"] for e in site.tracker.commitment(result.id).evidence] == [False, True]
+    page = site.get("member", f"/commitments/{result.id}").text
+    assert re.search(r"Photos.*?private", page, re.S) and re.search(r"Patrol log.*?public", page,
+                                                                     re.S)
+
+
+def test_a_case_links_a_commitment_chosen_from_a_list_and_both_pages_show_it(site: Site):
+    case = site.tracker.raise_case(site.world.members["police"], "saaba", title="Thefts",
+                                   category="theft_burglary").id
+    mine = propose(site.tracker, site.world, title="Patrols")
+    theirs = propose(site.tracker, site.world, by="women", title="Street lights")
+    site.settle()
+    page = site.get("member", f"/cases/{case}").text  # the police raised the case
+    select = page[page.index('name="commitment_id"'):]
+    select = select[:select.index("</select>")]
+    assert mine.id in select and theirs.id in select
+    response = site.post("member", f"/cases/{case}/link", {"commitment_id": mine.id})
+    assert response.status_code == 303
+    assert site.tracker.commitment(mine.id).case_id == case
+    commitment_page = site.get("member", f"/commitments/{mine.id}").text
+    assert f'href="/cases/{case}"' in commitment_page
+    assert site.read_models.commitment(mine.id, today=site.tracker.today())["case_id"] == case
+    # the women's association may link only what it proposed to a case it did not raise
+    page = site.get("women", f"/cases/{case}").text
+    select = page[page.index('name="commitment_id"'):]
+    assert theirs.id in select[:select.index("</select>")]
+    assert mine.id not in select[:select.index("</select>")]
+
+
+def test_a_party_with_no_part_in_a_commitment_adds_a_note_from_its_page(site: Site):
+    result = propose(site.tracker, site.world)
+    site.settle()
+    page = site.get("women", f"/commitments/{result.id}").text
+    assert set(re.findall(rf'action="/commitments/{result.id}/([a-z-]+)"', page)) == {"comment"}
+    response = site.post("women", f"/commitments/{result.id}/comment",
+                         {"note": "The market road needs lights too"}, htmx=True)
+    assert response.status_code == 200
+    assert "added a note" in response.text and "The market road needs lights too" in response.text
+    refused = site.post("women", f"/commitments/{result.id}/comment", {"note": " "}, htmx=True)
+    assert refused.status_code == 422 and 'id="err-comment-note"' in refused.text

@@ -58,7 +58,7 @@ def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(site: Site
 
 
 def test_the_csrf_header_of_htmx_requests_is_accepted(site: Site):
-    result = propose(site.tracker, site.world)
+    result = propose(site.tracker, site.world, by="women")
     response = site.post("member", f"/commitments/{result.id}/endorse", htmx=True)
     assert response.status_code == 200
     assert site.tracker.commitment(result.id).endorsements == [site.world.parties["police"]]
