@@ -108,7 +108,7 @@ def test_a_new_head_is_signed_only_once_the_log_has_grown(client, tracker_of, wo
     first = client.get(f"/api/v1/public/commitments/{cid}/proof").json()["tree_head"]
     again = client.get("/api/v1/public/ledger/tree-head").json()
     assert again == first  # the same head: nothing new to sign
-    tracker_of.commitment_action(world.members["police"], cid, "endorse", {})
+    tracker_of.commitment_action(world.members["vigilante"], cid, "endorse", {})
     later = client.get("/api/v1/public/ledger/tree-head").json()
     assert later["tree_size"] == first["tree_size"] + 1 and head_signature_holds(later)
     assert client.get("/api/v1/ledger/head").json()["tree_head"]["tree_size"] == later["tree_size"]
@@ -189,7 +189,7 @@ def test_a_registered_witness_cosigns_a_head_and_public_pages_show_it(
     assert client.get(f"/api/v1/public/commitments/{cid}/proof").json()["tree_head"]["cosignatures"]
 
     # Once the log grows, the latest head is not cosigned yet: pages show both.
-    tracker_of.commitment_action(world.members["police"], cid, "endorse", {})
+    tracker_of.commitment_action(world.members["vigilante"], cid, "endorse", {})
     client.get("/api/v1/public/ledger/tree-head")
     text = client.get(f"/public/commitments/{cid}", headers={"Accept-Language": "en"}).text
     assert "No witness has cosigned this tree head yet." in text
@@ -216,7 +216,7 @@ def test_cosignatures_from_unregistered_keys_or_of_unsigned_heads_are_refused(
 def test_auditors_prove_any_event_by_position_private_ones_included(
         client, tracker_of, world, as_):
     private = propose(tracker_of, world, public=False, private_note="Informant: M.").id
-    position = tracker_of.commitment_action(world.members["police"], private, "endorse", {}).position
+    position = tracker_of.commitment_action(world.members["vigilante"], private, "endorse", {}).position
     answer = client.get("/api/v1/ledger/proof", params={"position": [1, position]}, headers=as_("auditor"))
     assert answer.status_code == 200, answer.text
     bundle = answer.json()
