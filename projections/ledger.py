@@ -201,14 +201,13 @@ class VerifyResult:
         return asdict(self)
 
 
-def _recomputed(app: Any, store: Store, batch: int) -> Iterator[tuple[int, bytes]]:
-    """The chain recomputed from the event table itself, read in batches of raw rows."""
-    previous, after = GENESIS, 0
+def _rows(app: Any, store: Store, batch: int) -> Iterator[tuple[int, str, str, int, bytes]]:
+    """Every row of the event table, whatever its position (0 and negative ones too), in
+    position order, read in batches of raw rows."""
+    after = None
     table = app.recorder.events_table_name
     while rows := store.stored_events(table, after, batch):
-        for position, topic, originator_id, version, state in rows:
-            previous = entry(previous, topic, originator_id, version, state)
-            yield position, previous
+        yield from rows
         after = rows[-1][0]
 
 
@@ -224,50 +223,78 @@ def _stored(ledger: LedgerView, batch: int) -> Iterator[tuple[int, str]]:
 
 def verify(app: Any, ledger: LedgerView, checkpoint: dict[str, Any] | None = None,
            trusted_key: str | None = None, batch: int = BATCH) -> VerifyResult:
-    """Recompute the chain from the stored events and compare it with the stored ledger and, if
-    given, a signed checkpoint. The first disagreement, in log order, is the first bad position.
+    """Check every stored row of the event table, recompute the chain and compare it with the
+    stored ledger, the checkpoints kept in the store and, if given, a signed checkpoint. The first
+    disagreement, in position order, is the first bad position: a row out of place (position 0 or
+    below), not bound by the tracker's keys (projections.binding), not in the ledger (inserted,
+    also in a gap of the positions), not matching it (edited, reordered), or missing from the log.
 
-    Events beyond the ledger's head (not yet projected) are hashed but have nothing to compare
-    with; a checkpoint beyond the end of the log is a failure (events were removed).
+    Rows beyond the ledger's head (not yet projected) must be bound too; they are hashed but have
+    nothing to compare with. A checkpoint beyond the end of the log is a failure (events were
+    removed).
     """
     head = {"position": 0, "head_hash": GENESIS.hex()}
     if checkpoint is not None:
         error = checkpoint_error(checkpoint, trusted_key)
         if error:
             return VerifyResult(False, None, error, head)
-    cp_position = int(checkpoint["position"]) if checkpoint else None
-    cp_checked = cp_position is None or cp_position == 0
+    # position -> head hashes the chain must pass through: the given checkpoint's, then those kept
+    expected: dict[int, list[tuple[str, str]]] = {}
+    if checkpoint is not None:
+        expected.setdefault(int(checkpoint["position"]), []).append(
+            (str(checkpoint["head_hash"]), "the checkpoint"))
+    for kept in ledger.checkpoints():
+        error = checkpoint_error(kept)
+        if error:
+            return VerifyResult(False, None, f"the checkpoint kept at position "
+                                             f"{kept['position']}: {error}", head)
+        expected.setdefault(int(kept["position"]), []).append(
+            (str(kept["head_hash"]), f"the checkpoint signed at {kept['signed_at']}"))
+    expected.pop(0, None)  # the empty log extends anything (a checkpoint of nothing)
+    next_at = min(expected, default=None)
+    binder = app.mapper.binder
     stored = _stored(ledger, batch)
     pending = next(stored, None)
     count = 0
+    previous = GENESIS
 
     def bad(position: int, reason: str) -> VerifyResult:
         return VerifyResult(False, position, reason, head, count)
 
-    for position, digest in _recomputed(app, ledger.store, batch):
+    for position, topic, originator_id, version, state in _rows(app, ledger.store, batch):
+        if pending is not None and pending[0] < position:
+            return bad(pending[0], f"the event at position {pending[0]} is missing from the log "
+                                   "(deleted or moved)")
+        if position < 1:
+            return bad(position, f"the row at position {position} is out of place: the log "
+                                 "starts at position 1 (written outside the tracker)")
+        problem = binder.problem(topic, originator_id, version, state)
+        if problem:
+            return bad(position, f"the row at position {position} is not bound by this "
+                                 f"tracker's keys: {problem} (written outside the tracker)")
         count += 1
-        head = {"position": position, "head_hash": digest.hex()}
+        previous = entry(previous, topic, originator_id, version, state)
+        head = {"position": position, "head_hash": previous.hex()}
         if pending is not None:
             stored_position, stored_hash = pending
-            if stored_position < position:
-                return bad(stored_position, f"the event at position {stored_position} is "
-                                            "missing from the log (deleted or moved)")
             if stored_position > position:
                 return bad(position, f"the event at position {position} is not in the ledger "
                                      "(inserted)")
-            if stored_hash != digest.hex():
+            if stored_hash != previous.hex():
                 return bad(position, f"the event at position {position} does not match the "
                                      "ledger (edited, reordered or inserted)")
             pending = next(stored, None)
-        if cp_position is not None and not cp_checked and position >= cp_position:
-            cp_checked = True
-            if position != cp_position or digest.hex() != checkpoint["head_hash"]:  # type: ignore[index]
-                return bad(cp_position, f"the log does not extend the checkpoint at position "
-                                        f"{cp_position}: its history up to there was changed")
+        while next_at is not None and next_at <= position:
+            for head_hash, which in expected.pop(next_at):
+                if next_at != position or head_hash != previous.hex():
+                    return bad(next_at, f"the log does not extend {which} at position "
+                                        f"{next_at}: its history up to there was changed")
+            next_at = min(expected, default=None)
     if pending is not None:
         return bad(pending[0], f"the event at position {pending[0]} is missing from the log "
                                "(deleted)")
-    if not cp_checked:
-        return bad(cp_position or 0, f"the log ends before the checkpoint's position "
-                                     f"{cp_position}: events were removed")
+    if expected:
+        at = min(expected)
+        return bad(at, f"the log ends before the position {at} of {expected[at][0][1]}: "
+                       "events were removed")
     return VerifyResult(True, None, "intact", head, count)

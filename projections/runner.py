@@ -22,6 +22,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
 from eventsourcing.utils import retry
 
+from projections.binding import Binder, UnboundEvent
 from projections.feed import Feed
 from projections.ledger import LedgerView
 from projections.store import Store, close_store
@@ -82,6 +83,7 @@ class CatchUpRunner:
         self.tree: TreeView = self.views["tree"]  # type: ignore[assignment]
         self.ledger.ensure_checkpoints()
         self._lock = threading.Lock()
+        self.binder: Binder = app.mapper.binder  # type: ignore[attr-defined]
 
     # --- keeping up ------------------------------------------------------------------------------
 
@@ -112,7 +114,12 @@ class CatchUpRunner:
                 while limit is None or applied < limit:
                     size = self.batch if limit is None else min(self.batch, limit - applied)
                     notifications = self.feed.read(start, size)
+                    refused = self._unbound(notifications)
+                    if refused is not None:  # the bound events before it are applied first
+                        notifications = [n for n in notifications if n.id < refused]
                     if not notifications:
+                        if refused is not None:
+                            raise self._refusal(refused)
                         break
                     if len(notifications) >= LONG_BATCH and applied == 0:
                         long_catch_up.enter_context(_collector_paused())
@@ -126,6 +133,8 @@ class CatchUpRunner:
                             if items[-1].position > behind:
                                 positions[view.name] = view.apply_locked(cursor, items, behind)
                     applied += len(notifications)
+                    if refused is not None:
+                        raise self._refusal(refused)
                     # Usually the end of this batch; lower if someone reset a view meanwhile.
                     start = min(positions.values())
             finally:
@@ -134,6 +143,17 @@ class CatchUpRunner:
                         for view in bulk:
                             view.create_indexes(cursor)
         return applied
+
+    def _unbound(self, notifications: Sequence[Any]) -> int | None:
+        """The position of the first event of a batch the tracker did not write (no binding, or
+        a wrong one): no view adopts it, the ledger least of all (see projections.binding)."""
+        return self.binder.check_notifications(notifications)
+
+    @staticmethod
+    def _refusal(position: int) -> UnboundEvent:
+        return UnboundEvent(f"the event at position {position} of the log is not bound by this "
+                            "tracker's keys (written outside the tracker, or the keys are not "
+                            "the store's); the read models stop before it: run `tracker verify`")
 
     def wait_for(self, position: int, timeout: float | None = None) -> None:
         """Return once every view includes `position`; catches up itself while waiting."""

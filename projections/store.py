@@ -99,10 +99,11 @@ class Store(TrackingRecorder):
         cursor.execute(self.sql(f"UPDATE {self.tracking_table} SET notification_id=? "
                                 "WHERE application_name=?"), (position, key))
 
-    def stored_events(self, table: str, after: int, limit: int
+    def stored_events(self, table: str, after: int | None, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:
-        """Raw rows of the event table after a position: (position, topic, originator id as
-        canonical UUID text, version, state bytes exactly as stored)."""
+        """Raw rows of the event table after a position (None: from the very first row, whatever
+        its position, 0 and negative ones too): (position, topic, originator id as canonical UUID
+        text, version, state bytes exactly as stored)."""
         raise NotImplementedError
 
 
@@ -124,11 +125,12 @@ class SQLiteStore(SQLiteTrackingRecorder, Store):
         cursor.execute("SELECT notification_id FROM tracking WHERE application_name=?", (key,))
         return int(cursor.fetchone()[0])
 
-    def stored_events(self, table: str, after: int, limit: int
+    def stored_events(self, table: str, after: int | None, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:
+        where, params = ("", (limit,)) if after is None else ("WHERE rowid>? ", (after, limit))
         with self.transaction(commit=False) as cursor:
             cursor.execute(f"SELECT rowid, topic, originator_id, originator_version, state "
-                           f"FROM {table} WHERE rowid>? ORDER BY rowid LIMIT ?", (after, limit))
+                           f"FROM {table} {where}ORDER BY rowid LIMIT ?", params)
             return [(row[0], row[1], _uuid_text(row[2]), row[3], row[4])
                     for row in cursor.fetchall()]
 
@@ -196,13 +198,15 @@ class PostgresStore(PostgresTrackingRecorder, Store):
             row = cursor.execute(select, (key,)).fetchone()
         return int(row["notification_id"])
 
-    def stored_events(self, table: str, after: int, limit: int
+    def stored_events(self, table: str, after: int | None, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:
         # One SELECT in autocommit (see fetchall): one round trip instead of four; a proof reads
         # a range of events for each of its blocks (projections.tree).
+        where, params = (("", (limit,)) if after is None
+                         else ("WHERE notification_id>? ", (after, limit)))
         rows = self.fetchall(f'SELECT notification_id, topic, originator_id::text AS oid, '
-                             f'originator_version, state FROM "{table}" WHERE notification_id>? '
-                             f'ORDER BY notification_id LIMIT ?', (after, limit))
+                             f'originator_version, state FROM "{table}" {where}'
+                             f'ORDER BY notification_id LIMIT ?', params)
         return [(row["notification_id"], row["topic"], row["oid"], row["originator_version"],
                  bytes(row["state"])) for row in rows]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -83,6 +84,17 @@ class Tamper:
         assert old in state
         self.run(("UPDATE stored_events SET state=? WHERE {id}=?",
                   (state.replace(old, new), position)))
+
+    def rebind(self, position: int, binder: Any) -> None:
+        """Bind the row at this position again, as an intruder holding the binding key could."""
+        from projections.binding import inner_state
+
+        with raw(self.url) as conn:
+            row = conn.execute(self.sql("SELECT topic, originator_id, originator_version, state "
+                                        "FROM stored_events WHERE {id}=?"), (position,)).fetchone()
+        oid = str(row[1]) if self.pg else str(uuid.UUID(row[1]))
+        state = binder.bind(row[0], oid, row[2], inner_state(bytes(row[3])))
+        self.run(("UPDATE stored_events SET state=? WHERE {id}=?", (state, position)))
 
     def delete(self, position: int) -> None:
         self.run(("DELETE FROM stored_events WHERE {id}=?", (position,)))

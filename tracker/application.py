@@ -30,7 +30,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 
 from domain.account import Account, ApiToken, account_id, check_account_name
 from domain.base import (
@@ -45,6 +45,8 @@ from domain.case import Case
 from domain.commitment import Commitment
 from domain.dialogue import Dialogue, check_slug
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from projections.binding import Binder, BindingMapper
+from projections.database import ConfigurationError
 from tracker import policy
 from tracker.commands import (
     CASE_COMMANDS,
@@ -115,6 +117,9 @@ class CommandResult:
     position: int
     extra: dict[str, str] = field(default_factory=dict)
 
+
+# The environment entry that holds the binding keys (`ID:KEY,...`; Settings.binding_keys).
+BINDING_KEYS = "TRACKER_BINDING_KEYS"
 
 # The largest version a store can hold (a signed 64-bit column in SQLite and PostgreSQL).
 MAX_VERSION = 2**63 - 1
@@ -219,6 +224,14 @@ class Tracker(Application[UUID]):
         self.today = today
         # account id -> (the account's version, its principal); see principal_by_id
         self._principals: dict[str, tuple[int, Principal | None]] = {}
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper, binding every event written and checking every event read
+        (projections.binding): an event the tracker did not write is never loaded."""
+        keys = self.env.get(BINDING_KEYS)
+        if not keys:
+            raise ConfigurationError(f"the tracker needs {BINDING_KEYS} (see the README)")
+        return BindingMapper(super().construct_mapper(), Binder.from_text(keys))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from projections.database import event_store_env
-from tracker.application import Tracker
+from tracker.application import BINDING_KEYS, Tracker
 from tracker.settings import Settings
 
 if TYPE_CHECKING:
@@ -17,8 +17,11 @@ if TYPE_CHECKING:
 
 
 def build_application(settings: Settings, today: Callable[[], date] = date.today) -> Tracker:
-    """The application service on the event store the settings name."""
-    return Tracker(env=event_store_env(settings.database_url, settings.encryption_key), today=today)
+    """The application service on the event store the settings name, binding every event it
+    writes with the settings' binding keys."""
+    env = event_store_env(settings.database_url, settings.encryption_key)
+    env[BINDING_KEYS] = settings.ensure_binding_keys()
+    return Tracker(env=env, today=today)
 
 
 def build_read_models(settings: Settings, app: Tracker) -> ReadModels:

@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -219,23 +220,25 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.transfer import export_log
 
-    def work(app: Tracker) -> int:
-        count = export_log(app, args.file)
-        print(f"exported {count} events to {args.file}", file=sys.stderr)
+    def work(app: Tracker, models: ReadModels) -> int:
+        checkpoints = models.ledger.checkpoints()
+        count = export_log(app, args.file, checkpoints)
+        print(f"exported {count} events and {len(checkpoints)} checkpoints to {args.file}",
+              file=sys.stderr)
         return 0
 
-    return _with_app(settings, work)
+    return _with_read_models(settings, work)
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.transfer import import_log
 
-    def work(app: Tracker) -> int:
-        count = import_log(app, args.file)
+    def work(app: Tracker, models: ReadModels) -> int:
+        count = import_log(app, args.file, models.ledger)
         print(f"imported {count} events from {args.file}", file=sys.stderr)
         return 0
 
-    return _with_app(settings, work)
+    return _with_read_models(settings, work)
 
 
 def _with_read_models(settings: Settings, work: Callable[[Tracker, ReadModels], int]) -> int:
@@ -414,8 +417,13 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     trusted = (public_key_hex(load_signing_key(settings.signing_key_file))
                if settings.signing_key_file.exists() else None)
 
+    from projections.binding import UnboundEvent
+
     def work(app: Tracker, models: ReadModels) -> int:
-        models.catch_up(["ledger"])  # appends events newer than the ledger; rewrites nothing
+        # Appends events newer than the ledger, rewrites nothing; stops before a row the
+        # tracker did not write, which verify then names.
+        with suppress(UnboundEvent):
+            models.catch_up(["ledger"])
         result = verify(app, models.ledger, checkpoint, trusted_key=trusted)
         if result.ok:
             print(f"intact: {result.checked} events, head position {result.head['position']}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
     # Witnesses whose cosignatures of tree heads are accepted: comma-separated Ed25519 public keys
     # in hex, each optionally named (NAME=HEX). Empty: none.
     witness_keys: str = ""
+    # Keys that bind every stored event (projections.binding): `ID:KEY,...`, the first signs new
+    # events, every one verifies. Empty: one key generated once into var/binding_keys.
+    binding_keys: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -65,6 +69,27 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         self.secret_key = path.read_text().strip()
         return self.secret_key
+
+
+    def ensure_binding_keys(self) -> str:
+        """The binding keys: the configured ones, or one key generated once into var/ (readable
+        by the owner only; several processes starting at once agree on the first one written)."""
+        if self.binding_keys:
+            return self.binding_keys
+        from projections.binding import new_keys_text
+
+        path = self.var_dir / "binding_keys"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as file:
+                    file.write(new_keys_text() + "\n")
+        self.binding_keys = path.read_text().strip()
+        return self.binding_keys
 
 
 def load_settings(**overrides: object) -> Settings:

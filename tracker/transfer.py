@@ -1,13 +1,22 @@
 """Export the whole event log as JSON Lines, and import such a file into an empty store.
 
-One line per stored event, in log order:
+First one line per signed checkpoint the store keeps (`tracker checkpoint`), oldest first, then one
+line per stored event, in log order:
 
+    {"checkpoint": {"position": 12, "head_hash": "…", "signed_at": "…", "signature": "…",
+                    "public_key": "…"}}
     {"position": 17, "originator_id": "…", "originator_version": 3, "topic": "commitment.agreed",
-     "state": "<base64 of the stored bytes>", "data": {…}}
+     "state": "<base64 of the stored bytes>", "key_id": "k1", "data": {…}}
 
-`state` holds the stored bytes exactly as the store keeps them (and as the ledger hashes them), so an
-import gives back the same log, position for position. `data` is the same payload decoded as JSON, for
-people reading the file; it is written only when the store keeps plain JSON and is ignored on import.
+`state` holds the stored bytes exactly as the store keeps them (and as the ledger hashes them),
+binding included (projections.binding; `key_id` names its key, for people reading the file), so an
+import gives back the same log, position for position, and `tracker verify` holds on it. `data` is
+the same payload decoded as JSON, for people reading the file; it is written only when the store
+keeps plain JSON and is ignored on import. An export refuses a row the tracker did not write (no
+binding or a wrong one): run `tracker verify`. The import checks every binding with its own keys
+(so the target needs the source's `TRACKER_BINDING_KEYS`), every checkpoint's signature, and that
+the log passes through every checkpoint's head hash, before writing anything; it keeps the
+checkpoints beside the imported log.
 A store with `TRACKER_ENCRYPTION_KEY` set exports its encrypted bytes and no `data`: the file can be
 imported only into a store configured with the same key (the import checks this before writing).
 
@@ -26,7 +35,7 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -34,33 +43,49 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from domain.errors import Conflict, InvalidInput
+from projections.binding import inner_state, key_id_of
+from projections.ledger import GENESIS, LedgerView, checkpoint_error, entry
 from tracker.application import MAX_VERSION, Tracker
 
 BATCH = 500
 FIELDS = ("position", "originator_id", "originator_version", "topic", "state")
+CHECKPOINT_FIELDS = ("position", "head_hash", "signed_at", "signature", "public_key")
 
 
-def export_log(app: Tracker, path: str | os.PathLike[str]) -> int:
-    """Write every stored event to `path` as JSON Lines, in log order; return how many."""
+def export_log(app: Tracker, path: str | os.PathLike[str],
+               checkpoints: Sequence[dict[str, Any]] = ()) -> int:
+    """Write the signed checkpoints, then every stored event, to `path` as JSON Lines, in log
+    order; return how many events."""
     target = Path(path)
     partial = target.with_name(target.name + ".part")
     readable = app.mapper.cipher is None and app.mapper.compressor is None
+    binder = app.mapper.binder  # type: ignore[attr-defined]
     count = 0
     try:
         with partial.open("w", encoding="utf-8") as out:
+            for checkpoint in sorted(checkpoints, key=lambda c: (c["position"], c["signed_at"])):
+                kept = {name: checkpoint[name] for name in CHECKPOINT_FIELDS}
+                out.write(json.dumps({"checkpoint": kept}, separators=(",", ":")) + "\n")
             position = None
             while True:
                 batch = app.recorder.select_notifications(position, BATCH, inclusive_of_start=False)
+                unbound = binder.check_notifications(batch)
+                if unbound is not None:
+                    raise Conflict(f"the event at position {unbound} is not bound by this "
+                                   "tracker's keys (written outside the tracker); nothing was "
+                                   "exported: run `tracker verify`")
                 for notification in batch:
+                    state = bytes(notification.state)
                     row: dict[str, Any] = {
                         "position": notification.id,
                         "originator_id": str(notification.originator_id),
                         "originator_version": notification.originator_version,
                         "topic": notification.topic,
-                        "state": base64.b64encode(notification.state).decode("ascii"),
+                        "state": base64.b64encode(state).decode("ascii"),
+                        "key_id": key_id_of(state),
                     }
                     if readable:
-                        row["data"] = json.loads(notification.state)
+                        row["data"] = json.loads(inner_state(state))
                     out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
                     count += 1
                 if len(batch) < BATCH:
@@ -72,14 +97,16 @@ def export_log(app: Tracker, path: str | os.PathLike[str]) -> int:
     return count
 
 
-def import_log(app: Tracker, path: str | os.PathLike[str]) -> int:
-    """Insert the events of an exported file into this empty store; return how many.
+def import_log(app: Tracker, path: str | os.PathLike[str], ledger: LedgerView | None = None
+               ) -> int:
+    """Insert the events of an exported file into this empty store, and its checkpoints into
+    `ledger`'s (when given); return how many events.
 
     Raises Conflict when the store already holds events and InvalidInput when the file is malformed;
     in both cases nothing is written.
     """
     _refuse_unless_empty(app.recorder.max_notification_id())
-    last_versions = _check_file(app, path)  # the whole file, before writing anything
+    last_versions, checkpoints = _check_file(app, path)  # the whole file, before writing anything
 
     count = last = 0
     with app.recorder.datastore.transaction(commit=True) as cursor:
@@ -88,6 +115,11 @@ def import_log(app: Tracker, path: str | os.PathLike[str]) -> int:
             _insert(app, cursor, batch, gap=batch[0][0] != last + 1)
             count += len(batch)
             last = batch[-1][0]
+    if ledger is not None:
+        kept = {(c["position"], c["signed_at"], c["signature"]) for c in ledger.checkpoints()}
+        for checkpoint in checkpoints:
+            if (checkpoint["position"], checkpoint["signed_at"], checkpoint["signature"]) not in kept:
+                ledger.record_checkpoint(checkpoint)
     _take_snapshots(app, last_versions)
     return count
 
@@ -139,14 +171,44 @@ def _parse(number: int, row: dict[str, Any]) -> tuple[int, StoredEvent]:
 
 def _read(path: str | os.PathLike[str]) -> Iterator[tuple[int, StoredEvent]]:
     for number, row in _lines(path):
-        yield _parse(number, row)
+        if "checkpoint" not in row:
+            yield _parse(number, row)
 
 
-def _check_file(app: Tracker, path: str | os.PathLike[str]) -> dict[UUID, int]:
-    """Check every line; return each aggregate's last version. Raises InvalidInput on the first fault."""
+def _parse_checkpoint(number: int, row: dict[str, Any]) -> dict[str, Any]:
+    checkpoint = row["checkpoint"]
+    if not isinstance(checkpoint, dict) or any(name not in checkpoint
+                                               for name in CHECKPOINT_FIELDS):
+        raise InvalidInput(f"line {number}: a checkpoint has {', '.join(CHECKPOINT_FIELDS)}")
+    error = checkpoint_error(checkpoint)
+    if error:
+        raise InvalidInput(f"line {number}: {error}")
+    checkpoint = {name: checkpoint[name] for name in CHECKPOINT_FIELDS}
+    checkpoint["position"] = int(checkpoint["position"])
+    return checkpoint
+
+
+def _check_file(app: Tracker, path: str | os.PathLike[str]
+                ) -> tuple[dict[UUID, int], list[dict[str, Any]]]:
+    """Check every line; return each aggregate's last version and the checkpoints. Raises
+    InvalidInput on the first fault: a malformed line, an event this store cannot read (its
+    binding included), a checkpoint whose signature does not hold or whose head hash the log
+    does not pass through."""
     last_position = 0
     last_versions: dict[UUID, int] = {}
+    checkpoints: list[dict[str, Any]] = []
+    expected: dict[int, list[tuple[int, str]]] = {}  # position -> (line, head hash)
+    chained = GENESIS
     for number, row in _lines(path):
+        if "checkpoint" in row:
+            if last_position:
+                raise InvalidInput(f"line {number}: the checkpoints come before the events")
+            checkpoint = _parse_checkpoint(number, row)
+            checkpoints.append(checkpoint)
+            if checkpoint["position"]:
+                expected.setdefault(checkpoint["position"], []).append(
+                    (number, checkpoint["head_hash"]))
+            continue
         position, stored = _parse(number, row)
         if position <= last_position:
             raise InvalidInput(f"line {number}: positions must increase "
@@ -160,10 +222,22 @@ def _check_file(app: Tracker, path: str | os.PathLike[str]) -> dict[UUID, int]:
         except Exception as error:  # any failure to decode means the file does not fit this store
             raise InvalidInput(
                 f"line {number}: this tracker cannot read the event ({type(error).__name__}); "
-                "was it exported from a store with another TRACKER_ENCRYPTION_KEY?") from None
+                "was it exported from a store with another TRACKER_ENCRYPTION_KEY or "
+                "TRACKER_BINDING_KEYS?") from None
+        chained = entry(chained, stored.topic, str(stored.originator_id),
+                        stored.originator_version, stored.state)
+        while expected and (at := min(expected)) <= position:
+            for line, head_hash in expected.pop(at):
+                if at != position or head_hash != chained.hex():
+                    raise InvalidInput(f"line {line}: the log in this file does not pass "
+                                       f"through the checkpoint at position {at}")
         last_position = position
         last_versions[stored.originator_id] = stored.originator_version
-    return last_versions
+    if expected:
+        line = min(line for pairs in expected.values() for line, _ in pairs)
+        raise InvalidInput(f"line {line}: the checkpoint's position is beyond the log's end "
+                           f"({last_position})")
+    return last_versions, checkpoints
 
 
 # --- writing -----------------------------------------------------------------------------------

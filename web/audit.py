@@ -184,7 +184,9 @@ def _history(tracker: Tracker, read_models: ReadModels, record_id: str) -> list[
     entries = {e["version"]: e for e in read_models.timeline(str(uuid))}
     rows = []
     for event in stored:
-        raw = (json.loads(event.state) if readable
+        raw = (json.loads(tracker.mapper.binder.unbind(event.topic, str(event.originator_id),
+                                                       event.originator_version, event.state))
+               if readable
                else plain(vars(tracker.mapper.to_domain_event(event))))
         rows.append({"topic": event.topic, "version": event.originator_version,
                      "raw": json.dumps(redacted(raw), indent=1, ensure_ascii=False,

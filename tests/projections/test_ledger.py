@@ -95,21 +95,42 @@ def test_an_inserted_event_is_found(cli_env, tracker, history, capsys):
     assert f"first bad position {position}:" in out
 
 
-def test_a_rewritten_ledger_is_caught_only_by_a_checkpoint(cli_env, tracker, models, history,
-                                                           capsys, tmp_path):
-    checkpoint = tmp_path / "checkpoint.json"
-    code, out = run(capsys, "checkpoint", "--out", str(checkpoint))
-    assert code == 0, out
+def test_an_edit_is_caught_by_its_binding_even_with_the_ledger_rewritten(
+        cli_env, tracker, models, history, capsys):
     position = position_of(tracker, "commitment.completed")
     tamper = Tamper(cli_env.database_url)
     tamper.edit_payload(position, b"Patrols run", b"Patrols ran")
     tamper.rewrite_ledger(models)
 
     code, out = run(capsys, "verify")
-    assert code == 0, "without a checkpoint, a consistent rewrite cannot be seen"
+    assert code == 1
+    assert f"first bad position {position}: the row at position {position} is not bound" in out
+
+
+def test_with_the_binding_key_a_rewrite_is_caught_only_by_a_checkpoint(
+        cli_env, tracker, models, history, capsys, tmp_path):
+    """What an intruder who also holds the binding key can do: rewrite an event, bind it again,
+    recompute the ledger. The checkpoints the store keeps show it; deleted as well, only a
+    checkpoint kept outside the store does."""
+    checkpoint = tmp_path / "checkpoint.json"
+    code, out = run(capsys, "checkpoint", "--out", str(checkpoint))
+    assert code == 0, out
+    position = position_of(tracker, "commitment.completed")
+    tamper = Tamper(cli_env.database_url)
+    tamper.edit_payload(position, b"Patrols run", b"Patrols ran")
+    tamper.rebind(position, tracker.mapper.binder)
+    tamper.rewrite_ledger(models)
+
+    code, out = run(capsys, "verify")
+    saved = json.loads(checkpoint.read_text())
+    assert code == 1 and f"first bad position {saved['position']}:" in out
+    assert "the checkpoint signed at" in out
+
+    tamper.run(("DELETE FROM rm_checkpoints", ()))
+    code, out = run(capsys, "verify")
+    assert code == 0, "without a checkpoint, a consistent rewrite with the key cannot be seen"
     code, out = run(capsys, "verify", "--checkpoint", str(checkpoint))
     assert code == 1
-    saved = json.loads(checkpoint.read_text())
     assert f"first bad position {saved['position']}:" in out
 
 

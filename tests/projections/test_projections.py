@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -276,8 +277,10 @@ def test_several_processes_apply_every_event_once(settings, tracker, models, sto
     if not store_url.startswith("postgresql"):
         pytest.skip("several processes share one PostgreSQL database")
     world = make_world(tracker)
+    same_keys = dict(os.environ, TRACKER_BINDING_KEYS=settings.ensure_binding_keys())
     workers = [subprocess.Popen([sys.executable, "-m", "tests.projection_worker", store_url],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                cwd=ROOT, env=same_keys, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
                for _ in range(3)]
     for n in range(12):
         result = propose(tracker, world, title=f"Commitment {n}")

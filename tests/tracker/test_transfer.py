@@ -67,8 +67,10 @@ def fresh_url(request, tmp_path):
 
 
 @pytest.fixture
-def fresh(fresh_url, tmp_path):
-    app = build_application(Settings(database_url=fresh_url, var_dir=tmp_path / "var2"))
+def fresh(fresh_url, settings, tmp_path):
+    """The application on it, with the source's binding keys (an operator moves them along)."""
+    app = build_application(Settings(database_url=fresh_url, var_dir=tmp_path / "var2",
+                                     binding_keys=settings.ensure_binding_keys()))
     try:
         yield app
     finally:

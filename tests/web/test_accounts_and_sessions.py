@@ -42,7 +42,7 @@ def copy_of(client: httpx.Client, server: ServerProcess) -> httpx.Client:
 @contextmanager
 def two_servers(database_url: str, directory, seed) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     """`seed(tracker)` on the database, then two `tracker serve` processes on it."""
-    tracker = build_application(Settings(database_url=database_url))
+    tracker = build_application(Settings(database_url=database_url, var_dir=directory / "var"))
     try:
         seed(tracker)
     finally:
