@@ -87,18 +87,27 @@ def head_time(tracker: Tracker, position: int) -> datetime | None:
     return tracker.mapper.to_domain_event(notifications[0]).timestamp
 
 
+def public_ledger(public: PublicQueries) -> dict[str, Any]:
+    """The ledger summary every public answer shows, with `public_position`: the position of the
+    last event that changed anything public (what the validators and the figures depend on)."""
+    return {**ledger_summary(public), "public_position": public.public_position()}
+
+
 def validators(request: Request, tracker: Tracker, ledger: dict[str, Any], *,
                personal: bool) -> Validators:
-    """ETag from the ledger position and whatever else changes the bytes of this answer."""
-    key: list[Any] = [ledger["position"], ledger["head_hash"], request.url.path, request.url.query,
-                      tracker.today().isoformat(), (ledger.get("checkpoint") or {}).get("position"),
+    """A weak ETag from the public position, the signed checkpoint and tree heads, and whatever
+    else changes the bytes of this answer; never from the ledger's head, which every event moves.
+    So a fact kept from the public (a hidden progress report, a private commitment) changes no
+    public validator; a full answer shows the ledger's head as it is then."""
+    key: list[Any] = [ledger["public_position"], request.url.path, request.url.query,
+                      tracker.today().isoformat(), ledger.get("checkpoint"),
                       ledger.get("tree_head"), ledger.get("cosigned_head")]  # (heads: cosignatures)
     if personal:  # a page: its language, the signed-in name and the CSRF token in the layout
         principal = getattr(request.state, "principal", None)
         key += [request_language(request), principal.name if principal else "",
                 csrf_token(request), request.headers.get("hx-request", "")]
     digest = hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:32]
-    return Validators(etag=f'W/"{digest}"', last_modified=head_time(tracker, ledger["position"]),
+    return Validators(etag=f'W/"{digest}"', last_modified=head_time(tracker, ledger["public_position"]),
                       cache_control="private, no-cache" if personal else "public, no-cache")
 
 
@@ -247,7 +256,7 @@ def _public_dialogue(read_models: ReadModels, slug: str) -> dict[str, Any]:
 @router.get("/")
 def index(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
           tracker: TrackerDep) -> Response:
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=True)
     return render(request, "public_index.html",
                   {"dialogues": read_models.public.dialogues(), "ledger": ledger},
@@ -258,7 +267,7 @@ def index(request: Request, principal: OptionalPrincipal, read_models: FreshRead
 def ledger_page(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
                 tracker: TrackerDep) -> Response:
     """How anyone can check that the record was not rewritten."""
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=True)
     return render(request, "public_ledger.html",
                   {"ledger": ledger, "heads": read_models.public.tree_heads(LEDGER_HEADS)},
@@ -276,7 +285,7 @@ def ledger_key(proofs: ProofsDep) -> Response:
 @router.get("/checkpoint.json")
 def checkpoint_file(request: Request, read_models: FreshReadModelsDep, tracker: TrackerDep) -> Response:
     """The latest signed checkpoint, as the file `tracker verify --checkpoint FILE` reads."""
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     if ledger["checkpoint"] is None:
         raise NotFound("no checkpoint has been signed yet")
     found = revalidated(request, tracker, ledger, personal=False)
@@ -291,10 +300,10 @@ def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
                   status: m.StatusName | None = None) -> Response:
     public = read_models.public
     dialogue = _public_dialogue(read_models, slug)
-    ledger = ledger_summary(public)
+    ledger = public_ledger(public)
     found = revalidated(request, tracker, ledger, personal=True)
     today = tracker.today()
-    found_summary = summary(request, public, dialogue["id"], ledger["position"], today)
+    found_summary = summary(request, public, dialogue["id"], ledger["public_position"], today)
     commitments, page, pages, total = public.commitments_page(
         dialogue["id"], today=today, status=status, page=page, size=PAGE_SIZE)
     context = {
@@ -318,7 +327,7 @@ def commitment_page(request: Request, commitment_id: str, principal: OptionalPri
     commitment = public.commitment(commitment_id, today=tracker.today())
     if commitment is None:
         raise NotFound("no public commitment has this id")
-    ledger = ledger_summary(public)
+    ledger = public_ledger(public)
     found = revalidated(request, tracker, ledger, personal=True)
     dialogue = public.dialogue_by_id(commitment["dialogue_id"])
     timeline, page, pages = page_of(public.timeline(commitment_id), page, TIMELINE_PAGE)
@@ -345,9 +354,9 @@ def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: 
     """An Atom feed of the dialogue's public changes."""
     public = read_models.public
     dialogue = _public_dialogue(read_models, slug)
-    ledger = ledger_summary(public)
+    ledger = public_ledger(public)
     found = revalidated(request, tracker, ledger, personal=False)
-    rows = all_rows(request, public, dialogue["id"], ledger["position"], tracker.today())
+    rows = all_rows(request, public, dialogue["id"], ledger["public_position"], tracker.today())
     entries = public_changes(public, rows)
     language = request_language(request)
     context = {"request": request, "locale": language,
@@ -376,9 +385,9 @@ def public_rows(request: Request, read_models: ReadModels, slug: str, tracker: T
 @router.get("/dialogues/{slug}/commitments.csv")
 def commitments_csv(request: Request, slug: str, read_models: FreshReadModelsDep,
                     tracker: TrackerDep) -> Response:
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=False)
-    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["position"])
+    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["public_position"])
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -392,9 +401,9 @@ def commitments_csv(request: Request, slug: str, read_models: FreshReadModelsDep
 @router.get("/dialogues/{slug}/commitments.json")
 def commitments_json(request: Request, slug: str, read_models: FreshReadModelsDep,
                      tracker: TrackerDep) -> Response:
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=False)
-    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["position"])
+    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["public_position"])
     body = {"dialogue": {"slug": dialogue["slug"], "name": dialogue["name"]},
             "commitments": rows,
             "ledger": m.LedgerHead.model_validate(ledger).model_dump(mode="json")}
