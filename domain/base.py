@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
@@ -80,20 +81,43 @@ def derived_id(kind: str, key: str) -> UUID:
     return uuid5(NAMESPACE, f"{kind}:{key}")
 
 
+# What no text field takes: control characters (C0, DEL and C1) but tab and line feed; halves of
+# UTF-16 surrogate pairs (JSON allows "\ud800": no character at all); U+FFFE and U+FFFF, which are
+# no characters either. None of them can stand in XML (the Atom feed), nor means anything typed.
+_REFUSED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def checked_text(value: str) -> tuple[str, str | None]:
+    """The text with its line breaks as LF (browsers send a textarea's lines as CR LF; a lone CR
+    is an old Mac's line break), and why it is no text a person typed (None: it is)."""
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    found = _REFUSED.search(value)
+    if found is None:
+        return value, None
+    code = ord(found.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return value, "is not valid Unicode text"
+    kind = "a control character" if code < 0xFFFE else "a non-character"
+    return value, f"contains {kind} (U+{code:04X}); only tabs and line breaks are allowed"
+
+
+def plain_text(value: str, field: str) -> str:
+    """`checked_text`'s text, or InvalidInput naming `field`. The command catalogue applies the
+    same rule to every field of every command (tracker.commands.plain_values)."""
+    value, problem = checked_text(value)
+    if problem:
+        raise InvalidInput(f"{field.replace('_', ' ')} {problem}", field)
+    return value
+
+
 def clean_text(value: str | None, field: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
-    """Trim a text field and check it is present (when required) and not too long."""
-    text = (value or "").strip()
+    """Trim a text field and check it is present (when required), not too long and plain text."""
+    text = plain_text(value or "", field).strip()
     if required and not text:
         raise InvalidInput(f"{field.replace('_', ' ')} is required", field)
     if len(text) > limit:
         raise InvalidInput(f"{field.replace('_', ' ')} is longer than {limit} characters", field)
-    if "\x00" in text:
-        raise InvalidInput(f"{field.replace('_', ' ')} contains a NUL character", field)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate (JSON allows "\ud800"): no character at all
-            raise InvalidInput(f"{field.replace('_', ' ')} is not valid Unicode text", field) from None
     return text
 
 

@@ -94,6 +94,9 @@ class Commitment(Dated):
         self.responsible_party: str | None = None
         self.due_date: date | None = None
         self.progress = 0
+        # The progress the public was told: the latest report given as public (100 once
+        # completed); a report given as not public leaves it as it was.
+        self.public_progress = 0
         self.milestones: list[dict[str, Any]] = []
         self.evidence: list[dict[str, Any]] = []
         self.completed_by: str | None = None
@@ -284,6 +287,8 @@ class Commitment(Dated):
     @event("ProgressReported", topic="commitment.progress_reported")
     def _progress_reported(self, percent: int, public: bool, meta: Meta) -> None:
         self.progress = percent
+        if public:
+            self.public_progress = percent
 
     def add_milestone(self, *, title: str, meta: Meta, due_date: date | None = None) -> str:
         self._check("add-milestone")
@@ -371,6 +376,7 @@ class Commitment(Dated):
         self.completion_summary = summary
         self.completed_on = meta.occurred_on
         self.progress = 100
+        self.public_progress = 100
 
     def verify(self, *, party_id: str, meta: Meta) -> None:
         self._check("verify")

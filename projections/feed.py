@@ -93,6 +93,9 @@ def snapshot(aggregate: Any) -> dict[str, Any]:
     if isinstance(aggregate, Commitment):
         state["completed_on"] = aggregate.completed_on
         state["proposed_on"] = aggregate.proposed_on
+        # (a snapshot stored before it existed has none: the public shows 0 until the next
+        # public report, never a value given as not public)
+        state["public_progress"] = getattr(aggregate, "public_progress", 0)
     elif isinstance(aggregate, Case):
         state["raised_on"] = aggregate.raised_on
     elif isinstance(aggregate, Dialogue):
@@ -100,14 +103,19 @@ def snapshot(aggregate: Any) -> dict[str, Any]:
     return state
 
 
+# Fields of a state that are no change of their own: the version, and the public progress (the
+# public part of a change to `progress`, worked out from the states by projections.views).
+NOT_CHANGES = frozenset({"version", "public_progress"})
+
+
 def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[Any]]:
     """{field: [before, after]} for every field the event changed (the version aside), as
     JSON-able values."""
     if before is None:  # a creation: every field set
         return {key: [None, plain(value)] for key, value in after.items()
-                if key != "version" and value is not None}
+                if key not in NOT_CHANGES and value is not None}
     return {key: [plain(before.get(key)), plain(value)] for key, value in after.items()
-            if key != "version" and before.get(key) != value}
+            if key not in NOT_CHANGES and before.get(key) != value}
 
 
 @dataclass(slots=True)
@@ -179,13 +187,15 @@ UPDATES: dict[str, dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]]] =
         "Cancelled": _status(Status.CANCELLED),
         "Assigned": lambda s, e: {"status": Status.IN_PROGRESS.value,
                                   "responsible_party": e.party_id, "due_date": e.due_date},
-        "ProgressReported": lambda s, e: {"progress": e.percent},
+        "ProgressReported": lambda s, e: (
+            {"progress": e.percent, "public_progress": e.percent} if e.public
+            else {"progress": e.percent}),
         "MilestoneAdded": _milestone_added,
         "MilestoneCompleted": _milestone_completed,
         "EvidenceAttached": _evidence_attached,
         "Completed": lambda s, e: {"status": Status.COMPLETED.value, "progress": 100,
                                    "completed_by": e.party_id, "completion_summary": e.summary,
-                                   "completed_on": e.meta.occurred_on},
+                                   "completed_on": e.meta.occurred_on, "public_progress": 100},
         "Verified": lambda s, e: {"status": Status.VERIFIED.value, "verified_by": e.party_id},
         "Disputed": lambda s, e: {"status": Status.IN_PROGRESS.value, "completed_by": None,
                                   "completed_on": None},
@@ -246,7 +256,7 @@ class Feed:
                 changes = {}
                 for field, value in fields.items():
                     old = before[field]
-                    if old != value:
+                    if old != value and field not in NOT_CHANGES:
                         changes[field] = [plain(old), plain(value)]
             else:
                 if cached is not None and cached[0] == version - 1 and cached[1] is not None:

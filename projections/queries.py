@@ -153,7 +153,9 @@ class Queries:
         endorsements = json.loads(row["endorsements"])
         if self.tables.public:
             result.update(milestones=json.loads(row["milestones"]), public=True,
-                          endorsements=[names.get(p, "") for p in endorsements])
+                          endorsements=[names.get(p, "") for p in endorsements],
+                          evidence=[dict(e, added_on=_date(e["added_on"]))
+                                    for e in json.loads(row["evidence"] or "[]")])
         else:
             result.update(
                 case_id=row["case_id"], public=bool(row["public"]),
@@ -415,6 +417,11 @@ class PublicQueries(Queries):
         rows, _ = self._commitment_rows(dialogue_id, where, params, today=today, limit=size,
                                         offset=(page - 1) * size)
         return rows, page, pages, total
+
+    def public_position(self) -> int:
+        """The log position of the last event that changed anything public (0: none yet)."""
+        found = self.store.fetchone("SELECT position FROM pub_state WHERE id=1")
+        return int(found["position"]) if found else 0
 
     def latest_completion(self, dialogue_id: str) -> date | None:
         """The date of the dialogue's latest public completion, if any."""

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
-from domain.base import Meta
+from domain.base import Meta, checked_text
 from domain.case import CATEGORIES, Case
 from domain.commitment import Commitment
 from domain.dialogue import PARTY_KINDS
@@ -100,6 +101,14 @@ class Command(BaseModel):
                            Field(description="business date, default today")] = None
     note: Annotated[str | None, Input("text", N_("Note (optional)"), more=True)] = None
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        """Every text a command carries, in any field (a list's items, a mapping's keys too), is
+        plain text: line breaks as LF, no control character but tab (domain.base.checked_text).
+        The one rule for the API's bodies and the forms alike."""
+        return plain_values(value)
+
     def own_values(self) -> dict[str, Any]:
         """The command's own fields (not the version, date and note every command carries)."""
         return {name: getattr(self, name) for name in type(self).model_fields
@@ -128,6 +137,8 @@ class Command(BaseModel):
             return InvalidInput(f"the action {cls.action!r} does not take {name}", name)
         if problem["type"] == "missing":
             return InvalidInput(f"{words} is required", name)
+        if problem["type"] == "plain_text":
+            return InvalidInput(f"{words} {problem['msg']}", name)
         spec = cls.input_of(name)
         if spec is not None and spec.invalid:
             return InvalidInput(spec.invalid, name)
@@ -163,6 +174,21 @@ class Command(BaseModel):
                          choices=tuple(choices), more=spec.more,
                          minimum=getattr(bounds.get("Ge"), "ge", None),
                          maximum=getattr(bounds.get("Le"), "le", None))
+
+
+def plain_values(value: Any) -> Any:
+    """`value` with the line breaks of its texts as LF; PydanticCustomError `plain_text` if one
+    holds what no text may (see `Command._plain_text`)."""
+    if isinstance(value, str):
+        value, problem = checked_text(value)
+        if problem:
+            raise PydanticCustomError("plain_text", problem)
+        return value
+    if isinstance(value, list | tuple):
+        return [plain_values(v) for v in value]
+    if isinstance(value, dict):
+        return {plain_values(k): plain_values(v) for k, v in value.items()}
+    return value
 
 
 def given(cls: type[Command], command: Command | None, fields: Mapping[str, Any]) -> Any:

@@ -282,6 +282,15 @@ class PublicMilestone(BaseModel):
     completed_on: date | None = None
 
 
+class PublicEvidence(BaseModel):
+    """Evidence given as public (evidence is not public unless its author says so)."""
+
+    description: str
+    url: str | None = None
+    sha256: str | None = None
+    added_on: date | None = None
+
+
 class PublicCommitment(BaseModel):
     """Public fields of a public commitment: party names only, never a person's."""
 
@@ -297,6 +306,7 @@ class PublicCommitment(BaseModel):
     milestones_done: int | None = None
     milestones_total: int | None = None
     endorsements: list[str] = Field(default=[], description="names of the parties that endorsed")
+    evidence: list[PublicEvidence] = []
     completed_on: date | None = None
     last_activity: datetime | None = None
 

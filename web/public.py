@@ -3,8 +3,8 @@
 Built only from the public read model (`ReadModels.public`), which holds public fields of public
 commitments and party names, never a person's. Every page shows the ledger's latest signed
 checkpoint (or its head) and links to how to verify it. Pages and downloads carry an ETag derived
-from the ledger position (and what else changes the bytes: language, address, date, session) and
-the head event's recorded time as Last-Modified; a matching conditional request gets a 304.
+from the last public change (and what else changes the bytes: language, address, date, session) and
+that event's recorded time as Last-Modified; a matching conditional request gets a 304.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -87,18 +88,27 @@ def head_time(tracker: Tracker, position: int) -> datetime | None:
     return tracker.mapper.to_domain_event(notifications[0]).timestamp
 
 
+def public_ledger(public: PublicQueries) -> dict[str, Any]:
+    """The ledger summary every public answer shows, with `public_position`: the position of the
+    last event that changed anything public (what the validators and the figures depend on)."""
+    return {**ledger_summary(public), "public_position": public.public_position()}
+
+
 def validators(request: Request, tracker: Tracker, ledger: dict[str, Any], *,
                personal: bool) -> Validators:
-    """ETag from the ledger position and whatever else changes the bytes of this answer."""
-    key: list[Any] = [ledger["position"], ledger["head_hash"], request.url.path, request.url.query,
-                      tracker.today().isoformat(), (ledger.get("checkpoint") or {}).get("position"),
+    """A weak ETag from the public position, the signed checkpoint and tree heads, and whatever
+    else changes the bytes of this answer; never from the ledger's head, which every event moves.
+    So a fact kept from the public (a hidden progress report, a private commitment) changes no
+    public validator; a full answer shows the ledger's head as it is then."""
+    key: list[Any] = [ledger["public_position"], request.url.path, request.url.query,
+                      tracker.today().isoformat(), ledger.get("checkpoint"),
                       ledger.get("tree_head"), ledger.get("cosigned_head")]  # (heads: cosignatures)
     if personal:  # a page: its language, the signed-in name and the CSRF token in the layout
         principal = getattr(request.state, "principal", None)
         key += [request_language(request), principal.name if principal else "",
                 csrf_token(request), request.headers.get("hx-request", "")]
     digest = hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:32]
-    return Validators(etag=f'W/"{digest}"', last_modified=head_time(tracker, ledger["position"]),
+    return Validators(etag=f'W/"{digest}"', last_modified=head_time(tracker, ledger["public_position"]),
                       cache_control="private, no-cache" if personal else "public, no-cache")
 
 
@@ -247,7 +257,7 @@ def _public_dialogue(read_models: ReadModels, slug: str) -> dict[str, Any]:
 @router.get("/")
 def index(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
           tracker: TrackerDep) -> Response:
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=True)
     return render(request, "public_index.html",
                   {"dialogues": read_models.public.dialogues(), "ledger": ledger},
@@ -258,7 +268,7 @@ def index(request: Request, principal: OptionalPrincipal, read_models: FreshRead
 def ledger_page(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
                 tracker: TrackerDep) -> Response:
     """How anyone can check that the record was not rewritten."""
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=True)
     return render(request, "public_ledger.html",
                   {"ledger": ledger, "heads": read_models.public.tree_heads(LEDGER_HEADS)},
@@ -276,7 +286,7 @@ def ledger_key(proofs: ProofsDep) -> Response:
 @router.get("/checkpoint.json")
 def checkpoint_file(request: Request, read_models: FreshReadModelsDep, tracker: TrackerDep) -> Response:
     """The latest signed checkpoint, as the file `tracker verify --checkpoint FILE` reads."""
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     if ledger["checkpoint"] is None:
         raise NotFound("no checkpoint has been signed yet")
     found = revalidated(request, tracker, ledger, personal=False)
@@ -291,10 +301,10 @@ def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
                   status: m.StatusName | None = None) -> Response:
     public = read_models.public
     dialogue = _public_dialogue(read_models, slug)
-    ledger = ledger_summary(public)
+    ledger = public_ledger(public)
     found = revalidated(request, tracker, ledger, personal=True)
     today = tracker.today()
-    found_summary = summary(request, public, dialogue["id"], ledger["position"], today)
+    found_summary = summary(request, public, dialogue["id"], ledger["public_position"], today)
     commitments, page, pages, total = public.commitments_page(
         dialogue["id"], today=today, status=status, page=page, size=PAGE_SIZE)
     context = {
@@ -318,7 +328,7 @@ def commitment_page(request: Request, commitment_id: str, principal: OptionalPri
     commitment = public.commitment(commitment_id, today=tracker.today())
     if commitment is None:
         raise NotFound("no public commitment has this id")
-    ledger = ledger_summary(public)
+    ledger = public_ledger(public)
     found = revalidated(request, tracker, ledger, personal=True)
     dialogue = public.dialogue_by_id(commitment["dialogue_id"])
     timeline, page, pages = page_of(public.timeline(commitment_id), page, TIMELINE_PAGE)
@@ -345,9 +355,9 @@ def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: 
     """An Atom feed of the dialogue's public changes."""
     public = read_models.public
     dialogue = _public_dialogue(read_models, slug)
-    ledger = ledger_summary(public)
+    ledger = public_ledger(public)
     found = revalidated(request, tracker, ledger, personal=False)
-    rows = all_rows(request, public, dialogue["id"], ledger["position"], tracker.today())
+    rows = all_rows(request, public, dialogue["id"], ledger["public_position"], tracker.today())
     entries = public_changes(public, rows)
     language = request_language(request)
     context = {"request": request, "locale": language,
@@ -355,9 +365,19 @@ def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: 
                "dialogue": dialogue, "entries": entries, "ledger": ledger,
                "base": str(request.base_url).rstrip("/"),
                "updated": entries[0]["recorded_at"] if entries else found.last_modified}
-    return request.app.state.templates.TemplateResponse(
-        request, "public_feed.xml", context, media_type="application/atom+xml",
-        headers=found.headers())
+    text = request.app.state.templates.get_template("public_feed.xml").render(context)
+    return Response(xml_text(text), media_type="application/atom+xml", headers=found.headers())
+
+
+# What XML 1.0 cannot hold, even escaped (its Char production). Text fields refuse all of it
+# (domain.base.checked_text); a record written before that rule may still hold some.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """The feed's text without what XML cannot hold, so that it always parses (the template
+    escapes markup: jinja's autoescape)."""
+    return NOT_XML.sub("\ufffd", text)
 
 
 CSV_COLUMNS = ("id", "title", "status", "progress", "responsible_party_name", "due_date", "overdue",
@@ -376,9 +396,9 @@ def public_rows(request: Request, read_models: ReadModels, slug: str, tracker: T
 @router.get("/dialogues/{slug}/commitments.csv")
 def commitments_csv(request: Request, slug: str, read_models: FreshReadModelsDep,
                     tracker: TrackerDep) -> Response:
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=False)
-    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["position"])
+    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["public_position"])
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -392,9 +412,9 @@ def commitments_csv(request: Request, slug: str, read_models: FreshReadModelsDep
 @router.get("/dialogues/{slug}/commitments.json")
 def commitments_json(request: Request, slug: str, read_models: FreshReadModelsDep,
                      tracker: TrackerDep) -> Response:
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=False)
-    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["position"])
+    dialogue, rows = public_rows(request, read_models, slug, tracker, ledger["public_position"])
     body = {"dialogue": {"slug": dialogue["slug"], "name": dialogue["name"]},
             "commitments": rows,
             "ledger": m.LedgerHead.model_validate(ledger).model_dump(mode="json")}

@@ -483,7 +483,8 @@ def test_evidence_needs_a_description():
     ("", "title is required"),
     ("   ", "title is required"),
     ("x" * 301, "longer than 300 characters"),
-    ("Patrols\x00", "NUL character"),
+    ("Patrols\x00", r"control character \(U\+0000\)"),
+    ("Patrols\x0b", r"control character \(U\+000B\)"),
 ])
 def test_a_commitment_title_is_required_short_and_clean(title, message):
     with pytest.raises(InvalidInput, match=message):
