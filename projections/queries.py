@@ -9,9 +9,10 @@ carries. The public queries (`PublicQueries`) never read an `rm_*` table.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from domain.lifecycle import NEVER_OVERDUE, Status, is_overdue
@@ -19,6 +20,7 @@ from projections.feed import iso_time
 from projections.ledger import LedgerView
 from projections.store import Store
 from projections.tree import TreeView
+from projections.views import search_text
 
 STATUSES = [s.value for s in Status]
 AGREED_OR_LATER = ("agreed", "in_progress", "completed", "verified", "cancelled")
@@ -171,20 +173,26 @@ class Queries:
         return self._commitment_row(row, self._party_names(row["dialogue_id"]), today)
 
     def _commitment_rows(self, dialogue_id: str, where: list[str], params: list[Any], *,
-                         today: date, limit: int | None, offset: int
+                         today: date, limit: int | None, offset: int,
+                         keep: Callable[[dict[str, Any]], bool] | None = None
                          ) -> tuple[list[dict[str, Any]], int]:
-        """The dialogue's commitments that meet every condition, most recently active first
-        (one page of them when `limit` is given), and how many there are in all."""
+        """The dialogue's commitments that meet every condition (and `keep`, a test of the row
+        run in the process), most recently active first (one page of them when `limit` is
+        given), and how many there are in all."""
         condition = " AND ".join(["dialogue_id=?", *where])
         params = [dialogue_id, *params]
         table = self.tables.commitments
-        page = "" if limit is None else " LIMIT ? OFFSET ?"
+        page = None if limit is None else (max(0, int(limit)), max(0, int(offset)))
+        in_sql = page is not None and keep is None
         rows = self._all(f"SELECT * FROM {table} WHERE {condition} "
-                         f"ORDER BY last_activity DESC, id{page}",
-                         params if limit is None else [*params, max(0, int(limit)),
-                                                       max(0, int(offset))])
-        total = len(rows) if limit is None else self._count(
-            f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}", params)
+                         f"ORDER BY last_activity DESC, id{' LIMIT ? OFFSET ?' if in_sql else ''}",
+                         [*params, *page] if in_sql and page else params)
+        if keep is not None:
+            rows = [row for row in rows if keep(row)]
+        total = self._count(f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}",
+                            params) if in_sql else len(rows)
+        if page is not None and not in_sql:
+            rows = rows[page[1]:page[1] + page[0]]
         names = self._party_names(dialogue_id)
         return [self._commitment_row(r, names, today) for r in rows], total
 
@@ -266,12 +274,18 @@ class PrivateQueries(Queries):
             clause, extra = overdue_sql(today)
             where.append(clause if overdue else f"NOT {clause}")
             params.extend(extra)
-        if q:
+        keep = None
+        if q and self.store.sealer.active:  # the texts are sealed: searched once opened
+            needle = q.casefold()
+
+            def keep(row: dict[str, Any]) -> bool:
+                return needle in search_text(row["title"], row["description"])
+        elif q:
             where.append("search LIKE ? ESCAPE '!'")
             escaped = q.casefold().replace("!", "!!").replace("%", "!%").replace("_", "!_")
             params.append(f"%{escaped}%")
         return self._commitment_rows(dialogue_id, where, params, today=today, limit=limit,
-                                     offset=offset)
+                                     offset=offset, keep=keep)
 
     # --- accounts ----------------------------------------------------------------------------------
 
@@ -286,7 +300,10 @@ class PrivateQueries(Queries):
                 "id": row["id"], "label": row["label"], "issued_at": _time(row["issued_at"]),
                 "revoked": bool(row["revoked"]), "revoked_at": _time(row["revoked_at"])})
         accounts = []
-        for row in self._all("SELECT * FROM rm_accounts ORDER BY name"):
+        rows = self._all("SELECT * FROM rm_accounts ORDER BY name")
+        if self.store.sealer.active:  # (sealed names: SQL ordered them by their ciphertext)
+            rows.sort(key=itemgetter("name"))
+        for row in rows:
             memberships = [{"dialogue_id": d, "slug": dialogues.get(d, {}).get("slug"),
                             "dialogue": dialogues.get(d, {}).get("name"), "party_id": p,
                             "party": parties.get(p)}
@@ -314,9 +331,12 @@ class PrivateQueries(Queries):
 
     def cases(self, dialogue_id: str) -> list[dict[str, Any]]:
         names = self._party_names(dialogue_id)
-        return [self._case_row(r, names) for r in self._all(
-            "SELECT * FROM rm_cases WHERE dialogue_id=? ORDER BY raised_on DESC, title",
-            (dialogue_id,))]
+        rows = self._all("SELECT * FROM rm_cases WHERE dialogue_id=? ORDER BY raised_on DESC, "
+                         "title", (dialogue_id,))
+        if self.store.sealer.active:  # (sealed titles: SQL ordered them by their ciphertext)
+            rows.sort(key=lambda r: r["title"] or "")
+            rows.sort(key=lambda r: r["raised_on"] or "", reverse=True)
+        return [self._case_row(r, names) for r in rows]
 
     def case(self, case_id: str) -> dict[str, Any] | None:
         row = self.store.fetchone("SELECT * FROM rm_cases WHERE id=?", (case_id,))

@@ -38,6 +38,7 @@ from psycopg import RawCursor
 from psycopg.sql import SQL, Identifier
 
 from projections.database import is_postgres, postgres_params, sqlite_path
+from projections.sealing import PLAIN, Plain
 
 _PLACEHOLDER = re.compile(r"\?")
 _VALUES = re.compile(r"VALUES \(([?,]+)\)")
@@ -55,6 +56,9 @@ class Store(TrackingRecorder):
     """What the views and the query side need from a backend (implemented once per database)."""
 
     tracking_table = "tracking"
+    # Seals private values before they are written, opens them in every row read (see
+    # projections.sealing); PLAIN without an encryption key.
+    sealer: Plain = PLAIN
 
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Any]:
@@ -72,7 +76,7 @@ class Store(TrackingRecorder):
     def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.transaction(commit=False) as cursor:
             cursor.execute(self.sql(statement), tuple(params))
-            return [dict(row) for row in cursor.fetchall()]
+            return self.sealer.open_rows([dict(row) for row in cursor.fetchall()])
 
     def fetchone(self, statement: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self.fetchall(statement, params)
@@ -181,7 +185,7 @@ class PostgresStore(PostgresTrackingRecorder, Store):
                 conn._tracker_schema = self.datastore.schema  # type: ignore[attr-defined]
             cursor = conn.cursor()
             cursor.execute(self.sql(statement), tuple(params))
-            return [dict(row) for row in cursor.fetchall()]
+            return self.sealer.open_rows([dict(row) for row in cursor.fetchall()])
 
     def lock_position(self, cursor: Any, key: str) -> int:
         # The row is there (View.ensure made it) unless a newer version of the view, started by
@@ -219,8 +223,9 @@ class _ReadModelPool(SQLiteConnectionPool):
         return connection
 
 
-def open_store(url: str) -> Store:
-    """The read-model store in the same database (SQLite file or PostgreSQL schema) as the events."""
+def open_store(url: str, sealer: Plain = PLAIN) -> Store:
+    """The read-model store in the same database (SQLite file or PostgreSQL schema) as the events,
+    sealing private values with `sealer` (see projections.sealing)."""
     store: Store
     if is_postgres(url):
         params = postgres_params(url)
@@ -235,6 +240,7 @@ def open_store(url: str) -> Store:
         datastore.pool.close()
         datastore.pool = _ReadModelPool(db_name=sqlite_path(url))
         store = SQLiteStore(datastore)
+    store.sealer = sealer
     # Several processes starting at once race on the same DDL (PostgreSQL answers "tuple
     # concurrently updated"); the statements are idempotent, so the loser simply tries again.
     retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(

@@ -7,6 +7,7 @@ that the search would see it if it were there.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,173 @@ def test_encrypted_events_cannot_be_read_with_another_key(encrypted_settings):
             intruder.commitment(commitment_id)
     finally:
         intruder.close()
+
+
+# --- the whole database: read models, sessions, sign-in failures, the WAL ---------------------------
+# Every private text below is written through the service (and the session store), then the raw
+# bytes of the database are searched for it: the SQLite file and its write-ahead log, or a plain
+# `pg_dump` of the schema (event payloads appear there as hex, so the hex form is searched too).
+
+SENTINELS = {
+    "private_title": "Zqx private title of the informant network",
+    "private_description": "Zqx private description of the safe house",
+    "private_note": "Zqx private note about the witness",
+    "public_private_note": "Zqx private note on a public commitment",
+    "action_note": "Zqx note given with an endorsement",
+    "reject_reason": "Zqx reason for rejecting the private one",
+    "amend_reason": "Zqx reason for amending the private one",
+    "case_title": "Zqx case title naming the victim",
+    "case_description": "Zqx case description with the address",
+    "close_reason": "Zqx reason for closing the case",
+    "meeting_summary": "Zqx meeting summary naming the speakers",
+    "account_name": "zqx-aminata-ouedraogo",
+    "account_email": "zqx.aminata@example.org",
+    "token_label": "Zqx token label of the laptop",
+    "failed_source": "Zqx source of a failed sign-in",
+    "session_data": "Zqx what a session holds",
+    "tried_name": "zqx-tried-account-name",
+}
+
+
+def database_bytes(settings: Settings) -> bytes:
+    """The database as it lies on disk (SQLite: the file, its WAL and shared memory) or as a plain
+    dump of the schema (PostgreSQL)."""
+    url = settings.database_url
+    if is_postgres(url):
+        import os
+        import subprocess
+
+        params = postgres_params(url)
+        dumped = subprocess.run(
+            ["/usr/bin/pg_dump", "-h", params["host"], "-p", params["port"], "-U", params["user"],
+             "-n", params["schema"], params["dbname"]],
+            capture_output=True, check=True, env={**os.environ, "PGPASSWORD": params["password"]})
+        assert b"COPY" in dumped.stdout
+        return dumped.stdout
+    database = Path(sqlite_path(url))
+    files = [p for p in database.parent.iterdir() if p.name.startswith(database.name)]
+    assert database in files
+    return b"".join(p.read_bytes() for p in files)
+
+
+def found_in(stored: bytes) -> set[str]:
+    """The sentinels the bytes hold, as text or as hex (bytea in a dump)."""
+    return {name for name, text in SENTINELS.items()
+            if text.encode() in stored or text.encode().hex().encode() in stored}
+
+
+def write_private_things(app: Tracker, settings: Settings) -> dict[str, str]:
+    """Every kind of private text, through the service; the read models and the session store
+    caught up and open (SQLite keeps its WAL while they are). Returns the ids the checks need."""
+    from datetime import date
+
+    from tracker.application import SYSTEM
+    from tracker.bootstrap import build_read_models, build_sessions
+
+    s = SENTINELS
+    world = make_world(app)
+    police = world.members["police"]
+    private = propose(app, world, title="A first title", description=s["private_description"],
+                      private_note=s["private_note"], public=False).id
+    app.commitment_action(police, private, "amend", {"title": s["private_title"],
+                                                     "reason": s["amend_reason"]})
+    app.commitment_action(world.members["vigilante"], private, "reject",
+                          {"reason": s["reject_reason"]})
+    public = propose(app, world, private_note=s["public_private_note"]).id
+    app.commitment_action(world.members["vigilante"], public, "endorse", {},
+                          note=s["action_note"])
+    case = app.raise_case(police, world.slug, title=s["case_title"],
+                          description=s["case_description"], category="theft_burglary").id
+    app.case_action(police, case, "close", {"reason": s["close_reason"]})
+    app.record_meeting(SYSTEM, world.slug, held_on=date(2026, 3, 1), title="Monthly meeting",
+                       attendance={}, summary=s["meeting_summary"])
+    app.add_account(SYSTEM, name=s["account_name"], role="auditor", password="long enough pass",
+                    email=s["account_email"])
+    app.create_token(SYSTEM, s["account_name"], label=s["token_label"])
+    app.record_failed_login(s["account_name"], s["failed_source"])
+    models = build_read_models(settings, app)
+    models.catch_up()
+    sessions = build_sessions(settings, models)
+    sessions.save("a-session-id", {"account_id": "a", "epoch": 0, "flash": s["session_data"]})
+    sessions.add_failure([s["tried_name"]], horizon=3600)
+    return {"dialogue": world.dialogue_id, "private": private, "public": public, "case": case,
+            "models": models, "sessions": sessions}  # type: ignore[dict-item]
+
+
+def check_members_find_everything(found: dict, today) -> None:
+    """The members' filters and text search, the timeline, the accounts, the sessions."""
+    s, models, sessions = SENTINELS, found["models"], found["sessions"]
+    rows, total = models.commitments(found["dialogue"], today=today, q="INFORMANT network")
+    assert [r["id"] for r in rows] == [found["private"]] and total == 1
+    assert rows[0]["title"] == s["private_title"]
+    assert rows[0]["description"] == s["private_description"]
+    rows, total = models.commitments(found["dialogue"], today=today, q="safe house",
+                                     status="rejected")
+    assert [r["id"] for r in rows] == [found["private"]]
+    assert models.commitments(found["dialogue"], today=today, q="safe house",
+                              status="proposed") == ([], 0)
+    rows, total = models.commitments(found["dialogue"], today=today, limit=1)
+    assert total == 2 and len(rows) == 1
+    rows, total = models.commitments(found["dialogue"], today=today, q="zqx", limit=1, offset=0)
+    assert total == 1 and len(rows) == 1
+    history = models.timeline(found["private"])
+    assert s["reject_reason"] in [e["reason"] for e in history]
+    assert any(s["private_note"] in json.dumps(e["changes"]) for e in history)
+    assert s["action_note"] in [e["note"] for e in models.timeline(found["public"])]
+    case = models.case(found["case"])
+    assert (case["title"], case["description"]) == (s["case_title"], s["case_description"])
+    assert [c["id"] for c in models.cases(found["dialogue"])] == [found["case"]]
+    dialogue = models.dialogue_by_id(found["dialogue"])
+    assert [m["summary"] for m in dialogue["meetings"]] == [s["meeting_summary"]]
+    account = next(a for a in models.accounts() if a["name"] == s["account_name"])
+    assert account["email"] == s["account_email"]
+    assert [t["label"] for t in account["tokens"]] == [s["token_label"]]
+    assert models.activity(account_id=None, limit=500)
+    assert sessions.load("a-session-id").data["flash"] == s["session_data"]
+    assert len(sessions.failures_since([s["tried_name"]], 0)[s["tried_name"]]) == 1
+
+
+def test_with_the_key_no_private_text_stands_anywhere_in_the_database(encrypted_settings):
+    from datetime import date
+
+    app = build_application(encrypted_settings)
+    found = write_private_things(app, encrypted_settings)
+    try:
+        stored = database_bytes(encrypted_settings)
+        if not is_postgres(encrypted_settings.database_url):
+            assert Path(sqlite_path(encrypted_settings.database_url) + "-wal").exists()
+        assert found_in(stored) == set()
+        check_members_find_everything(found, date(2026, 6, 1))
+        # A rebuild seals what it writes again.
+        found["models"].rebuild()
+        assert found_in(database_bytes(encrypted_settings)) == set()
+        check_members_find_everything(found, date(2026, 6, 1))
+    finally:
+        found["models"].close()
+        app.close()
+    assert found_in(database_bytes(encrypted_settings)) == set()  # (SQLite: WAL checkpointed)
+
+    # The next process with the same key reads it all.
+    from tracker.bootstrap import build_read_models, build_sessions
+
+    reopened = build_application(encrypted_settings)
+    models = build_read_models(encrypted_settings, reopened)
+    try:
+        again = dict(found, models=models, sessions=build_sessions(encrypted_settings, models))
+        check_members_find_everything(again, date(2026, 6, 1))
+    finally:
+        models.close()
+        reopened.close()
+
+
+def test_without_the_key_the_same_scan_finds_every_private_text(settings):
+    from datetime import date
+
+    app = build_application(settings)
+    found = write_private_things(app, settings)
+    try:
+        assert found_in(database_bytes(settings)) == set(SENTINELS)
+        check_members_find_everything(found, date(2026, 6, 1))
+    finally:
+        found["models"].close()
+        app.close()
