@@ -274,3 +274,102 @@ def test_without_the_key_the_same_scan_finds_every_private_text(settings):
     finally:
         found["models"].close()
         app.close()
+
+
+# --- a key that does not open the database: one line, exit 2, before anything starts ---------------
+
+@pytest.fixture
+def sealed_store(encrypted_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A store written with a key (events, read models, its check value), and the `tracker`
+    environment pointing at it (the key itself is set by each test)."""
+    from tracker.bootstrap import build_read_models
+
+    app = build_application(encrypted_settings)
+    try:
+        record_a_commitment(app)
+        build_read_models(encrypted_settings, app).close()
+    finally:
+        app.close()
+    monkeypatch.setenv("TRACKER_DATABASE_URL", encrypted_settings.database_url)
+    monkeypatch.setenv("TRACKER_VAR_DIR", str(encrypted_settings.var_dir))
+    monkeypatch.setenv("TRACKER_SIGNING_KEY_FILE", str(encrypted_settings.signing_key_file))
+    monkeypatch.setenv("TRACKER_SECRET_KEY", encrypted_settings.secret_key)
+    return encrypted_settings
+
+
+def one_line_refusal(capsys, *args: str) -> str:
+    from tracker.cli import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert code == 2, (args, out, err)
+    assert err.count("\n") == 1 and err.startswith("tracker: error: "), (args, err)
+    return err
+
+
+COMMANDS = (("projections", "status"), ("verify",), ("export", "out.jsonl"), ("demo",),
+            ("user", "list"), ("checkpoint",))
+
+
+def test_every_command_refuses_another_key_in_one_line(sealed_store, capsys, monkeypatch,
+                                                       tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRACKER_ENCRYPTION_KEY", AESCipher.create_key(32))
+    for command in COMMANDS:
+        assert "TRACKER_ENCRYPTION_KEY does not open the" in one_line_refusal(capsys, *command)
+    assert not (tmp_path / "out.jsonl").exists()
+    # The right key: the same commands work.
+    from tracker.cli import main
+
+    monkeypatch.setenv("TRACKER_ENCRYPTION_KEY", sealed_store.encryption_key)
+    assert main(["projections", "status"]) == 0
+    assert main(["verify"]) == 0
+
+
+def test_an_encrypted_database_without_the_key_is_refused(sealed_store, capsys, monkeypatch):
+    monkeypatch.delenv("TRACKER_ENCRYPTION_KEY", raising=False)
+    for command in COMMANDS[:2]:
+        assert "is encrypted: set TRACKER_ENCRYPTION_KEY" in one_line_refusal(capsys, *command)
+
+
+def test_a_malformed_key_is_refused_in_one_line(sealed_store, capsys, monkeypatch):
+    monkeypatch.setenv("TRACKER_ENCRYPTION_KEY", "not-a-key")
+    assert "base64 of 16, 24 or 32 bytes" in one_line_refusal(capsys, "projections", "status")
+
+
+def test_a_database_from_before_the_check_is_opened_only_by_its_events_key(sealed_store, capsys,
+                                                                           monkeypatch):
+    """A store encrypted before the read models were (no check value yet): the first stored
+    event decides."""
+    from projections.store import close_store, open_store
+
+    store = open_store(sealed_store.database_url)
+    with store.transaction(commit=True) as cursor:
+        cursor.execute("DROP TABLE sealing")
+    close_store(store)
+    monkeypatch.setenv("TRACKER_ENCRYPTION_KEY", AESCipher.create_key(32))
+    assert "does not decrypt the events" in one_line_refusal(capsys, "verify")
+    from tracker.cli import main
+
+    monkeypatch.setenv("TRACKER_ENCRYPTION_KEY", sealed_store.encryption_key)
+    assert main(["verify"]) == 0
+
+
+def test_serve_refuses_to_start_with_another_key(sealed_store, monkeypatch):
+    """`tracker serve` as it is run: a process that exits 2 with one line, and never listens."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "TRACKER_ENCRYPTION_KEY": AESCipher.create_key(32)}
+    done = subprocess.run([sys.executable, "-m", "tracker.cli", "serve", "--port", str(port)],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "TRACKER_ENCRYPTION_KEY does not open the" in done.stderr
+    with socket.socket() as probe:  # nothing took the port
+        probe.bind(("127.0.0.1", port))
