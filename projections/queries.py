@@ -20,7 +20,6 @@ from projections.feed import iso_time
 from projections.ledger import LedgerView
 from projections.store import Store
 from projections.tree import TreeView
-from projections.views import search_text
 
 STATUSES = [s.value for s in Status]
 AGREED_OR_LATER = ("agreed", "in_progress", "completed", "verified", "cancelled")
@@ -174,25 +173,34 @@ class Queries:
 
     def _commitment_rows(self, dialogue_id: str, where: list[str], params: list[Any], *,
                          today: date, limit: int | None, offset: int,
-                         keep: Callable[[dict[str, Any]], bool] | None = None
+                         matches: Callable[[str], bool] | None = None
                          ) -> tuple[list[dict[str, Any]], int]:
-        """The dialogue's commitments that meet every condition (and `keep`, a test of the row
-        run in the process), most recently active first (one page of them when `limit` is
-        given), and how many there are in all."""
+        """The dialogue's commitments that meet every condition (and `matches`, a test of the
+        `search` text run in the process), most recently active first (one page of them when
+        `limit` is given), and how many there are in all."""
         condition = " AND ".join(["dialogue_id=?", *where])
         params = [dialogue_id, *params]
         table = self.tables.commitments
-        page = None if limit is None else (max(0, int(limit)), max(0, int(offset)))
-        in_sql = page is not None and keep is None
-        rows = self._all(f"SELECT * FROM {table} WHERE {condition} "
-                         f"ORDER BY last_activity DESC, id{' LIMIT ? OFFSET ?' if in_sql else ''}",
-                         [*params, *page] if in_sql and page else params)
-        if keep is not None:
-            rows = [row for row in rows if keep(row)]
-        total = self._count(f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}",
-                            params) if in_sql else len(rows)
-        if page is not None and not in_sql:
-            rows = rows[page[1]:page[1] + page[0]]
+        order = "ORDER BY last_activity DESC, id"
+        if matches is not None:
+            # The search text of every candidate (and nothing else), then the page's rows by id.
+            ids = [r["id"] for r in self._all(f"SELECT id, search FROM {table} "
+                                              f"WHERE {condition} {order}", params)
+                   if matches(r["search"] or "")]
+            total = len(ids)
+            if limit is not None:
+                ids = ids[max(0, int(offset)):max(0, int(offset)) + max(0, int(limit))]
+            found = {r["id"]: r for r in self._all(
+                f"SELECT * FROM {table} WHERE id IN ({','.join('?' * len(ids))})", ids)} \
+                if ids else {}
+            rows = [found[i] for i in ids]
+        else:
+            page = "" if limit is None else " LIMIT ? OFFSET ?"
+            rows = self._all(f"SELECT * FROM {table} WHERE {condition} {order}{page}",
+                             params if limit is None else [*params, max(0, int(limit)),
+                                                           max(0, int(offset))])
+            total = len(rows) if limit is None else self._count(
+                f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}", params)
         names = self._party_names(dialogue_id)
         return [self._commitment_row(r, names, today) for r in rows], total
 
@@ -274,18 +282,18 @@ class PrivateQueries(Queries):
             clause, extra = overdue_sql(today)
             where.append(clause if overdue else f"NOT {clause}")
             params.extend(extra)
-        keep = None
+        matches = None
         if q and self.store.sealer.active:  # the texts are sealed: searched once opened
             needle = q.casefold()
 
-            def keep(row: dict[str, Any]) -> bool:
-                return needle in search_text(row["title"], row["description"])
+            def matches(search: str) -> bool:
+                return needle in search
         elif q:
             where.append("search LIKE ? ESCAPE '!'")
             escaped = q.casefold().replace("!", "!!").replace("%", "!%").replace("_", "!_")
             params.append(f"%{escaped}%")
         return self._commitment_rows(dialogue_id, where, params, today=today, limit=limit,
-                                     offset=offset, keep=keep)
+                                     offset=offset, matches=matches)
 
     # --- accounts ----------------------------------------------------------------------------------
 

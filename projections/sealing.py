@@ -29,6 +29,7 @@ import hmac
 import os
 from base64 import b64decode, b64encode
 from binascii import Error as Base64Error
+from binascii import a2b_base64
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -40,6 +41,7 @@ from projections.database import ConfigurationError
 
 # A control character (refused in every text field) starts a sealed value: no plain value can.
 PREFIX = "\x1es1:"
+_SKIP = len(PREFIX)
 CHECK_TEXT = "jsd-tracker sealing check"
 TABLE = "sealing"
 KEY_SIZES = (16, 24, 32)
@@ -105,7 +107,7 @@ class Sealer(Plain):
 
     def open(self, value: str) -> str:
         try:
-            raw = b64decode(value[len(PREFIX):])
+            raw = a2b_base64(value[_SKIP:])
             return self._aead.decrypt(raw[:12], raw[12:], None).decode()
         except (InvalidTag, Base64Error, ValueError):
             raise SealError("a sealed value cannot be opened with this key") from None

@@ -325,9 +325,8 @@ class CommitmentsView(View):
     # (dialogue_id, status): the counts by status that nearly every page shows are read from the
     # index alone, not from 10,000 rows.
     indexes = ("rm_commitments(dialogue_id, last_activity)", "rm_commitments(dialogue_id, status)")
-    # Sealed, the text search runs over the opened rows (see PrivateQueries.commitments): no
-    # `search` column is kept then.
-    sealed: ClassVar = {"rm_commitments": ("title", "description")}
+    # Sealed, the text search runs over the opened `search` texts (see PrivateQueries.commitments).
+    sealed: ClassVar = {"rm_commitments": ("title", "description", "search")}
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         latest: dict[str, Item] = {}  # a row is built once per commitment and batch
@@ -338,10 +337,8 @@ class CommitmentsView(View):
             latest[item.aggregate_id] = item
             if item.type == "Disputed":
                 disputes[item.aggregate_id] = disputes.get(item.aggregate_id, 0) + 1
-        rows = map(commitment_row, latest.values())
-        if self.store.sealer.active:
-            rows = (dict(row, search=None) for row in rows)
-        self.upsert(cursor, "rm_commitments", rows, keep=("disputes",))
+        self.upsert(cursor, "rm_commitments", map(commitment_row, latest.values()),
+                    keep=("disputes",))
         self.execute_many(cursor, "UPDATE rm_commitments SET disputes=disputes+? WHERE id=?",
                           [(n, key) for key, n in disputes.items()])
 
