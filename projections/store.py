@@ -214,12 +214,20 @@ class PostgresStore(PostgresTrackingRecorder, Store):
 class _ReadModelPool(SQLiteConnectionPool):
     """Connections for the read models only: `synchronous=NORMAL` (WAL mode) skips the fsync at
     each commit. A power cut may then lose the last read-model commits, never corrupt them, and
-    since rows and position commit together the lost batches are simply applied again."""
+    since rows and position commit together the lost batches are simply applied again.
+    Sealed (an encryption key), deleted rows are also overwritten with zeros (`secure_delete`):
+    the public row of a commitment made private leaves no text in the file's free pages."""
+
+    def __init__(self, *args: Any, secure_delete: bool = False, **kwargs: Any) -> None:
+        self.secure_delete = secure_delete
+        super().__init__(*args, **kwargs)
 
     def _create_connection(self) -> SQLiteConnection:
         connection = super()._create_connection()
         connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
         connection._sqlite_conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: indexes of a big log
+        if self.secure_delete:
+            connection._sqlite_conn.execute("PRAGMA secure_delete=ON")
         return connection
 
 
@@ -238,7 +246,7 @@ def open_store(url: str, sealer: Plain = PLAIN) -> Store:
     else:
         datastore = SQLiteDatastore(sqlite_path(url))
         datastore.pool.close()
-        datastore.pool = _ReadModelPool(db_name=sqlite_path(url))
+        datastore.pool = _ReadModelPool(db_name=sqlite_path(url), secure_delete=sealer.active)
         store = SQLiteStore(datastore)
     store.sealer = sealer
     # Several processes starting at once race on the same DDL (PostgreSQL answers "tuple

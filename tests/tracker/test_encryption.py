@@ -373,3 +373,27 @@ def test_serve_refuses_to_start_with_another_key(sealed_store, monkeypatch):
     assert "TRACKER_ENCRYPTION_KEY does not open the" in done.stderr
     with socket.socket() as probe:  # nothing took the port
         probe.bind(("127.0.0.1", port))
+
+
+def test_a_commitment_made_private_leaves_no_public_copy_of_its_text(encrypted_settings):
+    """While public, its title stood (plain) in the public tables and the public timeline; made
+    private, no copy of it is left in the database (the store also zeroes what SQLite deletes,
+    `secure_delete`, though this small case passes without it)."""
+    from tracker.bootstrap import build_read_models
+
+    title = "Zqx title public at first then private"
+    app = build_application(encrypted_settings)
+    models = build_read_models(encrypted_settings, app)
+    try:
+        world = make_world(app)
+        commitment_id = propose(app, world, title=title).id
+        propose(app, world, title="Another public commitment, which stays")  # (page not emptied)
+        models.catch_up()
+        assert title.encode() in database_bytes(encrypted_settings)  # public: shown as it is
+        app.set_commitment_visibility(world.members["police"], commitment_id, public=False,
+                                      reason="Names a witness")
+        models.catch_up()
+    finally:
+        models.close()
+        app.close()
+    assert title.encode() not in database_bytes(encrypted_settings)
