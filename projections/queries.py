@@ -9,9 +9,10 @@ carries. The public queries (`PublicQueries`) never read an `rm_*` table.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from domain.lifecycle import NEVER_OVERDUE, Status, is_overdue
@@ -173,20 +174,35 @@ class Queries:
         return self._commitment_row(row, self._party_names(row["dialogue_id"]), today)
 
     def _commitment_rows(self, dialogue_id: str, where: list[str], params: list[Any], *,
-                         today: date, limit: int | None, offset: int
+                         today: date, limit: int | None, offset: int,
+                         matches: Callable[[str], bool] | None = None
                          ) -> tuple[list[dict[str, Any]], int]:
-        """The dialogue's commitments that meet every condition, most recently active first
-        (one page of them when `limit` is given), and how many there are in all."""
+        """The dialogue's commitments that meet every condition (and `matches`, a test of the
+        `search` text run in the process), most recently active first (one page of them when
+        `limit` is given), and how many there are in all."""
         condition = " AND ".join(["dialogue_id=?", *where])
         params = [dialogue_id, *params]
         table = self.tables.commitments
-        page = "" if limit is None else " LIMIT ? OFFSET ?"
-        rows = self._all(f"SELECT * FROM {table} WHERE {condition} "
-                         f"ORDER BY last_activity DESC, id{page}",
-                         params if limit is None else [*params, max(0, int(limit)),
-                                                       max(0, int(offset))])
-        total = len(rows) if limit is None else self._count(
-            f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}", params)
+        order = "ORDER BY last_activity DESC, id"
+        if matches is not None:
+            # The search text of every candidate (and nothing else), then the page's rows by id.
+            ids = [r["id"] for r in self._all(f"SELECT id, search FROM {table} "
+                                              f"WHERE {condition} {order}", params)
+                   if matches(r["search"] or "")]
+            total = len(ids)
+            if limit is not None:
+                ids = ids[max(0, int(offset)):max(0, int(offset)) + max(0, int(limit))]
+            found = {r["id"]: r for r in self._all(
+                f"SELECT * FROM {table} WHERE id IN ({','.join('?' * len(ids))})", ids)} \
+                if ids else {}
+            rows = [found[i] for i in ids]
+        else:
+            page = "" if limit is None else " LIMIT ? OFFSET ?"
+            rows = self._all(f"SELECT * FROM {table} WHERE {condition} {order}{page}",
+                             params if limit is None else [*params, max(0, int(limit)),
+                                                           max(0, int(offset))])
+            total = len(rows) if limit is None else self._count(
+                f"SELECT COUNT(*) AS n FROM {table} WHERE {condition}", params)
         names = self._party_names(dialogue_id)
         return [self._commitment_row(r, names, today) for r in rows], total
 
@@ -268,12 +284,18 @@ class PrivateQueries(Queries):
             clause, extra = overdue_sql(today)
             where.append(clause if overdue else f"NOT {clause}")
             params.extend(extra)
-        if q:
+        matches = None
+        if q and self.store.sealer.active:  # the texts are sealed: searched once opened
+            needle = q.casefold()
+
+            def matches(search: str) -> bool:
+                return needle in search
+        elif q:
             where.append("search LIKE ? ESCAPE '!'")
             escaped = q.casefold().replace("!", "!!").replace("%", "!%").replace("_", "!_")
             params.append(f"%{escaped}%")
         return self._commitment_rows(dialogue_id, where, params, today=today, limit=limit,
-                                     offset=offset)
+                                     offset=offset, matches=matches)
 
     # --- accounts ----------------------------------------------------------------------------------
 
@@ -288,7 +310,10 @@ class PrivateQueries(Queries):
                 "id": row["id"], "label": row["label"], "issued_at": _time(row["issued_at"]),
                 "revoked": bool(row["revoked"]), "revoked_at": _time(row["revoked_at"])})
         accounts = []
-        for row in self._all("SELECT * FROM rm_accounts ORDER BY name"):
+        rows = self._all("SELECT * FROM rm_accounts ORDER BY name")
+        if self.store.sealer.active:  # (sealed names: SQL ordered them by their ciphertext)
+            rows.sort(key=itemgetter("name"))
+        for row in rows:
             memberships = [{"dialogue_id": d, "slug": dialogues.get(d, {}).get("slug"),
                             "dialogue": dialogues.get(d, {}).get("name"), "party_id": p,
                             "party": parties.get(p)}
@@ -316,9 +341,12 @@ class PrivateQueries(Queries):
 
     def cases(self, dialogue_id: str) -> list[dict[str, Any]]:
         names = self._party_names(dialogue_id)
-        return [self._case_row(r, names) for r in self._all(
-            "SELECT * FROM rm_cases WHERE dialogue_id=? ORDER BY raised_on DESC, title",
-            (dialogue_id,))]
+        rows = self._all("SELECT * FROM rm_cases WHERE dialogue_id=? ORDER BY raised_on DESC, "
+                         "title", (dialogue_id,))
+        if self.store.sealer.active:  # (sealed titles: SQL ordered them by their ciphertext)
+            rows.sort(key=lambda r: r["title"] or "")
+            rows.sort(key=lambda r: r["raised_on"] or "", reverse=True)
+        return [self._case_row(r, names) for r in rows]
 
     def case(self, case_id: str) -> dict[str, Any] | None:
         row = self.store.fetchone("SELECT * FROM rm_cases WHERE id=?", (case_id,))

@@ -38,6 +38,7 @@ from psycopg import RawCursor
 from psycopg.sql import SQL, Identifier
 
 from projections.database import is_postgres, postgres_params, sqlite_path
+from projections.sealing import PLAIN, Plain
 
 _PLACEHOLDER = re.compile(r"\?")
 _VALUES = re.compile(r"VALUES \(([?,]+)\)")
@@ -55,6 +56,9 @@ class Store(TrackingRecorder):
     """What the views and the query side need from a backend (implemented once per database)."""
 
     tracking_table = "tracking"
+    # Seals private values before they are written, opens them in every row read (see
+    # projections.sealing); PLAIN without an encryption key.
+    sealer: Plain = PLAIN
 
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Any]:
@@ -72,7 +76,7 @@ class Store(TrackingRecorder):
     def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.transaction(commit=False) as cursor:
             cursor.execute(self.sql(statement), tuple(params))
-            return [dict(row) for row in cursor.fetchall()]
+            return self.sealer.open_rows([dict(row) for row in cursor.fetchall()])
 
     def fetchone(self, statement: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self.fetchall(statement, params)
@@ -183,7 +187,7 @@ class PostgresStore(PostgresTrackingRecorder, Store):
                 conn._tracker_schema = self.datastore.schema  # type: ignore[attr-defined]
             cursor = conn.cursor()
             cursor.execute(self.sql(statement), tuple(params))
-            return [dict(row) for row in cursor.fetchall()]
+            return self.sealer.open_rows([dict(row) for row in cursor.fetchall()])
 
     def lock_position(self, cursor: Any, key: str) -> int:
         # The row is there (View.ensure made it) unless a newer version of the view, started by
@@ -214,17 +218,26 @@ class PostgresStore(PostgresTrackingRecorder, Store):
 class _ReadModelPool(SQLiteConnectionPool):
     """Connections for the read models only: `synchronous=NORMAL` (WAL mode) skips the fsync at
     each commit. A power cut may then lose the last read-model commits, never corrupt them, and
-    since rows and position commit together the lost batches are simply applied again."""
+    since rows and position commit together the lost batches are simply applied again.
+    Sealed (an encryption key), deleted rows are also overwritten with zeros (`secure_delete`):
+    the public row of a commitment made private leaves no text in the file's free pages."""
+
+    def __init__(self, *args: Any, secure_delete: bool = False, **kwargs: Any) -> None:
+        self.secure_delete = secure_delete
+        super().__init__(*args, **kwargs)
 
     def _create_connection(self) -> SQLiteConnection:
         connection = super()._create_connection()
         connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
         connection._sqlite_conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: indexes of a big log
+        if self.secure_delete:
+            connection._sqlite_conn.execute("PRAGMA secure_delete=ON")
         return connection
 
 
-def open_store(url: str) -> Store:
-    """The read-model store in the same database (SQLite file or PostgreSQL schema) as the events."""
+def open_store(url: str, sealer: Plain = PLAIN) -> Store:
+    """The read-model store in the same database (SQLite file or PostgreSQL schema) as the events,
+    sealing private values with `sealer` (see projections.sealing)."""
     store: Store
     if is_postgres(url):
         params = postgres_params(url)
@@ -237,8 +250,9 @@ def open_store(url: str) -> Store:
     else:
         datastore = SQLiteDatastore(sqlite_path(url))
         datastore.pool.close()
-        datastore.pool = _ReadModelPool(db_name=sqlite_path(url))
+        datastore.pool = _ReadModelPool(db_name=sqlite_path(url), secure_delete=sealer.active)
         store = SQLiteStore(datastore)
+    store.sealer = sealer
     # Several processes starting at once race on the same DDL (PostgreSQL answers "tuple
     # concurrently updated"); the statements are idempotent, so the loser simply tries again.
     retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(

@@ -35,11 +35,17 @@ class View(Projection[Store]):
     retired: ClassVar[tuple[str, ...]] = ()  # tables of earlier versions, dropped when starting afresh
     indexes: ClassVar[tuple[str, ...]] = ()  # "table(columns)"
     needs_events: ClassVar[bool] = True  # False: the view reads only the stored notifications
+    # The private text columns of each table: sealed when the store has an encryption key (see
+    # projections.sealing); `upsert` seals them, a view writing rows otherwise seals them itself.
+    sealed: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, store: Store, feed: Feed) -> None:
         super().__init__(store)
         self.feed = feed
-        self.key = f"{feed.app.name}/{self.name}/v{self.version}"
+        # Sealed rows are another version of the view: a store that starts (or stops) sealing
+        # replays the log into fresh tables rather than mix plain and sealed rows.
+        marker = "s" if self.sealed and store.sealer.active else ""
+        self.key = f"{feed.app.name}/{self.name}/v{self.version}{marker}"
 
     @property
     def store(self) -> Store:
@@ -146,6 +152,12 @@ class View(Projection[Store]):
         if not rows:
             return
         columns = list(rows[0])
+        private = self.sealed.get(table) if self.store.sealer.active else None
+        if private:
+            seal = self.store.sealer.seal
+            for row in rows:
+                for column in private:
+                    row[column] = seal(row[column])
         updates = ",".join(f"{c}=excluded.{c}" for c in columns if c != key and c not in keep)
         statement = (f"INSERT INTO {table} ({','.join(columns)}) "
                      f"VALUES ({','.join('?' * len(columns))}) "
@@ -203,6 +215,10 @@ class DirectoryView(View):
     }
     indexes = ("rm_parties(dialogue_id)", "rm_meetings(dialogue_id)", "rm_cases(dialogue_id)",
                "rm_tokens(account_id)")
+    # (dialogues and parties are public facts: the public view serves the same text)
+    sealed: ClassVar = {"rm_meetings": ("title", "summary"),
+                        "rm_cases": ("title", "description", "resolution"),
+                        "rm_accounts": ("name", "email"), "rm_tokens": ("label",)}
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         dialogues: dict[str, dict[str, Any]] = {}
@@ -309,6 +325,8 @@ class CommitmentsView(View):
     # (dialogue_id, status): the counts by status that nearly every page shows are read from the
     # index alone, not from 10,000 rows.
     indexes = ("rm_commitments(dialogue_id, last_activity)", "rm_commitments(dialogue_id, status)")
+    # Sealed, the text search runs over the opened `search` texts (see PrivateQueries.commitments).
+    sealed: ClassVar = {"rm_commitments": ("title", "description", "search")}
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         latest: dict[str, Item] = {}  # a row is built once per commitment and batch
@@ -370,10 +388,12 @@ class TimelineView(View):
     # Activity by account or party (auditor pages) scans the table; two indexes fewer keep every
     # insert cheaper.
     indexes = ("rm_timeline(aggregate_id, position)", "rm_timeline(dialogue_id, position)")
+    sealed: ClassVar = {"rm_timeline": ("changes", "reason", "note")}  # (sealed in apply)
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         rows = []
         append = rows.append
+        seal = self.store.sealer.seal
         hidden = []  # (commitment id, position): made private there
         for item in items:
             meta = item.meta
@@ -390,7 +410,7 @@ class TimelineView(View):
                 item.type, item.recorded_at,
                 meta.occurred_on.isoformat() if meta else None,
                 meta.actor if meta else None, meta.party if meta else None,
-                item.changes_text(), reason_of(item), meta.note if meta else None,
+                seal(item.changes_text()), seal(reason_of(item)), seal(meta.note if meta else None),
                 flag(public), shown,
             ))
         self.execute_many(cursor,

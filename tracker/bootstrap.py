@@ -6,12 +6,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
-from projections.database import event_store_env
+from projections.database import describe, event_store_env
 from tracker.application import BINDING_KEYS, Tracker
 from tracker.settings import Settings
 
 if TYPE_CHECKING:
     from projections.readmodels import ReadModels
+    from projections.store import Store
     from projections.tree import ProofService
     from tracker.sessions import SessionStore
 
@@ -24,12 +25,35 @@ def build_application(settings: Settings, today: Callable[[], date] = date.today
     return Tracker(env=env, today=today)
 
 
+def open_sealed_store(settings: Settings, app: Tracker) -> Store:
+    """The store of the read models (and sessions), sealing private text with the encryption key;
+    refuses (`projections.sealing.WrongKey`) a key this database was not sealed with, or none
+    for a database that was."""
+    from projections.sealing import claim, sealer_for
+    from projections.store import close_store, open_store
+
+    store = open_store(settings.database_url, sealer_for(settings.encryption_key))
+    try:
+        claim(store, settings.encryption_key, app.recorder.events_table_name,  # type: ignore[attr-defined]
+              describe(settings.database_url))
+    except BaseException:
+        close_store(store)
+        raise
+    return store
+
+
+def check_encryption(settings: Settings, app: Tracker) -> None:
+    """Before a command uses the database: the encryption key opens it (else one line, exit 2)."""
+    from projections.store import close_store
+
+    close_store(open_sealed_store(settings, app))
+
+
 def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
     """The read models and the ledger, in the same database as the application's events."""
     from projections.readmodels import ReadModels
-    from projections.store import open_store
 
-    return ReadModels(app, open_store(settings.database_url),
+    return ReadModels(app, open_sealed_store(settings, app),
                       default_timeout=settings.read_your_writes_timeout)
 
 

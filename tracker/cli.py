@@ -24,7 +24,7 @@ from projections.database import (
     postgres_params,
 )
 from tracker.application import SYSTEM, Tracker
-from tracker.bootstrap import build_application
+from tracker.bootstrap import build_application, check_encryption
 from tracker.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ def _with_app(settings: Settings, work: Callable[[Tracker], int]) -> int:
     check_database(settings.database_url)  # unreachable, missing: one line, within seconds
     app = build_application(settings)
     try:
+        check_encryption(settings, app)  # a key that does not open the database: one line
         return work(app)
     finally:
         app.close()
@@ -79,7 +80,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from web.app import create_app
 
-    check_database(settings.database_url)
+    _with_app(settings, lambda app: 0)  # reachable, and opened by the encryption key
     sock = listening_socket(args.host, args.port)
     app = create_app(settings)
 

@@ -10,6 +10,9 @@ every copy of the cookie stops working at once, on every server.
 Sign-in failures are rows (what was tried: an account name or an address, and when), counted by
 every process alike, so N workers allow no more attempts than one.
 
+With an encryption key, a session's data is sealed and a failure's name is kept as a keyed hash
+(`projections.sealing`): the table shows neither what a session holds nor who was tried.
+
 These tables are state, not records: they are not in the event log, not exported and not
 rebuilt. The events say who signed in and who changed what.
 """
@@ -110,7 +113,8 @@ class SessionStore:
                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                     "account_id=excluded.account_id, epoch=excluded.epoch, data=excluded.data, "
                     "seen_at=excluded.seen_at",
-                    (session_key(session_id), account_id, epoch, json.dumps(rest),
+                    (session_key(session_id), account_id, epoch,
+                     self.store.sealer.seal(json.dumps(rest)),
                      created_at or now, now))
 
     def delete(self, session_id: str) -> None:
@@ -139,13 +143,14 @@ class SessionStore:
 
     def failures_since(self, names: Sequence[str], since: float) -> dict[str, list[float]]:
         """The times of each name's failures since then, oldest first."""
-        marks = ",".join("?" * len(names))
+        stored = {self.store.sealer.blind(name): name for name in names}
+        marks = ",".join("?" * len(stored))
         rows = self.store.fetchall(f"SELECT name, failed_at FROM login_failures WHERE name IN "  # noqa: S608
                                    f"({marks}) AND failed_at>=? ORDER BY failed_at",
-                                   (*names, since))
+                                   (*stored, since))
         found: dict[str, list[float]] = {name: [] for name in names}
         for row in rows:
-            found[row["name"]].append(float(row["failed_at"]))
+            found[stored[row["name"]]].append(float(row["failed_at"]))
         return found
 
     def add_failure(self, names: Sequence[str], horizon: float) -> None:
@@ -156,10 +161,10 @@ class SessionStore:
                            (now - horizon,))
             for name in names:
                 cursor.execute(self.store.sql("INSERT INTO login_failures VALUES (?, ?)"),
-                               (name, now))
+                               (self.store.sealer.blind(name), now))
 
     def clear_failures(self, name: str) -> None:
-        self._write("DELETE FROM login_failures WHERE name=?", (name,))
+        self._write("DELETE FROM login_failures WHERE name=?", (self.store.sealer.blind(name),))
 
     def failure_names(self) -> int:
         row = self.store.fetchone("SELECT COUNT(DISTINCT name) AS n FROM login_failures")

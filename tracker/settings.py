@@ -50,6 +50,15 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
+    @field_validator("encryption_key")
+    @classmethod
+    def _encryption_key(cls, value: str) -> str:
+        from projections.sealing import key_bytes
+
+        if value:
+            key_bytes(value)  # refuses a key that is not base64 of 16, 24 or 32 bytes
+        return value
+
     @field_validator("witness_keys")
     @classmethod
     def _witness_keys(cls, value: str) -> str:
