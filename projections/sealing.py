@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from projections.binding import inner_state
 from projections.database import ConfigurationError
 
 # A control character (refused in every text field) starts a sealed value: no plain value can.
@@ -163,6 +164,7 @@ def claim(store: Any, key: str, events_table: str, where: str) -> None:
 def _opens_event(state: bytes, key: str) -> bool:
     """Whether the library's cipher (AES-GCM: nonce, tag, ciphertext) opens a stored event."""
     raw = key_bytes(key)
+    state = inner_state(state)
     try:
         AESGCM(raw).decrypt(state[:12], state[28:] + state[12:28], None)
     except (InvalidTag, ValueError):
