@@ -824,6 +824,8 @@ def test_evidence_is_private_unless_said_public_and_old_evidence_reads_as_privat
 
     from eventsourcing.persistence import StoredEvent
 
+    from projections.binding import inner_state
+
     world = make_world(tracker)
     police = world.members["police"]
     commitment_id = propose(tracker, world).id
@@ -837,11 +839,13 @@ def test_evidence_is_private_unless_said_public_and_old_evidence_reads_as_privat
     # an EvidenceAttached stored before the field existed (version 1: no `public`)
     recent = events_of(tracker, commitment_id)[-1]
     stored = tracker.mapper.to_stored_event(recent)
-    state = json.loads(stored.state)
+    state = json.loads(inner_state(stored.state))
     assert state.pop("class_version") == 2 and state.pop("public") is True
     old = StoredEvent(originator_id=stored.originator_id,
                       originator_version=stored.originator_version, topic=stored.topic,
-                      state=json.dumps(state).encode())
+                      state=tracker.mapper.binder.bind(stored.topic, str(stored.originator_id),
+                                                       stored.originator_version,
+                                                       json.dumps(state).encode()))
     assert tracker.mapper.to_domain_event(old).public is False
 
 
