@@ -23,7 +23,7 @@ from domain.dialogue import Dialogue
 from domain.errors import DomainError, InvalidInput, InvalidRows
 from tracker import commands as c
 from tracker import policy
-from tracker.sheets import COLUMNS, Row, problem
+from tracker.sheets import COLUMNS, Formula, Row, problem
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
@@ -85,8 +85,10 @@ class RowProblems(Exception):
 
 def read_values(row: Row, dialogue: Dialogue) -> Values:
     """The row's cells as values, parties looked up by name or id in the dialogue."""
-    problems: list[dict[str, Any]] = []
-    cell = {name: (row.cells.get(name) or "").strip() for name in COLUMNS}
+    problems = [problem(row.number, name, Formula.REFUSED) for name in COLUMNS
+                if isinstance(row.cells.get(name), Formula)]
+    cell = {name: "" if isinstance(row.cells.get(name), Formula) else
+            (row.cells.get(name) or "").strip() for name in COLUMNS}
 
     def refuse(column: str, message: str) -> None:
         problems.append(problem(row.number, column, message))
@@ -103,7 +105,7 @@ def read_values(row: Row, dialogue: Dialogue) -> Values:
         ref = check_ref(cell["ref"])
     except InvalidInput as error:
         refuse("ref", error.message)
-    if not ref and not problems:
+    if not ref and not any(p["column"] == "ref" for p in problems):
         refuse("ref", "every row needs a ref, the committee's own reference")
     required = None
     if cell["required_parties"]:

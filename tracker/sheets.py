@@ -25,7 +25,7 @@ COLUMNS = ("ref", "title", "description", "required_parties", "responsible_party
 REQUIRED_COLUMNS = ("ref", "title")
 MAX_ROWS = 5000
 FORMULA_START = ("=",)
-ESCAPED_START = ("=", "+", "-", "@")
+ESCAPED_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAGIC = b"PK\x03\x04"
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -55,8 +55,9 @@ def kind_of(data: bytes, content_type: str | None = None, filename: str | None =
 
 def read_table(data: bytes, content_type: str | None = None,
                filename: str | None = None) -> list[Row]:
-    """The rows of a CSV or XLSX table (blank rows left out); InvalidRows for a header or cells
-    that cannot be read, every one of them named by row and column."""
+    """The rows of a CSV or XLSX table (blank rows left out), formula cells as `Formula` (the
+    import refuses them, with the other problems of the row); InvalidRows for a file, a header
+    or rows that cannot be read, every problem named by row and column."""
     if kind_of(data, content_type, filename) == "xlsx":
         header, raw = _xlsx_rows(data)
     else:
@@ -67,12 +68,7 @@ def read_table(data: bytes, content_type: str | None = None,
     for number, values in raw:
         cells: dict[str, str] = {}
         for index, name in enumerate(columns):
-            value = values[index] if index < len(values) else ""
-            if isinstance(value, Formula):
-                problems.append(problem(number, name, "formula cells are refused; type the "
-                                                      "value itself"))
-                continue
-            cells[name] = value
+            cells[name] = values[index] if index < len(values) else ""  # (a Formula: refused)
         extra = [v for v in values[len(columns):] if v not in ("", None)]
         if extra:
             problems.append(problem(number, None, f"this row has {len(extra)} cell(s) more "
@@ -89,6 +85,10 @@ def read_table(data: bytes, content_type: str | None = None,
 
 class Formula(str):
     """A cell that holds a formula (refused)."""
+
+    __slots__ = ()
+
+    REFUSED = "formula cells are refused; type the value itself"
 
 
 def _columns(header: Sequence[str]) -> list[str]:
@@ -109,9 +109,10 @@ def _columns(header: Sequence[str]) -> list[str]:
 
 
 def unescape(text: str) -> str | Formula:
-    text = text.strip()
-    if text.startswith("'") and text[1:2] in ESCAPED_START and text[1:2]:
+    text = text.strip(" \n")
+    if text.startswith("'") and text[1:2] and text[1:2] in ESCAPED_START:
         return text[1:]
+    text = text.strip()
     if text.startswith(FORMULA_START):
         return Formula(text)
     return text
@@ -188,6 +189,7 @@ def _xlsx_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
 # --- writing -----------------------------------------------------------------------------------
 
 def escape(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula, with a leading `'` (which reading drops)."""
     if isinstance(value, str) and value.startswith(ESCAPED_START):
         return "'" + value
     return value

@@ -130,7 +130,7 @@ def test_a_formula_cell_in_a_workbook_is_refused(tracker, world):
     out = io.BytesIO()
     book.save(out)
     with pytest.raises(InvalidRows) as excinfo:
-        read_table(out.getvalue())
+        run(tracker, world, out.getvalue())
     assert problems(excinfo) == [(2, "progress")]
     assert "formula" in excinfo.value.rows[0]["message"]
 
