@@ -299,8 +299,9 @@ def record_meeting(request: Request, slug: str, principal: CurrentPrincipal, tra
     if isinstance(result, Response):
         return result
     if not wants_fragment(request):
-        flash(request, "meeting-recorded")
-        return RedirectResponse(f"/dialogues/{slug}#meetings", status_code=303)
+        flash(request, "meeting-recorded")  # on to the meeting's page, to enter its decisions
+        return RedirectResponse(f"/dialogues/{slug}/meetings/{result.extra['meeting_id']}",
+                                status_code=303)
     return workspace_form_response(request, principal, tracker, read_models,
                                    readable_dialogue(read_models, principal, slug), "meetings",
                                    done="meeting-recorded")
