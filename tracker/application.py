@@ -575,6 +575,8 @@ class Tracker(Application[UUID]):
         with suppress(ValueError):
             candidates.append(UUID(ref))
         for candidate in candidates:
+            if not self.recorder.select_events(candidate, limit=1):
+                continue  # (one query for a new reference, instead of snapshot and events)
             try:
                 found = self.repository.get(candidate)
             except AggregateNotFoundError:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.commitment import Commitment, check_ref
 from domain.dialogue import Dialogue
-from domain.errors import DomainError, InvalidInput, InvalidRows
+from domain.errors import N_, DomainError, InvalidInput, InvalidRows
 from tracker import commands as c
 from tracker import policy
 from tracker.sheets import COLUMNS, Formula, Row, problem
@@ -106,7 +106,7 @@ def read_values(row: Row, dialogue: Dialogue) -> Values:
     except InvalidInput as error:
         refuse("ref", error.message)
     if not ref and not any(p["column"] == "ref" for p in problems):
-        refuse("ref", "every row needs a ref, the committee's own reference")
+        refuse("ref", N_("every row needs a ref, the committee's own reference"))
     required = None
     if cell["required_parties"]:
         names = [n.strip() for n in cell["required_parties"].split(";") if n.strip()]
@@ -118,7 +118,7 @@ def read_values(row: Row, dialogue: Dialogue) -> Values:
         try:
             due = date.fromisoformat(cell["due_date"][:10])
         except ValueError:
-            refuse("due_date", "due date must be a date like 2026-03-01")
+            refuse("due_date", N_("due date must be a date like 2026-03-01"))
     progress = None
     if cell["progress"]:
         text = cell["progress"].rstrip("% ").replace(",", ".")
@@ -127,7 +127,7 @@ def read_values(row: Row, dialogue: Dialogue) -> Values:
         except ValueError:
             number = -1.0
         if not number.is_integer() or not 0 <= number <= 100:
-            refuse("progress", "progress is a whole number from 0 to 100")
+            refuse("progress", N_("progress is a whole number from 0 to 100"))
         else:
             progress = int(number)
     public = None
@@ -136,7 +136,7 @@ def read_values(row: Row, dialogue: Dialogue) -> Values:
         if word in TRUE or word in FALSE:
             public = word in TRUE
         else:
-            refuse("public", "public is true or false (yes or no)")
+            refuse("public", N_("public is true or false (yes or no)"))
     if problems:
         raise RowProblems(problems)
     return Values(ref=ref, title=cell["title"] or None, description=cell["description"] or None,
@@ -163,8 +163,8 @@ def row_commands(values: Values, found: Commitment | None, reason: str
                                                    description=values.description,
                                                    reason=reason)))
         if values.required is not None and set(values.required) != set(found.required_parties):
-            raise RowProblems([problem(0, "required_parties", "the parties that must endorse "
-                                       "cannot be changed once a commitment is proposed")])
+            raise RowProblems([problem(0, "required_parties", N_(
+                "the parties that must endorse cannot be changed once a commitment is proposed"))])
         if values.public is not None and values.public != found.public:
             steps.append(("public", c.SetVisibility(public=values.public, reason=reason)))
         status, responsible = found.status, found.responsible_party
@@ -174,8 +174,8 @@ def row_commands(values: Values, found: Commitment | None, reason: str
     if (values.responsible or values.due_date) and (wanted_party, wanted_due) != (responsible, due):
         if not (wanted_party and wanted_due):
             missing = "due_date" if wanted_party else "responsible_party"
-            raise RowProblems([problem(0, missing, "assigning needs both a responsible party "
-                                                   "and a due date")])
+            raise RowProblems([problem(0, missing, N_(
+                "assigning needs both a responsible party and a due date"))])
         if status == "proposed":
             steps.append(("responsible_party", c.AgreeCommitment()))
         steps.append(("responsible_party", c.AssignCommitment(party_id=wanted_party,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from domain.errors import InvalidRows
+from domain.errors import N_, InvalidRows
 
 COLUMNS = ("ref", "title", "description", "required_parties", "responsible_party", "due_date",
            "progress", "public")
@@ -49,7 +49,7 @@ def kind_of(data: bytes, content_type: str | None = None, filename: str | None =
         return "xlsx"
     named = f"{content_type or ''} {filename or ''}".lower()
     if "spreadsheetml" in named or named.rstrip().endswith(".xlsx"):
-        raise InvalidRows([problem(1, None, "this file is not a readable XLSX workbook")])
+        raise InvalidRows([problem(1, None, N_("this file is not a readable XLSX workbook"))])
     return "csv"
 
 
@@ -88,7 +88,7 @@ class Formula(str):
 
     __slots__ = ()
 
-    REFUSED = "formula cells are refused; type the value itself"
+    REFUSED = N_("formula cells are refused; type the value itself")
 
 
 def _columns(header: Sequence[str]) -> list[str]:
@@ -99,10 +99,10 @@ def _columns(header: Sequence[str]) -> list[str]:
             problems.append(problem(1, name, f"unknown column; the columns are "
                                              f"{', '.join(COLUMNS)}"))
         elif name and name in columns[:index]:
-            problems.append(problem(1, name, "this column appears twice"))
+            problems.append(problem(1, name, N_("this column appears twice")))
     for name in REQUIRED_COLUMNS:
         if name not in columns:
-            problems.append(problem(1, name, "this column is missing from the header row"))
+            problems.append(problem(1, name, N_("this column is missing from the header row")))
     if problems:
         raise InvalidRows(problems)
     return columns
@@ -122,7 +122,7 @@ def _csv_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidRows([problem(1, None, "a CSV file must be UTF-8 text")]) from None
+        raise InvalidRows([problem(1, None, N_("a CSV file must be UTF-8 text"))]) from None
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)  # as spreadsheets save it, by locale
     try:
@@ -161,7 +161,7 @@ def _xlsx_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
-        raise InvalidRows([problem(1, None, "this file is not a readable XLSX workbook")]) \
+        raise InvalidRows([problem(1, None, N_("this file is not a readable XLSX workbook"))]) \
             from None
     try:
         sheet = workbook.worksheets[0]
