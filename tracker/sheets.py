@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -160,24 +159,23 @@ def _xlsx_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
+        try:
+            header: list[str] | None = None
+            rows: list[tuple[int, list[str]]] = []
+            for number, cells in enumerate(workbook.worksheets[0].iter_rows(), start=1):
+                if number > MAX_ROWS + 2:
+                    rows.append((number, ["(more)"]))
+                    break
+                values = [_xlsx_cell(c) for c in cells]
+                if header is None:
+                    header = [str(v) for v in values]
+                else:
+                    rows.append((number, values))
+        finally:
+            workbook.close()
+    except Exception:  # noqa: BLE001 (whatever a damaged or hostile workbook raises: unreadable)
         raise InvalidRows([problem(1, None, N_("this file is not a readable XLSX workbook"))]) \
             from None
-    try:
-        sheet = workbook.worksheets[0]
-        header: list[str] | None = None
-        rows: list[tuple[int, list[str]]] = []
-        for number, cells in enumerate(sheet.iter_rows(), start=1):
-            if number > MAX_ROWS + 2:
-                rows.append((number, ["(more)"]))
-                break
-            values = [_xlsx_cell(c) for c in cells]
-            if header is None:
-                header = [str(v) for v in values]
-            else:
-                rows.append((number, values))
-    finally:
-        workbook.close()
     if header is None:
         raise InvalidRows([problem(1, None, "the workbook is empty; the first row names the "
                                             "columns")])
