@@ -109,7 +109,7 @@ def _columns(header: Sequence[str]) -> list[str]:
 
 def unescape(text: str) -> str | Formula:
     text = text.strip(" \n")
-    if text.startswith("'") and text[1:2] and text[1:2] in ESCAPED_START:
+    if text.startswith("'") and needs_escape(text[1:]):
         return text[1:]
     text = text.strip()
     if text.startswith(FORMULA_START):
@@ -186,9 +186,14 @@ def _xlsx_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
 
 # --- writing -----------------------------------------------------------------------------------
 
+def needs_escape(text: str) -> bool:
+    """Text a spreadsheet would run as a formula, or that reads as such text escaped."""
+    return text.startswith(ESCAPED_START) or (text.startswith("'") and needs_escape(text[1:]))
+
+
 def escape(value: Any) -> Any:
     """Text that a spreadsheet would run as a formula, with a leading `'` (which reading drops)."""
-    if isinstance(value, str) and value.startswith(ESCAPED_START):
+    if isinstance(value, str) and needs_escape(value):
         return "'" + value
     return value
 

@@ -10,6 +10,8 @@ import io
 from datetime import date
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from domain.errors import Forbidden, InvalidRows
@@ -17,7 +19,7 @@ from tests.factories import make_world, propose
 from tracker.application import SYSTEM
 from tracker.bootstrap import build_read_models
 from tracker.commands import ImportDecisions
-from tracker.sheets import COLUMNS, read_table, write_table
+from tracker.sheets import COLUMNS, Formula, read_table, write_table
 
 HELD_ON = date(2017, 3, 12)
 HEADER = ",".join(COLUMNS)
@@ -196,3 +198,27 @@ def test_export_edit_import_gives_exactly_the_intended_changes(tracker, world, r
     after = {r["ref"]: r for r in exported(read_models, world)}
     assert after["E-1"]["progress"] == 40 and after["E-2"] == {
         r["ref"]: r for r in rows}["E-2"]
+
+
+# --- the file format, as a property: what is written reads back exactly ------------------------
+
+TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\ufeff")
+               | st.just("\n") | st.sampled_from("=+-@'"), max_size=40).map(str.strip)
+
+
+@settings(max_examples=60, deadline=None)
+@example(cells=[("'=1", "''+x", False)], kind="csv")
+@given(cells=st.lists(st.tuples(TEXT, TEXT, st.booleans()), min_size=1, max_size=5),
+       kind=st.sampled_from(["csv", "xlsx"]))
+def test_every_exported_text_reads_back_as_it_was_and_never_as_a_formula(cells, kind):
+    rows = [{"ref": f"R-{i}", "title": title, "description": description, "public": public,
+             "progress": i, "due_date": date(2017, 3, i + 1)}
+            for i, (title, description, public) in enumerate(cells)]
+    read = read_table(write_table(rows, kind))
+    assert not [c for r in read for c in r.cells.values() if isinstance(c, Formula)]
+    assert [dict(r.cells) for r in read] == [
+        {"ref": f"R-{i}", "title": title, "description": description, "required_parties": "",
+         "responsible_party": "", "due_date": f"2017-03-{i + 1:02}", "progress": str(i),
+         "public": "true" if public else "false"}
+        for i, (title, description, public) in enumerate(cells)
+        if any((f"R-{i}", title, description))]
