@@ -80,7 +80,7 @@ def page(request: Request, principal: Principal, read_models: ReadModels, dialog
         rows = typed_rows({}, ROWS_SHOWN)
     context = {
         "dialogue": dialogue, "meeting": meeting, "parties": party_names(dialogue),
-        "decisions": read_models.meeting_decisions(meeting["id"]), "offer": offer,
+        "decisions": by_record(read_models.meeting_decisions(meeting["id"])), "offer": offer,
         "acting_parties": [(p, party_names(dialogue).get(p, p)) for p in offer.parties]
         if offer else [], "party": party, "columns": COLUMNS,
         "sheet": sheet(rows, result, problems) if upload is None else [],
@@ -89,6 +89,15 @@ def page(request: Request, principal: Principal, read_models: ReadModels, dialog
         "count": len(rows) if upload is None else 0,
     }
     return render(request, "meeting.html", context, status_code=status_code)
+
+
+def by_record(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The meeting's decisions, one item per record (in the order first decided), its events
+    in order."""
+    records: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        records.setdefault(entry["aggregate_id"], {**entry, "events": []})["events"].append(entry)
+    return list(records.values())
 
 
 @router.get("/dialogues/{slug}/meetings/{meeting_id}")
