@@ -196,6 +196,7 @@ class Importer:
     meeting: dict[str, Any] | None
     reason: str
     changed: dict[str, Aggregate] = field(default_factory=dict)
+    rows_by_id: dict[str, int] = field(default_factory=dict)  # commitment id -> its row
 
     @property
     def occurred_on(self) -> date | None:
@@ -218,6 +219,11 @@ class Importer:
 
     def apply_row(self, number: int, values: Values) -> Plan:
         found = self.tracker.commitment_by_ref(str(self.dialogue.id), values.ref)
+        if found is not None:
+            other = self.rows_by_id.setdefault(str(found.id), number)
+            if other != number:  # (its ref on one row, its id on another)
+                raise RowProblems([problem(number, "ref", f"this commitment is also on row "
+                                                          f"{other}")])
         try:
             steps = row_commands(values, found, self.reason)
         except DomainError as error:

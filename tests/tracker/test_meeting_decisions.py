@@ -222,3 +222,11 @@ def test_every_exported_text_reads_back_as_it_was_and_never_as_a_formula(cells, 
          "public": "true" if public else "false"}
         for i, (title, description, public) in enumerate(cells)
         if any((f"R-{i}", title, description))]
+
+
+def test_one_commitment_on_two_rows_under_its_ref_and_its_id_is_refused(tracker, world):
+    run(tracker, world, csv_of("T-1,Patrols,,Police nationale,,,,"))
+    cid = tracker.commitment_by_ref(world.dialogue_id, "T-1").id
+    with pytest.raises(InvalidRows) as excinfo:
+        run(tracker, world, csv_of("T-1,Patrols at night,,,,,,", f"{cid},Patrols by day,,,,,,"))
+    assert problems(excinfo) == [(3, "ref")]
