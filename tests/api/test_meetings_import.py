@@ -52,6 +52,16 @@ def test_a_meeting_is_recorded_and_read_back_with_its_decisions(client, world, a
     # the public API shows the place and, recorded as public, the summary
     public = client.get(f"/api/v1/public/dialogues/{world.slug}").json()
     assert public["meetings"][0]["summary"] == "Night patrols agreed"
+    assert "Night patrols agreed" in client.get(f"/public/dialogues/{world.slug}").text
+
+
+def test_a_summary_not_recorded_as_public_stays_off_the_public_pages(client, world, as_):
+    response = client.post(f"/api/v1/dialogues/{world.slug}/meetings", headers=as_("police"),
+                           json={"held_on": "2017-03-12", "summary": "Names of informants"})
+    assert response.status_code == 201, response.text
+    public = client.get(f"/api/v1/public/dialogues/{world.slug}").json()
+    assert public["meetings"][0].get("summary") is None
+    assert "Names of informants" not in client.get(f"/public/dialogues/{world.slug}").text
 
 
 def test_import_answers_its_counts_and_a_dry_run_writes_nothing(client, world, as_):
