@@ -27,13 +27,16 @@ class Meta:
     `actor` is the acting account's id (None only for the system itself); `party` the party id the
     account acted for, where the action is a party's; `occurred_on` the business date, which may be
     earlier than the recorded time (a meeting held last week). The recorded time is the event's own
-    `timestamp` and is never given by a caller.
+    `timestamp` and is never given by a caller. `meeting` names the meeting of the dialogue at
+    which it was decided (events recorded from a meeting's decisions: "decided at the meeting of
+    12 March 2017").
     """
 
     actor: str | None
     occurred_on: date
     party: str | None = None
     note: str | None = None
+    meeting: str | None = None  # the meeting (its id) whose decision this event records
 
 
 class Dated(Aggregate):
@@ -67,7 +70,10 @@ class MetaAsDict(Transcoding):
     name = "meta"
 
     def encode(self, obj: Meta) -> dict[str, Any]:
-        return asdict(obj)
+        data = asdict(obj)
+        if data["meeting"] is None:  # (events decided at no meeting are stored as before)
+            del data["meeting"]
+        return data
 
     def decode(self, data: dict[str, Any]) -> Meta:
         return Meta(**data)

@@ -11,11 +11,11 @@ import re
 from datetime import date
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.base import Dated, Meta, check_due_date, clean_text, clean_title
+from domain.base import Dated, Meta, check_due_date, clean_text, clean_title, derived_id
 from domain.errors import N_, InvalidInput, TransitionRefused
 from domain.lifecycle import LIFECYCLE, Status, check_transition, is_overdue
 
@@ -62,8 +62,32 @@ def check_percent(percent: Any) -> int:
     return percent
 
 
+REF = re.compile(r"^[^\s;,][^\x00-\x1f;]{0,79}$")
+
+
+def check_ref(ref: str | None) -> str:
+    """A committee's own reference for a commitment: up to 80 characters, no `;` or control
+    characters, not starting with a space or a comma."""
+    ref = (ref or "").strip()
+    if ref and not REF.match(ref):
+        raise InvalidInput("a reference is up to 80 characters, without ';' or control "
+                           "characters", "ref")
+    return ref
+
+
 class Commitment(Dated):
     TOPIC = "commitment"
+
+    @staticmethod
+    def create_id(dialogue_id: str, ref: str = "") -> UUID:
+        """A new commitment's id: derived from its dialogue and reference when it has one."""
+        return Commitment.id_for_ref(dialogue_id, ref) if ref else uuid4()
+
+    @staticmethod
+    def id_for_ref(dialogue_id: str, ref: str) -> UUID:
+        """The id of the dialogue's commitment with this reference (references are matched
+        case-sensitively, as written)."""
+        return derived_id("commitment-ref", f"{dialogue_id}:{ref}")
 
     class Created(Aggregate.Created):
         TOPIC = "commitment.created"
@@ -80,8 +104,10 @@ class Commitment(Dated):
         public: bool,
         private_note: str,
         meta: Meta,
+        ref: str = "",
     ) -> None:
         self.dialogue_id = dialogue_id
+        self.ref = ref  # the committee's own reference ("" for none; older proposals have none)
         self.case_id = case_id
         self.title = title
         self.description = description
@@ -122,11 +148,15 @@ class Commitment(Dated):
         proposed_by: str | None = None,
         public: bool = True,
         private_note: str | None = None,
+        ref: str | None = None,
     ) -> Commitment:
+        """A proposal; with a `ref` (the committee's own reference), its id is derived from the
+        dialogue and the ref, so the store itself refuses a second commitment with that ref."""
         required = list(dict.fromkeys(required_parties))
         if not required:
             raise InvalidInput("name at least one party that must endorse", "required_parties")
         return cls(
+            ref=check_ref(ref),
             dialogue_id=dialogue_id,
             case_id=case_id,
             title=clean_title(title),
@@ -152,6 +182,7 @@ class Commitment(Dated):
         return {
             "id": str(self.id),
             "dialogue_id": self.dialogue_id,
+            "ref": getattr(self, "ref", ""),  # (a snapshot taken before refs has none)
             "case_id": self.case_id,
             "title": self.title,
             "description": self.description,

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.base import Meta, clean_text, clean_title, derived_id
+from domain.base import MAX_TITLE, Meta, clean_text, clean_title, derived_id
 from domain.errors import InvalidInput, TransitionRefused
 
 PARTY_KINDS = (
@@ -92,7 +92,8 @@ class Dialogue(Aggregate):
             "description": self.description,
             "version": self.version,
             "parties": [dict(p) for p in self.parties],
-            "meetings": [dict(m, attendance=dict(m["attendance"])) for m in self.meetings],
+            "meetings": [{"place": "", "public": False, **m, "attendance": dict(m["attendance"])}
+                         for m in self.meetings],
             "concluded": self.concluded,
         }
 
@@ -128,8 +129,12 @@ class Dialogue(Aggregate):
 
     # --- meetings ---------------------------------------------------------------------------
 
-    def record_meeting(self, *, held_on: date, title: str, attendance: dict[str, int],
-                       meta: Meta, summary: str | None = None) -> str:
+    def record_meeting(self, *, held_on: date, title: str | None, attendance: dict[str, int],
+                       meta: Meta, summary: str | None = None, place: str | None = None,
+                       public: bool = False) -> str:
+        """A meeting of the dialogue: when and where, who came (people per party), what was said
+        (`public`: the summary may be shown on the public pages). Its decisions are the events
+        that name it (`Meta.meeting`)."""
         self.check_open()
         clean_attendance: dict[str, int] = {}
         for party_id, count in attendance.items():
@@ -142,15 +147,28 @@ class Dialogue(Aggregate):
             clean_attendance[party_id] = count
         meeting_id = str(uuid4())
         self._meeting_recorded(meeting_id=meeting_id, held_on=held_on,
-                               title=clean_title(title), attendance=clean_attendance,
-                               summary=clean_text(summary, "summary"), meta=meta)
+                               title=clean_text(title, "title", limit=MAX_TITLE),
+                               attendance=clean_attendance,
+                               summary=clean_text(summary, "summary"),
+                               place=clean_text(place, "place", limit=MAX_TITLE),
+                               public=bool(public), meta=meta)
         return meeting_id
 
     @event("MeetingRecorded", topic="dialogue.meeting_recorded")
     def _meeting_recorded(self, meeting_id: str, held_on: date, title: str,
-                          attendance: dict[str, int], summary: str, meta: Meta) -> None:
+                          attendance: dict[str, int], summary: str, meta: Meta,
+                          place: str = "", public: bool = False) -> None:
+        # (meetings recorded before place and public existed have neither: defaults)
         self.meetings.append({"id": meeting_id, "held_on": held_on, "title": title,
-                              "attendance": dict(attendance), "summary": summary})
+                              "attendance": dict(attendance), "summary": summary,
+                              "place": place, "public": public})
+
+    def meeting(self, meeting_id: str | None) -> dict[str, Any]:
+        """The meeting of this dialogue with this id (InvalidInput naming `meeting_id` if none)."""
+        found = next((m for m in self.meetings if m["id"] == str(meeting_id or "")), None)
+        if found is None:
+            raise InvalidInput("this dialogue has no such meeting", "meeting_id")
+        return found
 
     # --- concluded / reopened ---------------------------------------------------------------
 

@@ -47,3 +47,15 @@ class Forbidden(DomainError):
     """The acting account may not do this."""
 
     code = "forbidden"
+
+
+class InvalidRows(InvalidInput):
+    """Rows of an imported table that cannot be applied: each problem as (row, column, message),
+    the header being row 1. Nothing of the table is applied."""
+
+    def __init__(self, rows: list[dict[str, object]]) -> None:
+        first = rows[0] if rows else {}
+        super().__init__(f"{len(rows)} problem(s) in the table; nothing was changed; the first: "
+                         f"row {first.get('row')}, column {first.get('column')}: "
+                         f"{first.get('message')}", None)
+        self.rows = rows

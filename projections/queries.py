@@ -107,10 +107,16 @@ class Queries:
 
     def _meeting_row(self, row: dict[str, Any]) -> dict[str, Any]:
         meeting = {"id": row["id"], "held_on": _date(row["held_on"]), "title": row["title"],
-                   "attendance": json.loads(row["attendance"])}
+                   "attendance": json.loads(row["attendance"]), "place": row["place"] or "",
+                   "summary": row["summary"]}
         if not self.tables.public:
-            meeting["summary"] = row["summary"]
+            meeting["public"] = bool(row["public"])
         return meeting
+
+    def meeting(self, dialogue_id: str, meeting_id: str) -> dict[str, Any] | None:
+        row = self.store.fetchone(f"SELECT * FROM {self.tables.meetings} WHERE id=? AND "
+                                  "dialogue_id=?", (meeting_id, dialogue_id))
+        return self._meeting_row(row) if row else None
 
     def dialogues(self) -> list[dict[str, Any]]:
         return [self._dialogue_row(r) for r in
@@ -354,9 +360,11 @@ class PrivateQueries(Queries):
 
     # --- timeline ----------------------------------------------------------------------------------
 
-    _TIMELINE = ("SELECT t.*, a.name AS actor_name, p.name AS party_name FROM rm_timeline t "
+    _TIMELINE = ("SELECT t.*, a.name AS actor_name, p.name AS party_name, "
+                 "mt.held_on AS meeting_held_on, mt.title AS meeting_title FROM rm_timeline t "
                  "LEFT JOIN rm_accounts a ON a.id=t.actor_id "
-                 "LEFT JOIN rm_parties p ON p.id=t.party_id ")
+                 "LEFT JOIN rm_parties p ON p.id=t.party_id "
+                 "LEFT JOIN rm_meetings mt ON mt.id=t.meeting_id ")
 
     @staticmethod
     def _entry(row: dict[str, Any]) -> dict[str, Any]:
@@ -369,11 +377,37 @@ class PrivateQueries(Queries):
             "party_id": row["party_id"], "party_name": row["party_name"],
             "changes": json.loads(row["changes"]), "reason": row["reason"], "note": row["note"],
             "public": bool(row["public"]),
+            "meeting": {"id": row["meeting_id"], "held_on": _date(row["meeting_held_on"]),
+                        "title": row["meeting_title"]} if row.get("meeting_id") else None,
         }
 
     def timeline(self, aggregate_id: str) -> list[dict[str, Any]]:
         return [self._entry(r) for r in self._all(
             self._TIMELINE + "WHERE t.aggregate_id=? ORDER BY t.position", (str(aggregate_id),))]
+
+    def meeting_decisions(self, meeting_id: str) -> list[dict[str, Any]]:
+        """Every event recorded as decided at the meeting, in log order, with the title of the
+        commitment it is about."""
+        return [dict(self._entry(r), title=r["commitment_title"], ref=r["commitment_ref"])
+                for r in self._all(
+                    self._TIMELINE.replace("FROM rm_timeline t", ", c.title AS commitment_title, "
+                                           "c.ref AS commitment_ref FROM rm_timeline t") +
+                    "LEFT JOIN rm_commitments c ON c.id=t.aggregate_id "
+                    "WHERE t.meeting_id=? ORDER BY t.position", (meeting_id,))]
+
+    def decision_rows(self, dialogue_id: str) -> list[dict[str, Any]]:
+        """The dialogue's commitments as rows of the decisions table (tracker/sheets.py): parties
+        by name, the committee's reference or else the commitment's id, oldest first."""
+        names = self._party_names(dialogue_id)
+        rows = self._all("SELECT * FROM rm_commitments WHERE dialogue_id=? "
+                         "ORDER BY proposed_on, ref, id", (dialogue_id,))
+        return [{"ref": r["ref"] or r["id"], "title": r["title"],
+                 "description": r["description"] or "",
+                 "required_parties": ";".join(names.get(p, p) for p in
+                                              json.loads(r["required_parties"])),
+                 "responsible_party": names.get(r["responsible_party"] or "", ""),
+                 "due_date": _date(r["due_date"]), "progress": int(r["progress"] or 0),
+                 "public": bool(r["public"])} for r in rows]
 
     def dialogue_activity(self, dialogue_id: str, limit: int = 20) -> list[dict[str, Any]]:
         return [self._entry(r) for r in self._all(

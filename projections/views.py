@@ -196,14 +196,14 @@ def milestone_counts(state: dict[str, Any]) -> tuple[int, int]:
 
 class DirectoryView(View):
     name = "directory"
-    version = 2  # v2: accounts' address, second factor and last sign-in; tokens
+    version = 3  # v2: accounts' address, second factor and last sign-in; tokens; v3: meetings' place
     tables: ClassVar = {
         "rm_dialogues": "id TEXT PRIMARY KEY, slug TEXT UNIQUE, name TEXT, country TEXT, "
                         "locality TEXT, description TEXT, concluded INTEGER, version INTEGER, "
                         "started_on TEXT",
         "rm_parties": "id TEXT PRIMARY KEY, dialogue_id TEXT, name TEXT, kind TEXT, ord INTEGER",
         "rm_meetings": "id TEXT PRIMARY KEY, dialogue_id TEXT, held_on TEXT, title TEXT, "
-                       "attendance TEXT, summary TEXT, ord INTEGER",
+                       "attendance TEXT, summary TEXT, ord INTEGER, place TEXT, public INTEGER",
         "rm_cases": "id TEXT PRIMARY KEY, dialogue_id TEXT, title TEXT, description TEXT, "
                     "category TEXT, raised_by TEXT, status TEXT, commitment_ids TEXT, "
                     "version INTEGER, raised_on TEXT, resolution TEXT",
@@ -244,7 +244,8 @@ class DirectoryView(View):
                     meetings[m["id"]] = {
                         "id": m["id"], "dialogue_id": s["id"], "held_on": iso_date(m["held_on"]),
                         "title": m["title"], "attendance": dumps(m["attendance"]),
-                        "summary": m["summary"], "ord": len(s["meetings"])}
+                        "summary": m["summary"], "ord": len(s["meetings"]),
+                        "place": m["place"], "public": flag(m["public"])}
             elif item.kind == "case":
                 cases[s["id"]] = {
                     "id": s["id"], "dialogue_id": s["dialogue_id"], "title": s["title"],
@@ -293,6 +294,7 @@ def commitment_row(item: Item) -> dict[str, Any]:
         "id": s["id"], "dialogue_id": s["dialogue_id"], "case_id": s["case_id"],
         "title": s["title"], "description": s["description"], "status": s["status"],
         "version": s["version"], "public": flag(s["public"]), "proposed_by": s["proposed_by"],
+        "ref": s.get("ref") or "",
         "required_parties": dumps(s["required_parties"]),
         "endorsements": dumps(s["endorsements"]), "responsible_party": s["responsible_party"],
         "due_date": iso_date(s["due_date"]), "progress": s["progress"], "milestones_done": done,
@@ -311,7 +313,7 @@ def search_text(*texts: str | None) -> str:
 
 class CommitmentsView(View):
     name = "commitments"
-    version = 2
+    version = 3  # 3: the committee's own reference
     tables: ClassVar = {
         "rm_commitments": "id TEXT PRIMARY KEY, dialogue_id TEXT, case_id TEXT, title TEXT, "
                           "description TEXT, status TEXT, version INTEGER, public INTEGER, "
@@ -320,7 +322,7 @@ class CommitmentsView(View):
                           "milestones_done INTEGER, milestones_total INTEGER, "
                           "last_activity TEXT, completed_on TEXT, completed_by TEXT, "
                           "verified_by TEXT, proposed_on TEXT, disputes INTEGER DEFAULT 0, "
-                          "search TEXT",
+                          "search TEXT, ref TEXT",
     }
     # (dialogue_id, status): the counts by status that nearly every page shows are read from the
     # index alone, not from 10,000 rows.
@@ -372,22 +374,24 @@ class TimelineView(View):
 
     name = "timeline"
     # 4: events given as not public (evidence by default) leave no public entry; 5: a public
-    # progress entry changes from the last public value
-    version = 5
+    # progress entry changes from the last public value; 6: the meeting an event was decided at
+    version = 6
     tables: ClassVar = {
         "rm_timeline": "position BIGINT PRIMARY KEY, aggregate_id TEXT, aggregate_type TEXT, "
                        "dialogue_id TEXT, version INTEGER, type TEXT, recorded_at TEXT, "
                        "occurred_on TEXT, actor_id TEXT, party_id TEXT, changes TEXT, "
-                       "reason TEXT, note TEXT, public INTEGER, public_changes TEXT",
+                       "reason TEXT, note TEXT, public INTEGER, public_changes TEXT, "
+                       "meeting_id TEXT",
     }
     sql_views: ClassVar = {
         "pub_history": "SELECT position, aggregate_id AS commitment_id, dialogue_id, version, "
                        "type, recorded_at, occurred_on, party_id, public_changes AS changes, "
-                       "reason FROM rm_timeline WHERE public_changes IS NOT NULL",
+                       "reason, meeting_id FROM rm_timeline WHERE public_changes IS NOT NULL",
     }
     # Activity by account or party (auditor pages) scans the table; two indexes fewer keep every
     # insert cheaper.
-    indexes = ("rm_timeline(aggregate_id, position)", "rm_timeline(dialogue_id, position)")
+    indexes = ("rm_timeline(aggregate_id, position)", "rm_timeline(dialogue_id, position)",
+               "rm_timeline(meeting_id)")
     sealed: ClassVar = {"rm_timeline": ("changes", "reason", "note")}  # (sealed in apply)
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
@@ -411,10 +415,10 @@ class TimelineView(View):
                 meta.occurred_on.isoformat() if meta else None,
                 meta.actor if meta else None, meta.party if meta else None,
                 seal(item.changes_text()), seal(reason_of(item)), seal(meta.note if meta else None),
-                flag(public), shown,
+                flag(public), shown, getattr(meta, "meeting", None),
             ))
         self.execute_many(cursor,
-                          "INSERT INTO rm_timeline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                          "INSERT INTO rm_timeline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         self.execute_many(cursor, "UPDATE rm_timeline SET public_changes=NULL "
                                   "WHERE aggregate_id=? AND position<?", hidden)
 
@@ -486,13 +490,14 @@ class PublicView(View):
     public row: the public pages' ETag and Last-Modified, which hidden facts therefore never move."""
 
     name = "public"
-    version = 4  # 4: progress and evidence from public facts only; the public position
+    version = 5  # 4: progress and evidence from public facts only; the public position;
+    # 5: meetings' place and, when public, summary
     tables: ClassVar = {
         "pub_dialogues": "id TEXT PRIMARY KEY, slug TEXT UNIQUE, name TEXT, country TEXT, "
                          "locality TEXT, description TEXT, concluded INTEGER",
         "pub_parties": "id TEXT PRIMARY KEY, dialogue_id TEXT, name TEXT, kind TEXT, ord INTEGER",
         "pub_meetings": "id TEXT PRIMARY KEY, dialogue_id TEXT, held_on TEXT, title TEXT, "
-                        "attendance TEXT, ord INTEGER",
+                        "attendance TEXT, ord INTEGER, place TEXT, summary TEXT",
         "pub_commitments": "id TEXT PRIMARY KEY, dialogue_id TEXT, title TEXT, description TEXT, "
                            "status TEXT, version INTEGER, responsible_party TEXT, due_date TEXT, "
                            "progress INTEGER DEFAULT 0, milestones TEXT, "
@@ -531,7 +536,8 @@ class PublicView(View):
                     meetings[m["id"]] = {
                         "id": m["id"], "dialogue_id": s["id"], "held_on": iso_date(m["held_on"]),
                         "title": m["title"], "attendance": dumps(m["attendance"]),
-                        "ord": len(s["meetings"])}
+                        "ord": len(s["meetings"]), "place": m["place"],
+                        "summary": m["summary"] if m["public"] else None}
             elif item.kind == "commitment":
                 key = item.aggregate_id
                 if not s["public"]:

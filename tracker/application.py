@@ -20,6 +20,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
@@ -57,6 +58,7 @@ from tracker.commands import (
     Command,
     CommitmentCommand,
     ConcludeDialogue,
+    ImportDecisions,
     LinkCommitment,
     ProposeCommitment,
     RaiseCase,
@@ -66,8 +68,11 @@ from tracker.commands import (
     StartDialogue,
     given,
 )
+from tracker.importing import ImportResult, import_rows
+from tracker.sheets import Row
 
 A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8
@@ -242,7 +247,7 @@ class Tracker(Application[UUID]):
 
     def _meta(self, principal: Principal, party: str | None = None,
               occurred_on: date | None = None, note: str | None = None,
-              after: date | None = None) -> Meta:
+              after: date | None = None, meeting: str | None = None) -> Meta:
         """An event's metadata; its business date is today unless given, and not before `after`
         (the business date of the record's previous event)."""
         today = self.today()
@@ -251,6 +256,7 @@ class Tracker(Application[UUID]):
             occurred_on=check_not_before(check_occurred_on(occurred_on or today, today), after),
             party=party,
             note=clean_text(note, "note") or None,
+            meeting=meeting,
         )
 
     def _load(self, cls: type[A], aggregate_id: UUID | str, what: str,
@@ -314,7 +320,7 @@ class Tracker(Application[UUID]):
 
         return self._retrying(attempt, what)
 
-    def _retrying(self, attempt: Callable[[], CommandResult], what: str) -> CommandResult:
+    def _retrying(self, attempt: Callable[[], R], what: str) -> R:
         """Run a whole load-change-save attempt again while other writers keep saving first.
 
         Each attempt must load (or build) its aggregates afresh: a save that lost the race has
@@ -337,13 +343,14 @@ class Tracker(Application[UUID]):
 
     def _acting(self, principal: Principal, command: Command, target: policy.Target,
                 dialogue: Callable[[], Dialogue], record: Aggregate | None = None,
-                occurred_on: date | None = None) -> Acting:
+                occurred_on: date | None = None, meeting: str | None = None) -> Acting:
         """Who gives the command, for which party, checked against the policy table; and the
         metadata of its event (dated no earlier than the record's previous event).
 
         A member acts for its own party: naming another is refused. An administrator acts for no
         party, or for the party it names where the command takes one (`party_field`).
-        `dialogue` loads the dialogue, only when a party given by name must be looked up."""
+        `dialogue` loads the dialogue, only when a party given by name must be looked up;
+        `meeting`: the meeting (its id) where it was decided, named in the event's metadata."""
         policy.check_who(principal, target.dialogue_id)
         loaded: list[Dialogue] = []
 
@@ -362,7 +369,7 @@ class Tracker(Application[UUID]):
             party = named
         policy.require(principal, type(command), target, party)
         meta = self._meta(principal, party, occurred_on or command.occurred_on, command.note,
-                          after=last_date_of(record))
+                          after=last_date_of(record), meeting=meeting)
         return Acting(party=party, meta=meta, party_of=party_of)
 
     def execute(self, principal: Principal, target: str | None, command: Command) -> CommandResult:
@@ -428,7 +435,8 @@ class Tracker(Application[UUID]):
                 by_id[party["id"]] = count
             return {"meeting_id": dialogue.record_meeting(
                 held_on=command.held_on, title=command.title, attendance=by_id,
-                summary=command.summary, meta=acting.meta)}
+                summary=command.summary, place=command.place, public=command.public,
+                meta=acting.meta)}
 
         return self._change_dialogue(principal, slug, command, change, occurred_on=command.held_on)
 
@@ -526,13 +534,6 @@ class Tracker(Application[UUID]):
         command = given(ProposeCommitment, command, fields)
         dialogue = self.dialogue_by_slug(slug)
         acting = self._acting(principal, command, policy.Target.of(dialogue), lambda: dialogue)
-        dialogue.check_open()
-        required = []
-        for ref in command.required_parties:
-            party_id = self._party_of(dialogue, ref, "required_parties")
-            if party_id is None:
-                raise InvalidInput("name each party that must endorse", "required_parties")
-            required.append(party_id)
         case = None
         if command.case_id:
             case = self._load(Case, command.case_id, "case")
@@ -541,13 +542,7 @@ class Tracker(Application[UUID]):
         meta = acting.meta
 
         def attempt() -> CommandResult:
-            commitment = Commitment.propose(
-                dialogue_id=str(dialogue.id), title=command.title, required_parties=required,
-                description=command.description, case_id=str(case.id) if case else None,
-                proposed_by=acting.party, public=command.public,
-                private_note=command.private_note, meta=meta)
-            if acting.party in commitment.required_parties:
-                commitment.endorse(party_id=acting.party, meta=meta)
+            commitment = self.proposal(dialogue, command, acting)
             aggregates: list[Aggregate] = [commitment]
             if case is not None:
                 # The case as it is now: others may be linking commitments to it at this moment.
@@ -555,10 +550,60 @@ class Tracker(Application[UUID]):
                 check_not_before(meta.occurred_on, last_date_of(latest))
                 latest.link(commitment_id=str(commitment.id), meta=meta)
                 aggregates.append(latest)
-            position = self._save(*aggregates)
+            try:
+                position = self._save(*aggregates)
+            except IntegrityError:
+                if commitment.ref and self.commitment_by_ref(str(dialogue.id), commitment.ref):
+                    raise Conflict(f"this dialogue has a commitment with the reference "
+                                   f"{commitment.ref!r}") from None
+                raise
             return CommandResult(str(commitment.id), commitment.version, position)
 
         return self._retrying(attempt, "case")
+
+    def proposal(self, dialogue: Dialogue, command: ProposeCommitment,
+                 acting: Acting) -> Commitment:
+        """The new commitment a proposal makes (not saved): by the acting party, whose
+        endorsement comes with it when it is one of those that must endorse."""
+        dialogue.check_open()
+        required = []
+        for ref in command.required_parties:
+            party_id = self._party_of(dialogue, ref, "required_parties")
+            if party_id is None:
+                raise InvalidInput("name each party that must endorse", "required_parties")
+            required.append(party_id)
+        commitment = Commitment.propose(
+            dialogue_id=str(dialogue.id), title=command.title, required_parties=required,
+            description=command.description, case_id=command.case_id or None,
+            proposed_by=acting.party, public=command.public,
+            private_note=command.private_note, ref=command.ref, meta=acting.meta)
+        if acting.party in commitment.required_parties:
+            commitment.endorse(party_id=acting.party, meta=acting.meta)
+        return commitment
+
+    def commitment_by_ref(self, dialogue_id: str, ref: str) -> Commitment | None:
+        """The dialogue's commitment with this reference, or with this id (a commitment
+        proposed without a reference is exported under its id); None if there is none."""
+        candidates = [Commitment.id_for_ref(dialogue_id, ref)]
+        with suppress(ValueError):
+            candidates.append(UUID(ref))
+        for candidate in candidates:
+            if not self.recorder.select_events(candidate, limit=1):
+                continue  # (one query for a new reference, instead of snapshot and events)
+            try:
+                found = self.repository.get(candidate)
+            except AggregateNotFoundError:
+                continue
+            if isinstance(found, Commitment) and found.dialogue_id == dialogue_id:
+                return found
+        return None
+
+    def import_decisions(self, principal: Principal, slug: str, command: ImportDecisions,
+                         rows: Sequence[Row], *, dry_run: bool = False) -> ImportResult:
+        """A table of decisions (tracker/importing.py): every row checked as its single forms
+        would be, then all of it saved in one transaction, or (a dry run) nothing; InvalidRows
+        names every problem by row and column, and nothing is saved."""
+        return import_rows(self, principal, slug, command, rows, dry_run=dry_run)
 
     def act(self, principal: Principal, commitment_id: str,
             command: CommitmentCommand) -> CommandResult:
@@ -566,16 +611,23 @@ class Tracker(Application[UUID]):
         which the commitment checks against the lifecycle table and its rules."""
 
         def change(commitment: Commitment) -> dict[str, str] | None:
-            policy.check_who(principal, commitment.dialogue_id)
-            commitment.check_when(command.action)  # when (the lifecycle), then who (the policy)
-            acting = self._acting(principal, command, policy.Target.of(commitment),
-                                  lambda: self._load(Dialogue, commitment.dialogue_id, "dialogue"),
-                                  commitment)
-            result = command.apply(commitment, acting)
+            result = self.apply_to(principal, commitment, command, lambda: self._load(
+                Dialogue, commitment.dialogue_id, "dialogue"))
             return {command.answer: result} if command.answer and result else None
 
         return self._change(Commitment, commitment_id, "commitment", change,
                             command.expected_version)
+
+    def apply_to(self, principal: Principal, commitment: Commitment, command: CommitmentCommand,
+                 dialogue: Callable[[], Dialogue], occurred_on: date | None = None,
+                 meeting: str | None = None) -> str | None:
+        """A command applied to the loaded commitment (not saved): when (the lifecycle), then
+        who (the policy), then the command's own change; answers what the change answers."""
+        policy.check_who(principal, commitment.dialogue_id)
+        commitment.check_when(command.action)
+        acting = self._acting(principal, command, policy.Target.of(commitment), dialogue,
+                              commitment, occurred_on=occurred_on, meeting=meeting)
+        return command.apply(commitment, acting)
 
     def commitment_action(self, principal: Principal, commitment_id: str, action: str,
                           fields: Mapping[str, Any] | None = None, *,

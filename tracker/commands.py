@@ -259,11 +259,30 @@ class RecordMeeting(Command):
                                    invalid=N_("held on must be a date like 2026-03-01"))]
     occurred_on: Annotated[date | None, Field(
         description="the business date of a meeting is held_on (another date is refused)")] = None
-    title: Title
+    title: Annotated[str | None, Input("text", N_("Title"))] = None
+    place: Annotated[str | None, Input("text", N_("Place"))] = None
     attendance: Annotated[dict[str, int], Input(
         "attendance", N_("People present per party"),
         invalid=N_("attendance is a whole number of people per party"))] = {}
     summary: Annotated[str | None, Input("textarea", N_("Summary"))] = None
+    public: Annotated[bool, Input("checkbox", N_("Summary public (shown on the public pages)")),
+                      Field(description="the summary may be shown on the public pages; default "
+                                        "false")] = False
+
+
+class ImportDecisions(Command):
+    """A table of decisions (a row per commitment, matched by `ref`), entered at once: each row
+    proposes, amends, assigns or reports progress on one commitment, each of those checked by the
+    policy table as the single forms are; all rows or none. `meeting_id`: the meeting where they
+    were decided (its date is their business date, and every event names it)."""
+
+    action, on, label, done = ("import", "dialogue", N_("Check the decisions"),
+                               N_("The decisions were recorded."))
+    party_field = "party_id"
+
+    meeting_id: Annotated[str | None, Input("hidden", ""), Field(
+        description="the meeting of the dialogue where these were decided")] = None
+    party_id: ForParty = None
 
 
 # --- cases --------------------------------------------------------------------------------------
@@ -330,6 +349,9 @@ class ProposeCommitment(Command):
                                N_("The commitment was proposed."))
     party_field = "proposed_by"
 
+    ref: Annotated[str | None, Field(
+        description="the committee's own reference: one commitment per reference and dialogue "
+                    "(another proposal with it: 409)")] = None
     title: Title
     description: Description = None
     case_id: Annotated[str | None, Input("case", N_("Case"))] = None

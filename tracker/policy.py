@@ -100,6 +100,9 @@ POLICY: dict[type[c.Command], Rule] = {
     c.ReopenDialogue: ONLY_ADMIN,
     c.RecordMeeting: rule(R.PARTY, R.ADMIN, says=N_(
         "only a party of the dialogue or an administrator can record a meeting")),
+    c.ImportDecisions: rule(R.PARTY, R.ADMIN, says=N_(
+        "only a party of the dialogue or an administrator can enter decisions; each row then "
+        "follows the rule of what it does")),
     # cases
     c.RaiseCase: rule(R.PARTY, says=N_("only a party of the dialogue can raise a case, for itself")),
     c.ResolveCase: rule(R.RAISER, R.ADMIN, says=N_(

@@ -15,12 +15,13 @@ unknown routes, anonymous calls, big bodies.
 from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime
+from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidInput, NotFound
 from domain.lifecycle import is_overdue
@@ -29,11 +30,12 @@ from tracker import commands as c
 from tracker import policy
 from tracker.application import CommandResult, Principal
 from tracker.settings import Settings
+from tracker.sheets import XLSX_TYPE, read_table
 from web import api_models as m
 from web.audit import Auditor
 from web.deps import CurrentPrincipal, FreshReadModelsDep, ProofsDep, ReadModelsDep, SettingsDep, TrackerDep
 from web.errors import error_json, error_response
-from web.reading import ledger_summary, party_filter
+from web.reading import ledger_summary, party_filter, table_download
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1_000_000
@@ -159,6 +161,86 @@ def add_party(slug: str, body: c.AddParty, principal: CurrentPrincipal, tracker:
               read_models: ReadModelsDep, settings: SettingsDep) -> dict[str, Any]:
     """Add a party to a dialogue (administrators)."""
     return _answer(tracker.execute(principal, slug, body), read_models, settings)
+
+
+# meetings and their decisions -------------------------------------------------------------------------
+
+@v1.post("/dialogues/{slug}/meetings", response_model=m.MeetingRecorded, status_code=201,
+         tags=["meetings"])
+def record_meeting(slug: str, body: c.RecordMeeting, principal: CurrentPrincipal,
+                   tracker: TrackerDep, read_models: ReadModelsDep,
+                   settings: SettingsDep) -> dict[str, Any]:
+    """Record a meeting of the dialogue: held on (its business date), place, people present per
+    party (`{party_id: count}`; a party's name is accepted too), summary, and whether the summary
+    is public. Its decisions are entered with `POST .../import?meeting=ID`."""
+    return _answer(tracker.execute(principal, slug, body), read_models, settings)
+
+
+@v1.get("/dialogues/{slug}/meetings", response_model=list[m.MeetingOut], tags=["meetings"])
+def list_meetings(slug: str, principal: CurrentPrincipal,
+                  read_models: FreshReadModelsDep) -> list[dict[str, Any]]:
+    return _readable_dialogue(read_models, principal, slug)["meetings"]
+
+
+@v1.get("/dialogues/{slug}/meetings/{meeting_id}", response_model=m.MeetingWithDecisions,
+        tags=["meetings"])
+def get_meeting(slug: str, meeting_id: str, principal: CurrentPrincipal,
+                read_models: FreshReadModelsDep) -> dict[str, Any]:
+    """The meeting with its decisions: every event recorded as decided there, in log order."""
+    dialogue = _readable_dialogue(read_models, principal, slug)
+    meeting = read_models.meeting(dialogue["id"], meeting_id)
+    if meeting is None:
+        raise NotFound(f"this dialogue has no meeting {meeting_id[:60]!r}")
+    return {**meeting, "decisions": [history_event(e) for e in
+                                     read_models.meeting_decisions(meeting_id)]}
+
+
+TABLE_BODY = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@v1.post("/dialogues/{slug}/import", response_model=m.ImportAnswer, tags=["meetings"],
+         openapi_extra=TABLE_BODY)
+async def import_decisions(
+    slug: str, request: Request, principal: CurrentPrincipal, tracker: TrackerDep,
+    read_models: ReadModelsDep, settings: SettingsDep,
+    dry_run: Annotated[bool, Query(description="check every row and say what it would do; "
+                                               "write nothing")] = False,
+    meeting: Annotated[str | None, Query(max_length=60, description="the meeting where these "
+                                         "were decided (its id)")] = None,
+    party: Annotated[str | None, Query(max_length=100, description="the party you act for (an "
+                                       "administrator's choice; a member acts for their own)")] = None,
+) -> dict[str, Any]:
+    """A table of decisions (CSV or XLSX body; columns ref, title, description,
+    required_parties, responsible_party, due_date, progress, public; parties by name or id,
+    `;`-separated): each row proposes a commitment (a new ref) or changes a known one as the
+    single forms would, each change under the policy table's rule. All rows or none: any
+    problem is a 422 naming every row and column, and nothing is written. The same table again
+    changes nothing (`unchanged`)."""
+    data = await request.body()
+    command = c.ImportDecisions.parse({"meeting_id": meeting, "party_id": party})
+
+    def run() -> dict[str, Any]:
+        rows = read_table(data, request.headers.get("content-type"))
+        result = tracker.import_decisions(principal, slug, command, rows, dry_run=dry_run)
+        if result.position is not None:
+            with suppress(TimeoutError):
+                read_models.wait_for(result.position, timeout=settings.read_your_writes_timeout)
+        return {**result.counts(), "dry_run": result.dry_run, "position": result.position,
+                "rows": [vars(p) for p in result.rows]}
+
+    return await run_in_threadpool(run)
+
+
+@v1.get("/dialogues/{slug}/export", tags=["meetings"],
+        responses={200: {"content": {"text/csv": {}, XLSX_TYPE: {}}}})
+def export_decisions(slug: str, principal: CurrentPrincipal, read_models: FreshReadModelsDep,
+                     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv") -> Response:  # noqa: A002
+    """The dialogue's commitments as a table of decisions, in the format the import reads: edit
+    it and send it back to `POST .../import`."""
+    dialogue = _readable_dialogue(read_models, principal, slug)
+    return table_download(read_models.decision_rows(dialogue["id"]), format, f"{slug}-decisions")
 
 
 # cases ----------------------------------------------------------------------------------------------

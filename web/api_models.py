@@ -19,10 +19,18 @@ StatusName = Literal[tuple(s.value for s in Status)]  # type: ignore[valid-type]
 
 # --- errors ---------------------------------------------------------------------------------------
 
+class RowProblem(BaseModel):
+    row: int = Field(description="the row of the table (the header is row 1)")
+    column: str | None = Field(description="the column at fault, if one is")
+    message: str
+
+
 class ErrorDetail(BaseModel):
     code: str = Field(description="a stable machine-readable code: invalid, not_found, conflict ...")
     message: str = Field(description="what was refused and why, for a person to read")
     field: str | None = Field(default=None, description="the request field at fault, if any")
+    rows: list[RowProblem] | None = Field(default=None, description="an imported table: every "
+                                          "problem by row and column (nothing was written)")
 
 
 class ErrorBody(BaseModel):
@@ -49,8 +57,31 @@ class EvidenceAttached(CommandAnswer):
     evidence_id: str
 
 
+class MeetingRecorded(CommandAnswer):
+    meeting_id: str
+
+
+class RowPlan(BaseModel):
+    row: int
+    ref: str
+    outcome: Literal["create", "update", "unchanged"]
+    actions: list[str] = Field(description="the commands the row gives, in order")
+    commitment_id: str | None = None
+
+
+class ImportAnswer(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    dry_run: bool
+    position: int | None = Field(description="the log position of the last event written "
+                                              "(null: nothing written)")
+    rows: list[RowPlan]
+
+
 # Answers with one more id than the plain CommandAnswer, by the key the application returns.
 ANSWER_WITH_EXTRA: dict[str, type[CommandAnswer]] = {
+    "meeting_id": MeetingRecorded,
     "party_id": PartyAdded,
     "milestone_id": MilestoneAdded,
     "evidence_id": EvidenceAttached,
@@ -69,8 +100,29 @@ class MeetingOut(BaseModel):
     id: str
     held_on: date
     title: str
+    place: str = ""
     attendance: dict[str, int]
     summary: str | None = None
+    public: bool = Field(default=False, description="the summary may be shown publicly")
+
+
+class Decision(BaseModel):
+    """An event recorded as decided at the meeting."""
+
+    position: int
+    aggregate_id: str
+    aggregate_type: str
+    type: str
+    occurred_on: date | None = None
+    party: Named | None = None
+    title: str | None = Field(default=None, description="the commitment's title")
+    ref: str | None = Field(default=None, description="the commitment's reference")
+    changes: dict[str, Any]
+    reason: str | None = None
+
+
+class MeetingWithDecisions(MeetingOut):
+    decisions: list[Decision]
 
 
 class DialogueOut(BaseModel):
@@ -166,6 +218,12 @@ class Named(BaseModel):
     name: str | None = None
 
 
+class MeetingRef(BaseModel):
+    id: str
+    held_on: date | None = None
+    title: str | None = None
+
+
 class HistoryEvent(BaseModel):
     position: int
     version: int
@@ -177,6 +235,8 @@ class HistoryEvent(BaseModel):
     changes: dict[str, Any]
     reason: str | None = None
     note: str | None = None
+    meeting: MeetingRef | None = Field(default=None, description="the meeting where it was "
+                                       "decided, if it was")
 
 
 class History(BaseModel):
@@ -314,7 +374,9 @@ class PublicCommitment(BaseModel):
 class PublicMeeting(BaseModel):
     held_on: date
     title: str
+    place: str = ""
     attendance: dict[str, int] = Field(description="people present, by party id")
+    summary: str | None = Field(default=None, description="only when recorded as public")
 
 
 class PublicScorecard(BaseModel):

@@ -224,13 +224,14 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    from web import account, admin, api, audit, auth, public, workspace
+    from web import account, admin, api, audit, auth, meetings, public, workspace
 
     app.include_router(api.router)
     app.include_router(public.router)
     app.include_router(audit.router)
     app.include_router(auth.router)
     app.include_router(workspace.router)
+    app.include_router(meetings.router)
     app.include_router(admin.router)
     app.include_router(account.router)
     app.mount("/static/swagger", CachedStatic(directory=str(resources.files("fastapi_swagger.resources"))),

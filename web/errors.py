@@ -1,6 +1,7 @@
 """Errors as answers: one table from the domain's errors to HTTP, one JSON shape for every 4xx.
 
-Every refusal under /api is `{"error": {"code", "message", "field"?}}` (the contract), whichever
+Every refusal under /api is `{"error": {"code", "message", "field"?}}` (the contract; an imported
+table's refusal adds `rows`: `[{"row", "column", "message"}]`, every problem), whichever
 part of the app raised it: a domain rule, the policy, the CSRF check, FastAPI's validation, an
 unknown route, an anonymous call. Pages show the same status and message (`web/app.py`). Messages
 are in the reader's language where the catalogues have them (the session's choice, else the
@@ -22,6 +23,7 @@ from domain.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
+    InvalidRows,
     NotFound,
     TransitionRefused,
 )
@@ -71,10 +73,13 @@ def in_reader_language(request: Request | None, message: str) -> str:
 
 
 def error_json(status: int, code: str, message: str, field: str | None = None,
-               headers: dict[str, str] | None = None) -> JSONResponse:
+               headers: dict[str, str] | None = None,
+               rows: list[dict[str, Any]] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if field:
         body["field"] = field
+    if rows is not None:
+        body["rows"] = rows
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
@@ -125,4 +130,13 @@ def error_response(exc: Exception, request: Request | None = None) -> JSONRespon
     if found is None:
         return None
     status, code, message, field, headers = found
-    return error_json(status, code, message, field, headers=headers or None)
+    return error_json(status, code, message, field, headers=headers or None,
+                      rows=row_problems(exc, request))
+
+
+def row_problems(exc: Exception, request: Request | None = None) -> list[dict[str, Any]] | None:
+    """An imported table's problems (InvalidRows), each message in the reader's language."""
+    if not isinstance(exc, InvalidRows):
+        return None
+    return [{"row": p["row"], "column": p["column"],
+             "message": in_reader_language(request, str(p["message"]))} for p in exc.rows]

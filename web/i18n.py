@@ -172,7 +172,8 @@ def install(env: Environment) -> None:
     env.globals.update(status_labels=labels.STATUS_LABELS, action_labels=labels.ACTION_LABELS,
                        done_messages=labels.DONE_MESSAGES, event_labels=labels.EVENT_LABELS,
                        category_labels=labels.CATEGORY_LABELS, done_label=labels.DONE,
-                       party_kind_labels=labels.PARTY_KIND_LABELS)
+                       party_kind_labels=labels.PARTY_KIND_LABELS,
+                       column_labels=labels.COLUMN_LABELS, outcome_labels=labels.OUTCOME_LABELS)
 
 
 def locale_name(language: str) -> str:

@@ -55,6 +55,20 @@ EVENT_LABELS = {
     **{event: label for cls in COMMANDS for event, label in cls.event_labels.items()},
 }
 
+# The columns of a table of decisions (tracker/sheets.py) and what a row does.
+COLUMN_LABELS = {
+    "ref": N_("Reference"),
+    "title": N_("Title"),
+    "description": N_("Description"),
+    "required_parties": N_("Parties that must endorse"),
+    "responsible_party": N_("Responsible party"),
+    "due_date": N_("Due date"),
+    "progress": N_("Progress (0 to 100 %%)"),
+    "public": N_("Public"),
+}
+OUTCOME_LABELS = {"create": N_("new commitment"), "update": N_("changes"),
+                  "unchanged": N_("nothing to change")}
+
 CATEGORY_LABELS = {
     "theft_burglary": N_("theft and burglary"),
     "violence": N_("violence"),

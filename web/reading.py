@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from fastapi import Response
+
 from domain.errors import InvalidInput
 from projections.readmodels import ReadModels
+from tracker.sheets import CSV_TYPE, XLSX_TYPE, escape, write_table
 
 
 def ledger_summary(read_models: ReadModels) -> dict[str, Any]:
@@ -32,8 +35,8 @@ def page_of(items: list[Any], page: int, size: int) -> tuple[list[Any], int, int
 def csv_cell(value: Any) -> Any:
     """A CSV cell: dates as ISO text, None as empty, and text that a spreadsheet would run as a
     formula (starting with = + - @ or a control character) quoted with a leading '."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    if isinstance(value, str):
+        return escape(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     return "" if value is None else value
@@ -49,3 +52,9 @@ def party_filter(dialogue: dict[str, Any], value: str | None) -> str | None:
         if value == party["id"] or wanted == party["name"].strip().casefold():
             return party["id"]
     raise InvalidInput(f"this dialogue has no party called or with the id {value[:60]!r}", "party")
+
+
+def table_download(rows: list[dict[str, Any]], kind: str, name: str) -> Response:
+    """A table of decisions (tracker/sheets.py) as a CSV or XLSX file to save."""
+    return Response(write_table(rows, kind), media_type=XLSX_TYPE if kind == "xlsx" else CSV_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'})

@@ -298,12 +298,12 @@ def record_meeting(request: Request, slug: str, principal: CurrentPrincipal, tra
                                RecordMeeting, "meetings")
     if isinstance(result, Response):
         return result
-    if not wants_fragment(request):
-        flash(request, "meeting-recorded")
-        return RedirectResponse(f"/dialogues/{slug}#meetings", status_code=303)
-    return workspace_form_response(request, principal, tracker, read_models,
-                                   readable_dialogue(read_models, principal, slug), "meetings",
-                                   done="meeting-recorded")
+    # On to the meeting's page, to enter its decisions (htmx: HX-Redirect, a page load).
+    flash(request, "meeting-recorded")
+    meeting_page = f"/dialogues/{slug}/meetings/{result.extra['meeting_id']}"
+    if wants_fragment(request):
+        return Response(status_code=204, headers={"HX-Redirect": meeting_page})
+    return RedirectResponse(meeting_page, status_code=303)
 
 
 # --- a case -------------------------------------------------------------------------------------------

@@ -159,6 +159,10 @@ CONTRACT_ROUTES = [
     ("get", "/api/v1/public/ledger/consistency"), ("post", "/api/v1/public/ledger/cosignatures"),
     # beside the contract's proof routes: the latest tree head (witnesses), any event's (auditors)
     ("get", "/api/v1/public/ledger/tree-head"), ("get", "/api/v1/ledger/proof"),
+    # meetings and their decisions (issue 16): the contract's two, and reading them back
+    ("post", "/api/v1/dialogues/{slug}/meetings"), ("get", "/api/v1/dialogues/{slug}/meetings"),
+    ("get", "/api/v1/dialogues/{slug}/meetings/{meeting_id}"),
+    ("post", "/api/v1/dialogues/{slug}/import"), ("get", "/api/v1/dialogues/{slug}/export"),
 ]
 
 

@@ -39,6 +39,19 @@ def case(site: Site, who: str) -> str:
                                    category="theft_burglary").id
 
 
+def meeting(site: Site, who: str) -> str:
+    return site.tracker.record_meeting(SYSTEM, "saaba", held_on="2026-01-15",
+                                       title=f"Session ({who})").extra["meeting_id"]
+
+
+def decisions(site: Site, who: str) -> tuple[str, dict]:
+    """A row proposing a commitment, for the member's party (an administrator names one)."""
+    return (f"/dialogues/saaba/meetings/{meeting(site, who)}/decisions",
+            {"rows": "1", "ref-1": f"R-{who}", "title-1": f"Lights ({who})",
+             "required_parties-1": "Police nationale", "step": "record",
+             **for_party(site, who, "party_id")})
+
+
 def for_party(site: Site, who: str, field: str) -> dict[str, str]:
     return {field: site.world.parties["women"]} if who == "admin" else {}
 
@@ -77,6 +90,11 @@ ROWS = [
     Row("POST", "/dialogues/{slug}/meetings", lambda s, w: (
         "/dialogues/saaba/meetings", {"title": f"Session ({w})", "held_on": "2026-01-15",
                                       f"attendance-{s.world.parties['police']}": "3"}), WRITE),
+    Row("GET", "/dialogues/{slug}/meetings/{meeting_id}", lambda s, w: (
+        f"/dialogues/saaba/meetings/{meeting(s, w)}", None), READ),
+    Row("POST", "/dialogues/{slug}/meetings/{meeting_id}/decisions", decisions, WRITE),
+    Row("GET", "/dialogues/{slug}/decisions.{kind}", lambda s, w: (
+        "/dialogues/saaba/decisions.xlsx", None), READ),
     Row("GET", "/cases/{case_id}", lambda s, w: (f"/cases/{case(s, w)}", None), READ),
     Row("POST", "/cases/{case_id}/{action}", lambda s, w: (
         f"/cases/{case(s, w)}/close", {"reason": "Handled by the court"}), WRITE),

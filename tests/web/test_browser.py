@@ -198,3 +198,36 @@ def test_an_action_works_with_javascript_off(live_server, chromium):
     expect(page.locator("#err-amend-reason")).to_contain_text("le motif est obligatoire")
     expect(page.locator("details[open] form").get_by_label("Titre")).to_have_value(
         "Patrouilles de nuit")
+
+
+@pytest.mark.parametrize("javascript", [False, True])
+def test_a_secretary_enters_a_meeting_s_decisions_on_one_page_at_360_px(live_server, chromium,
+                                                                        javascript):
+    """Record the meeting, type two rows (a third after "Ajouter des lignes"), check, record."""
+    tracker = live_server.app.state.tracker
+    make_world(tracker)
+    live_server.app.state.read_models.catch_up()
+    page = signed_in(chromium, live_server, "saaba-police", javascript=javascript)
+    meetings = page.locator("#meetings")
+    meetings.locator("summary", has_text="Enregistrer une réunion").click()
+    meetings.get_by_label("Tenue le").fill("2017-03-12")
+    meetings.get_by_label("Titre").fill("Troisième session")
+    meetings.get_by_role("button", name="Enregistrer une réunion").click()
+    page.wait_for_url(re.compile(r"/meetings/[0-9a-f-]+$"))
+    for number, (ref, title) in enumerate((("S-1", "Patrouilles de nuit"),
+                                           ("S-2", "Éclairage du marché")), start=1):
+        row = page.locator("fieldset.decision").nth(number - 1)
+        row.get_by_label("Référence").fill(ref)
+        row.get_by_label("Titre").fill(title)
+        row.get_by_label("Parties prenantes qui doivent approuver").fill("Police nationale")
+    page.get_by_role("button", name="Ajouter des lignes").click()
+    expect(page.locator("fieldset.decision")).to_have_count(10)
+    expect(page.locator("fieldset.decision").nth(1).get_by_label("Référence")).to_have_value("S-2")
+    page.get_by_role("button", name="Vérifier le tableau").click()
+    expect(page.get_by_text("Vérifié : 2 nouveaux")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshot(page, f"meeting-360-{'js' if javascript else 'nojs'}")
+    page.get_by_role("button", name="Enregistrer les décisions").click()
+    expect(page.get_by_text("Les décisions ont été enregistrées.")).to_be_visible()
+    expect(page.locator("#decisions").get_by_role("link", name="S-2: Éclairage du marché")
+           ).to_be_visible()
