@@ -21,10 +21,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import N_
 from domain.lifecycle import Status, is_overdue
+
+if TYPE_CHECKING:
+    from projections.feed import Feed
+    from projections.outbox import OutboxView
+    from projections.store import Store
 
 REMINDER_DAYS = 7  # the first reminder, this many days before the due date
 
@@ -50,6 +55,7 @@ class Cause(StrEnum):
 class Told(StrEnum):
     """The party told, relative to the commitment (the policy's roles)."""
 
+    OTHER_REQUIRED = "required, other than the proposer"  # (the proposer endorses as it proposes)
     NOT_YET_ENDORSED = "required, not yet endorsed"
     PROPOSER = "proposer"
     RESPONSIBLE = "responsible"
@@ -64,7 +70,7 @@ class Notice:
 
 
 NOTICES: tuple[Notice, ...] = (
-    Notice("Proposed", Told.NOT_YET_ENDORSED, Cause.ENDORSE),
+    Notice("Proposed", Told.OTHER_REQUIRED, Cause.ENDORSE),
     Notice("Amended", Told.NOT_YET_ENDORSED, Cause.ENDORSE),  # an amendment clears endorsements
     Notice("Amended", Told.PROPOSER, Cause.AMENDED),
     Notice("Agreed", Told.PROPOSER, Cause.AGREED),
@@ -99,6 +105,8 @@ for _notice in NOTICES:
 def parties_told(told: Told, before: Mapping[str, Any] | None,
                  after: Mapping[str, Any]) -> list[str]:
     """The parties in this relation to the commitment, once the event is applied."""
+    if told is Told.OTHER_REQUIRED:
+        return [p for p in after.get("required_parties") or () if p != after.get("proposed_by")]
     if told is Told.NOT_YET_ENDORSED:
         return [p for p in after.get("required_parties") or ()
                 if p not in (after.get("endorsements") or ())]
@@ -171,3 +179,10 @@ def waiting_for(party: str, commitments: Iterable[Mapping[str, Any]],
 
 
 REMINDERS = (Cause.DUE_SOON, Cause.OVERDUE)  # the causes of `waiting_for` that are mailed
+
+
+def outbox_view(store: Store, feed: Feed) -> OutboxView:
+    """The outbox view, told by this table (see `tracker.bootstrap.build_read_models`)."""
+    from projections.outbox import OutboxView
+
+    return OutboxView(store, feed, told=told)  # type: ignore[arg-type]

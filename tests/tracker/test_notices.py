@@ -20,8 +20,12 @@ def state(**fields):
     return base
 
 
-def test_a_proposal_tells_the_required_parties_that_have_not_endorsed_it():
-    assert told("Proposed", None, state()) == [(Cause.ENDORSE, VIGILANTE), (Cause.ENDORSE, WOMEN)]
+def test_a_proposal_tells_the_required_parties_but_the_proposer_which_endorses_with_it():
+    # (its endorsement is the event after the proposal)
+    assert told("Proposed", None, state(endorsements=[])) == [
+        (Cause.ENDORSE, VIGILANTE), (Cause.ENDORSE, WOMEN)]
+    assert told("Proposed", None, state(proposed_by=YOUTH, endorsements=[])) == [
+        (Cause.ENDORSE, POLICE), (Cause.ENDORSE, VIGILANTE), (Cause.ENDORSE, WOMEN)]
 
 
 def test_an_amendment_asks_every_required_party_again_and_tells_the_proposer():
