@@ -25,21 +25,20 @@ def free_port() -> int:
 
 @dataclass
 class Inbox:
-    """Every message the server accepted, parsed."""
+    """Every message the server accepted (parsed when taken, not while the server answers)."""
 
-    messages: list[EmailMessage] = field(default_factory=list)
+    received: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
-        message = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
-            self.messages.append(message)  # type: ignore[arg-type]
+            self.received.append(envelope.content)
         return "250 OK"
 
     def take(self) -> list[EmailMessage]:
         with self.lock:
-            found, self.messages = self.messages, []
-        return found
+            found, self.received = self.received, []
+        return [message_from_bytes(raw, policy=policy.default) for raw in found]  # type: ignore[misc]
 
 
 class SmtpServer:

@@ -31,13 +31,18 @@ import hashlib
 import hmac
 import secrets
 import smtplib
+import socket
 import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -65,6 +70,8 @@ INDEXES = ("ix_mail_deliveries_status ON mail_deliveries(status, next_at)",
            "ix_mail_subscribers_dialogue ON mail_subscribers(dialogue_id, confirmed)",
            "ix_mail_requests ON mail_requests(what, at)")
 
+# Headers folded only past RFC 5322's line limit: a folded List-Unsubscribe starts with a space.
+HEADERS = compat32.clone(max_line_length=998)
 MAX_ATTEMPTS = 8  # then given up: status `failed`, with the last error
 FIRST_BACKOFF = 60.0  # seconds before the second attempt, doubling each time ...
 MAX_BACKOFF = 6 * 3600.0  # ... up to six hours
@@ -129,9 +136,13 @@ class SmtpSender:
                 smtp.ehlo()
         if t.user:
             smtp.login(t.user, t.password)
+        # smtplib writes a message's commands and data in several small pieces: without this,
+        # each waits on the peer's delayed acknowledgement (40 ms a message here).
+        with contextlib.suppress(OSError, AttributeError):
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return smtp
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         if self._smtp is None:
             self._smtp = self._connect()
         try:
@@ -486,23 +497,27 @@ class Mailer:
 
     # --- sending --------------------------------------------------------------------------------------
 
-    def message(self, mail: Mail) -> EmailMessage:
+    def message(self, mail: Mail) -> Message:
+        """The MIME message: plain text and HTML alternatives, the unsubscribe headers, and a
+        Message-ID made from its keys (the same for a copy sent again). Built with the classic
+        `email.mime` classes: the newer EmailMessage parses every header it is given, which took
+        most of the time of sending a thousand notices."""
         subject, text, html = self.compose(mail)
-        message = EmailMessage()
+        message = MIMEMultipart("alternative", policy=HEADERS)
+        message.attach(MIMEText(text, "plain", "utf-8"))
+        message.attach(MIMEText(html, "html", "utf-8"))
         message["From"] = self.mail_from
         message["To"] = mail.to
-        message["Subject"] = subject
+        message["Subject"] = Header(subject, "utf-8").encode()
         message["Date"] = formatdate(self.clock(), usegmt=True)
         domain = self.mail_from.rpartition("@")[2].strip(">") or "tracker.invalid"
         digest = hashlib.sha256(" ".join(sorted(mail.keys)).encode()).hexdigest()[:32]
-        message["Message-ID"] = f"<{digest}@{domain}>"  # the same for a copy sent again
+        message["Message-ID"] = f"<{digest}@{domain}>"
+        message["Content-Language"] = mail.language
         message["List-Unsubscribe"] = f"<{mail.unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
         message["Auto-Submitted"] = "auto-generated"
         message["X-Tracker-Notices"] = " ".join(mail.keys)
-        message.set_content(text)
-        message.add_alternative(html, subtype="html")
-        message["Content-Language"] = mail.language  # (after the parts: set_content clears it)
         return message
 
     def _mark(self, keys: Sequence[str], status: str, error: str | None,

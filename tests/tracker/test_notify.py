@@ -184,6 +184,7 @@ def test_a_server_that_is_down_is_tried_again_with_backoff_then_given_up(setup):
     assert sent(mailer, server) == []  # given up, with the record
 
 
+@pytest.mark.slow
 def test_restarts_of_the_worker_and_of_the_server_lose_and_duplicate_nothing(setup, settings):
     tracker, models, world, mailer, server, today, clock = setup
     # 1,000 events: 500 proposals (each with the police's endorsement), each telling the
