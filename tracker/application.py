@@ -773,6 +773,13 @@ class Tracker(Application[UUID]):
         return self._change(Account, principal.account_id, "account", lambda a: a.choose_mail(
             mode=mode, meta=self._meta(principal)))
 
+    def mail_mode(self, principal: Principal) -> str | None:
+        """How the signed-in account is told (None: no account, or no address to tell)."""
+        if principal.account_id is None:
+            return None
+        account = self._load(Account, principal.account_id, "account")
+        return account.mail if account.email else None
+
     def stop_mail(self, account_id_: str) -> CommandResult | None:
         """An unsubscribe link followed (its signed token names the account): no more mail. The
         account itself is the actor. None if it already gets none."""

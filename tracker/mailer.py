@@ -675,8 +675,9 @@ class Subscriptions:
         """Delete the subscriber's row (the address is gone at once) and its delivery rows."""
         with self.store.transaction(commit=True) as cursor:
             sql = self.store.sql
-            cursor.execute(sql("DELETE FROM mail_subscribers WHERE id=?"), (subscriber_id,))
-            deleted = cursor.rowcount
+            cursor.execute(sql("DELETE FROM mail_subscribers WHERE id=? RETURNING id"),
+                           (subscriber_id,))
+            deleted = cursor.fetchall()
             cursor.execute(sql("DELETE FROM mail_deliveries WHERE key LIKE ?"),
                            (subscriber_id + "/%",))
         return bool(deleted)
