@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from domain.account import MAIL_MODES
 from domain.errors import InvalidInput, NotFound
 from tracker.mailer import Subscriptions, TooManyRequests
-from web.deps import CurrentPrincipal, FreshReadModelsDep, TrackerDep, render
+from web.deps import CurrentPrincipal, FreshReadModelsDep, ReadModelsDep, TrackerDep, render
 from web.i18n import request_language
 from web.security import address_block, client_address
 from web.workspace import flash
@@ -114,13 +114,14 @@ def back(request: Request, fallback: str) -> str:
 
 @router.post("/watching/{target_id}")
 def watching(request: Request, target_id: str, principal: CurrentPrincipal, tracker: TrackerDep,
-             watch: Annotated[str, Form()] = "1") -> Response:
+             read_models: ReadModelsDep, watch: Annotated[str, Form()] = "1") -> Response:
     if watch == "1":
-        tracker.watch(principal, target_id)
+        done = tracker.watch(principal, target_id)
         flash(request, "watching")
     else:
-        tracker.unwatch(principal, target_id)
+        done = tracker.unwatch(principal, target_id)
         flash(request, "not-watching")
+    read_models.wait_for(done.position)
     return RedirectResponse(back(request, "/"), status_code=303)
 
 
