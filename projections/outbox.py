@@ -36,56 +36,68 @@ class OutboxView(View):
         "ob_watches": "account_id TEXT, target_id TEXT, PRIMARY KEY (account_id, target_id)",
         "ob_accounts": "id TEXT PRIMARY KEY, role TEXT, active INTEGER, email TEXT, language TEXT, "
                        "mail TEXT, memberships TEXT",
-        "ob_notices": "key TEXT PRIMARY KEY, account_id TEXT, cause TEXT, commitment_id TEXT, "
-                      "dialogue_id TEXT, position BIGINT, event_type TEXT, recorded_at TEXT",
-        "ob_public": "position BIGINT PRIMARY KEY, dialogue_id TEXT, commitment_id TEXT, "
-                     "event_type TEXT, recorded_at TEXT",
+        # One row per commitment event that tells someone: `told` is [[account, cause], ...]
+        # (one notice each, keyed by `notice_key`), `public` says whether the public's
+        # subscribers hear of it. (A row per event, not per notice: a third of the rows to
+        # write on a rebuild, and no long text key to index.)
+        "ob_events": "position BIGINT PRIMARY KEY, dialogue_id TEXT, commitment_id TEXT, "
+                     "event_type TEXT, recorded_at TEXT, told TEXT, public INTEGER",
     }
-    indexes = ("ob_members(dialogue_id)", "ob_watches(target_id)", "ob_notices(position)",
-               "ob_public(dialogue_id, position)")
+    indexes = ("ob_events(dialogue_id, public, position)",)
 
     def __init__(self, store: Store, feed: Feed, told: Told) -> None:
         super().__init__(store, feed)
         self.told = told
+        # Memberships and watches as of position `_known_at`, kept in memory between batches:
+        # reloaded when another process (or a reset) moved the view on since (so the command
+        # path's small batches cost no query for them).
+        self._known_at: int | None = None
+        self._members: dict[str, dict[str, str]] = {}  # dialogue -> {account: party}
+        self._watchers: dict[str, set[str]] = {}  # target -> {account}
+
+    def reset(self) -> None:
+        super().reset()
+        self._known_at = None
+
+    def _load(self, cursor: Any) -> None:
+        self._members, self._watchers = {}, {}
+        cursor.execute(self.store.sql("SELECT account_id, dialogue_id, party_id FROM ob_members"))
+        for row in cursor.fetchall():
+            self._members.setdefault(row["dialogue_id"], {})[row["account_id"]] = row["party_id"]
+        cursor.execute(self.store.sql("SELECT account_id, target_id FROM ob_watches"))
+        for row in cursor.fetchall():
+            self._watchers.setdefault(row["target_id"], set()).add(row["account_id"])
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
-        commitments = [item for item in items if item.kind == "commitment"]
+        if self._known_at is None or self._known_at != getattr(self, "applying_after", None):
+            self._load(cursor)
+        self._known_at = None  # (until this batch is written: a failed one reloads)
+        members, watchers = self._members, self._watchers
         accounts: dict[str, dict[str, Any]] = {}
-        if not commitments:  # only accounts (and others) in this batch: keep what they say
-            for item in items:
-                if item.kind == "account":
-                    accounts[item.aggregate_id] = item.after
-            self._write_accounts(cursor, accounts)
-            return
-        dialogues = {item.after["dialogue_id"] for item in commitments}
-        targets = dialogues | {item.aggregate_id for item in commitments}
-        members = self._members(cursor, dialogues)  # dialogue -> {account: party}
-        watchers = self._watchers(cursor, targets)  # target -> {account}
-        notices: list[tuple[Any, ...]] = []
-        public: list[tuple[Any, ...]] = []
+        rows: list[tuple[Any, ...]] = []
         for item in items:
-            if item.kind == "account":
+            kind = item.kind
+            if kind == "account":
                 after = item.after
-                accounts[item.aggregate_id] = after
+                key = item.aggregate_id
+                accounts[key] = after
+                own = after["memberships"] if after["role"] == "member" else {}
                 for dialogue_id, found in members.items():
-                    party = after["memberships"].get(dialogue_id)
-                    if party is None or after["role"] != "member":
-                        found.pop(item.aggregate_id, None)
-                    else:
-                        found[item.aggregate_id] = party
-                if item.type in ("Watched", "Unwatched"):
-                    target = item.event.target_id
-                    if target in watchers:
-                        if item.type == "Watched":
-                            watchers[target].add(item.aggregate_id)
-                        else:
-                            watchers[target].discard(item.aggregate_id)
+                    if dialogue_id not in own:
+                        found.pop(key, None)
+                for dialogue_id, party in own.items():
+                    members.setdefault(dialogue_id, {})[key] = party
+                if item.type == "Watched":
+                    watchers.setdefault(item.event.target_id, set()).add(key)
+                elif item.type == "Unwatched":
+                    watchers.get(item.event.target_id, set()).discard(key)
                 continue
-            if item.kind != "commitment":
+            if kind != "commitment":
                 continue
             s = item.after
             dialogue_id, commitment_id = s["dialogue_id"], item.aggregate_id
             actor = item.meta.actor if item.meta else None
+            told: list[tuple[str, str]] = []
             told_now = set()
             parties = self.told(item.type, item.before, s)
             if parties:
@@ -94,42 +106,22 @@ class OutboxView(View):
                     by_party.setdefault(party, []).append(account)
                 for cause, party in parties:
                     for account in by_party.get(party, ()):
-                        if account == actor:
-                            continue
-                        told_now.add(account)
-                        notices.append((notice_key(account, cause, commitment_id, item.position),
-                                        account, cause, commitment_id, dialogue_id, item.position,
-                                        item.type, item.recorded_at))
-            for account in (watchers.get(commitment_id, set()) | watchers.get(dialogue_id, set())):
-                if account == actor or account in told_now:
-                    continue
-                notices.append((notice_key(account, WATCHED, commitment_id, item.position),
-                                account, WATCHED, commitment_id, dialogue_id, item.position,
-                                item.type, item.recorded_at))
-            if s["public"] and entry_is_public(item):
-                public.append((item.position, dialogue_id, commitment_id, item.type,
-                               item.recorded_at))
+                        if account != actor and (account, cause) not in told:
+                            told_now.add(account)
+                            told.append((account, cause))
+            watching = watchers.get(commitment_id)
+            in_dialogue = watchers.get(dialogue_id)
+            if watching or in_dialogue:
+                for account in sorted((watching or set()) | (in_dialogue or set())):
+                    if account != actor and account not in told_now:
+                        told.append((account, WATCHED))
+            public = s["public"] and entry_is_public(item)
+            if told or public:
+                rows.append((item.position, dialogue_id, commitment_id, item.type,
+                             item.recorded_at, dumps(told), flag(public)))
         self._write_accounts(cursor, accounts)
-        self.execute_many(cursor, "INSERT INTO ob_notices VALUES (?,?,?,?,?,?,?,?)", notices)
-        self.execute_many(cursor, "INSERT INTO ob_public VALUES (?,?,?,?,?)", public)
-
-    def _members(self, cursor: Any, dialogues: set[str]) -> dict[str, dict[str, str]]:
-        found: dict[str, dict[str, str]] = {d: {} for d in dialogues}
-        cursor.execute(self.store.sql(
-            "SELECT account_id, dialogue_id, party_id FROM ob_members WHERE dialogue_id IN "
-            f"({','.join('?' * len(dialogues))})"), tuple(dialogues))
-        for row in cursor.fetchall():
-            found[row["dialogue_id"]][row["account_id"]] = row["party_id"]
-        return found
-
-    def _watchers(self, cursor: Any, targets: set[str]) -> dict[str, set[str]]:
-        found: dict[str, set[str]] = {t: set() for t in targets}
-        cursor.execute(self.store.sql(
-            "SELECT account_id, target_id FROM ob_watches WHERE target_id IN "
-            f"({','.join('?' * len(targets))})"), tuple(targets))
-        for row in cursor.fetchall():
-            found[row["target_id"]].add(row["account_id"])
-        return found
+        self.execute_many(cursor, "INSERT INTO ob_events VALUES (?,?,?,?,?,?,?)", rows)
+        self._known_at = items[-1].position
 
     def _write_accounts(self, cursor: Any, accounts: dict[str, dict[str, Any]]) -> None:
         """Each account's last state in the batch: its memberships and watches as rows."""

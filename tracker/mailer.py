@@ -58,8 +58,15 @@ from projections.store import Store
 from tracker.notices import REMINDERS, Cause, waiting_for
 
 TABLES = {
+    # One row per key; for the outbox's notices also who, why and about what (`pending`: taken
+    # from the outbox, not yet tried).
     "mail_deliveries": "key TEXT PRIMARY KEY, kind TEXT, status TEXT, attempts INTEGER, "
-                       "next_at DOUBLE PRECISION, updated_at DOUBLE PRECISION, error TEXT",
+                       "next_at DOUBLE PRECISION, updated_at DOUBLE PRECISION, error TEXT, "
+                       "account_id TEXT, cause TEXT, commitment_id TEXT, dialogue_id TEXT, "
+                       "position BIGINT, event_type TEXT",
+    # How far the outbox's rows were taken into mail_deliveries (a rebuilt outbox has the same
+    # positions: nothing is taken twice).
+    "mail_state": "name TEXT PRIMARY KEY, position BIGINT",
     "mail_digests": "account_id TEXT, day TEXT, PRIMARY KEY (account_id, day)",
     "mail_subscribers": "id TEXT PRIMARY KEY, dialogue_id TEXT, address TEXT, address_hash TEXT, "
                         "language TEXT, confirmed INTEGER, from_position BIGINT, "
@@ -67,6 +74,7 @@ TABLES = {
     "mail_requests": "what TEXT, at DOUBLE PRECISION",
 }
 INDEXES = ("ix_mail_deliveries_status ON mail_deliveries(status, next_at)",
+           "ix_mail_deliveries_pending ON mail_deliveries(kind, status, position)",
            "ix_mail_subscribers_dialogue ON mail_subscribers(dialogue_id, confirmed)",
            "ix_mail_requests ON mail_requests(what, at)")
 
@@ -355,11 +363,13 @@ class Mailer:
                        "(d.status IN ('retry','sending') AND d.next_at<=?))")
         # The outbox's notices, and the reminders, per account.
         # (Not those of accounts whose daily digest went out today: they wait for tomorrow's.)
+        self._take_outbox()
         notices = self._fetch(
-            "SELECT n.key, n.account_id, n.cause, n.commitment_id, n.dialogue_id, n.event_type, "
-            "n.position FROM ob_notices n " + pending_sql.format(key="n.key")
-            + " AND n.account_id NOT IN (SELECT account_id FROM mail_digests WHERE day=?) "
-            "ORDER BY n.position LIMIT ?", (now, self.today().isoformat(), BATCH))
+            "SELECT key, account_id, cause, commitment_id, dialogue_id, event_type, position "
+            "FROM mail_deliveries WHERE kind='notice' AND (status='pending' OR "
+            "(status IN ('retry','sending') AND next_at<=?)) "
+            "AND account_id NOT IN (SELECT account_id FROM mail_digests WHERE day=?) "
+            "ORDER BY position LIMIT ?", (now, self.today().isoformat(), BATCH))
         notices.extend(self._reminders())
         by_account: dict[str, list[dict[str, Any]]] = {}
         for notice in notices:
@@ -374,8 +384,9 @@ class Mailer:
             mails.append(self._confirmation(row))
         public = self._fetch(
             "SELECT s.id AS subscriber, s.address, s.language, p.position, p.commitment_id, "
-            "p.dialogue_id, p.event_type FROM ob_public p JOIN mail_subscribers s "
-            "ON s.dialogue_id=p.dialogue_id AND s.confirmed=1 AND p.position>s.from_position "
+            "p.dialogue_id, p.event_type FROM ob_events p JOIN mail_subscribers s "
+            "ON s.dialogue_id=p.dialogue_id AND p.public=1 AND s.confirmed=1 "
+            "AND p.position>s.from_position "
             + pending_sql.format(key="s.id || '/public/' || CAST(p.position AS TEXT)")
             + " ORDER BY p.position LIMIT ?", (now, BATCH))
         for row in public:
@@ -385,6 +396,42 @@ class Mailer:
             else:  # no longer public: nothing to say, and nothing to say later
                 self._mark([f"{row['subscriber']}/public/{row['position']}"], "skipped", None)
         return mails
+
+    def _take_outbox(self) -> None:
+        """The outbox's new rows as `pending` deliveries, one per recipient and cause, with the
+        position reached, in one transaction (under a lock: one worker at a time takes them; a
+        key already there is left as it is)."""
+        import json
+
+        from projections.outbox import notice_key
+        from projections.store import PostgresStore
+
+        lock = " FOR UPDATE" if isinstance(self.store, PostgresStore) else ""
+        now = self.clock()
+        while True:
+            with self.store.transaction(commit=True) as cursor:
+                sql = self.store.sql
+                cursor.execute(sql("INSERT INTO mail_state VALUES ('outbox', 0) "
+                                   "ON CONFLICT DO NOTHING"))
+                cursor.execute(sql("SELECT position AS p FROM mail_state WHERE name='outbox'"
+                                   + lock))
+                at = int(cursor.fetchone()["p"])
+                cursor.execute(sql("SELECT position, dialogue_id, commitment_id, event_type, told "
+                                   "FROM ob_events WHERE position>? ORDER BY position LIMIT ?"),
+                               (at, 2000))
+                rows = cursor.fetchall()
+                if not rows:
+                    return
+                pending = [
+                    (notice_key(account, cause, r["commitment_id"], r["position"]), "notice",
+                     "pending", 0, 0.0, now, None, account, cause, r["commitment_id"],
+                     r["dialogue_id"], r["position"], r["event_type"])
+                    for r in rows for account, cause in json.loads(r["told"])]
+                self.store.execute_many(cursor, "INSERT INTO mail_deliveries VALUES "
+                                        "(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (key) DO NOTHING",
+                                        pending)
+                cursor.execute(sql("UPDATE mail_state SET position=? WHERE name='outbox'"),
+                               (rows[-1]["position"],))
 
     def _reminders(self) -> list[dict[str, Any]]:
         """Due within seven days, or overdue: for each member of the responsible party now."""
@@ -527,7 +574,8 @@ class Mailer:
         now = self.clock()
         with self.store.transaction(commit=True) as cursor:
             self.store.execute_many(cursor, (
-                "INSERT INTO mail_deliveries VALUES (?,?,?,?,?,?,?) ON CONFLICT (key) DO UPDATE "
+                "INSERT INTO mail_deliveries (key, kind, status, attempts, next_at, updated_at, "
+                "error) VALUES (?,?,?,?,?,?,?) ON CONFLICT (key) DO UPDATE "
                 "SET status=excluded.status, next_at=excluded.next_at, "
                 "updated_at=excluded.updated_at, error=excluded.error, "
                 "attempts=mail_deliveries.attempts+excluded.attempts"),

@@ -4,10 +4,12 @@ nothing lost or sent twice across restarts of the worker and of the server."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
 
+from projections.outbox import notice_key
 from tests.mail_support import (
     Today,
     causes,
@@ -195,8 +197,9 @@ def test_restarts_of_the_worker_and_of_the_server_lose_and_duplicate_nothing(set
     assert tracker.recorder.max_notification_id() - start == 1000
     models.catch_up()
     silent = world.members["silent"].account_id
-    expected = {row["key"] for row in models.store.fetchall("SELECT key FROM ob_notices")
-                if not row["key"].startswith(silent)}
+    expected = {notice_key(account, cause, row["commitment_id"], row["position"])
+                for row in models.store.fetchall("SELECT * FROM ob_events")
+                for account, cause in json.loads(row["told"]) if account != silent}
     assert len(expected) == 1000
     received: list[str] = []
 
