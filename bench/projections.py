@@ -33,12 +33,15 @@ READ_BATCH = 500
 ROUNDS = 2  # rebuilds with and without the tree view
 
 
-def generate(app, events: int) -> int:
-    """At least `events` events: one dialogue with three parties, then commitments in batches."""
+def generate(app, events: int, setup=None) -> int:
+    """At least `events` events: one dialogue with three parties (then `setup(app)`, if given),
+    then commitments in batches."""
     app.create_dialogue(SYSTEM, slug="bench", name="Bench", country="BF", locality="Saaba")
     parties = [app.add_party(SYSTEM, "bench", name=name, kind=kind).extra["party_id"]
                for name, kind in (("Police", "police"), ("Koglweogo", "vigilante"),
                                   ("Femmes", "women"))]
+    if setup is not None:
+        setup(app)
     dialogue_id = str(app.dialogue_by_slug("bench").id)
     police, vigilante, _ = parties
     meta = Meta(actor=None, occurred_on=date(2026, 1, 15), party=police)

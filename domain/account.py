@@ -27,6 +27,8 @@ ROLES = ("member", "auditor", "admin")
 SECOND_FACTOR_ROLES = ("auditor", "admin")
 # Account languages; "ar" is accepted before its catalogue exists (the pages fall back to French).
 LANGUAGES = ("fr", "en", "ar")
+# How an account wants its notifications: one mail per notice, one digest a day, or none.
+MAIL_MODES = ("immediate", "digest", "off")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 # An address a mail server will take: a local part without spaces, quotes or angle brackets, and a
 # domain of dot-separated labels (letters, digits, inner hyphens) with at least one dot.
@@ -83,6 +85,8 @@ class Account(Aggregate):
     totp_secret: str | None = None  # the second factor (base32), None when not enrolled
     recovery_codes: tuple[str, ...] = ()  # SHA-256 digests of the unused recovery codes
     last_code_step: int = 0  # the TOTP time step of the last code accepted (no replay)
+    mail: str = "immediate"  # MAIL_MODES: how notifications reach the address
+    watching: tuple[str, ...] = ()  # ids of the commitments and dialogues the account watches
 
     class Created(Aggregate.Created):
         TOPIC = "account.created"
@@ -116,6 +120,8 @@ class Account(Aggregate):
             "language": self.language,
             "email": self.email,
             "second_factor": self.totp_secret is not None,
+            "mail": self.mail,
+            "watching": list(self.watching),
             "version": self.version,
         }
 
@@ -186,6 +192,37 @@ class Account(Aggregate):
     @event("LanguageSet", topic="account.language_set")
     def _language_set(self, language: str, meta: Meta) -> None:
         self.language = language
+
+    def choose_mail(self, *, mode: str, meta: Meta) -> None:
+        """Immediate mail, a daily digest, or no mail (what an unsubscribe link sets)."""
+        if mode not in MAIL_MODES:
+            raise InvalidInput(f"mail is one of: {', '.join(MAIL_MODES)}", "mail")
+        if mode == self.mail:
+            raise InvalidInput(f"mail is already {mode}", "mail")
+        self._mail_chosen(mode=mode, meta=meta)
+
+    @event("MailChosen", topic="account.mail_chosen")
+    def _mail_chosen(self, mode: str, meta: Meta) -> None:
+        self.mail = mode
+
+    def watch(self, *, target_id: str, meta: Meta) -> None:
+        """Be told of every change to a commitment or to any commitment of a dialogue."""
+        if target_id in self.watching:
+            raise InvalidInput("you already watch this", "target")
+        self._watched(target_id=target_id, meta=meta)
+
+    @event("Watched", topic="account.watched")
+    def _watched(self, target_id: str, meta: Meta) -> None:
+        self.watching = (*self.watching, target_id)
+
+    def unwatch(self, *, target_id: str, meta: Meta) -> None:
+        if target_id not in self.watching:
+            raise InvalidInput("you do not watch this", "target")
+        self._unwatched(target_id=target_id, meta=meta)
+
+    @event("Unwatched", topic="account.unwatched")
+    def _unwatched(self, target_id: str, meta: Meta) -> None:
+        self.watching = tuple(t for t in self.watching if t != target_id)
 
     def record_token(self, *, token_id: str, label: str, meta: Meta) -> None:
         if not self.active:

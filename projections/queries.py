@@ -274,6 +274,21 @@ class PrivateQueries(Queries):
 
     tables = PRIVATE
 
+    def open_commitments(self, dialogue_id: str) -> list[dict[str, Any]]:
+        """The dialogue's commitments that may wait for a party (proposed, in progress,
+        completed), with what `tracker.notices.waiting_for` reads, soonest due first."""
+        return self._all("SELECT id, title, status, required_parties, endorsements, "
+                         "responsible_party, due_date, completed_by FROM rm_commitments "
+                         "WHERE dialogue_id=? AND status IN ('proposed','in_progress','completed') "
+                         "ORDER BY due_date, title", (dialogue_id,))
+
+    def watching(self, account_id: str | None) -> set[str]:
+        """The ids of the commitments and dialogues the account watches (the outbox's rows)."""
+        if account_id is None:
+            return set()
+        return {r["target_id"] for r in self._all(
+            "SELECT target_id FROM ob_watches WHERE account_id=?", (account_id,))}
+
     def commitments(self, dialogue_id: str, *, today: date, status: str | None = None,
                     party: str | None = None, overdue: bool | None = None, q: str | None = None,
                     limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:

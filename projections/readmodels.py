@@ -7,13 +7,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.application import Application
 
+from projections.feed import Feed
 from projections.queries import PrivateQueries, PublicQueries
 from projections.runner import BATCH, CatchUpRunner, ReadModelTimeout
 from projections.store import Store
+from projections.views import View
 
 __all__ = ["ReadModelTimeout", "ReadModels"]
 
@@ -22,7 +25,9 @@ class ReadModels(CatchUpRunner, PrivateQueries):
     """Every read model of one application, in the same database as its events."""
 
     def __init__(self, app: Application[UUID], store: Store, batch: int = BATCH,
-                 default_timeout: float = 5.0) -> None:
-        CatchUpRunner.__init__(self, app, store, batch=batch, default_timeout=default_timeout)
+                 default_timeout: float = 5.0,
+                 extra_views: Sequence[Callable[[Store, Feed], View]] = ()) -> None:
+        CatchUpRunner.__init__(self, app, store, batch=batch, default_timeout=default_timeout,
+                               extra_views=extra_views)
         PrivateQueries.__init__(self, store, self.ledger, self.tree)
         self.public = PublicQueries(store, self.ledger, self.tree)

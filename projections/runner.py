@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
 from uuid import UUID
@@ -66,7 +66,10 @@ class CatchUpRunner:
     kept: tuple[str, ...] = ("ledger", "tree")
 
     def __init__(self, app: Application[UUID], store: Store, batch: int = BATCH,
-                 default_timeout: float = 5.0) -> None:
+                 default_timeout: float = 5.0,
+                 extra_views: Sequence[Callable[[Store, Feed], View]] = ()) -> None:
+        """`extra_views`: views the wiring adds (each made from the store and the feed), kept
+        like the others (the outbox, which needs the table of who is told what)."""
         self.app = app
         self.bulk_load = BULK_LOAD
         self.store = store
@@ -75,6 +78,9 @@ class CatchUpRunner:
         self.feed = Feed(app)
         self.views: dict[str, View] = {cls.name: cls(store, self.feed)
                                        for cls in self.view_classes}
+        for make in extra_views:
+            view = make(store, self.feed)
+            self.views[view.name] = view
         for view in self.views.values():
             # Idempotent DDL: a process that loses a start-up race with another one tries again.
             retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(

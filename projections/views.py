@@ -132,6 +132,7 @@ class View(Projection[Store]):
             item for item in items if item.position > position]
         if not todo:
             return position
+        self.applying_after = position  # (a view that keeps state in memory checks it is current)
         self.apply(cursor, todo)
         store.set_position(cursor, self.key, todo[-1].position)
         return todo[-1].position

@@ -831,6 +831,60 @@ class Tracker(Application[UUID]):
         return self._change(Account, principal.account_id, "account", lambda a: a.set_language(
             language=language, meta=self._meta(principal)))
 
+    def choose_mail(self, principal: Principal, mode: str) -> CommandResult:
+        """Immediate mail, a daily digest or none, for the signed-in account."""
+        if principal.account_id is None:
+            raise Forbidden("sign in to choose how you are told")
+        return self._change(Account, principal.account_id, "account", lambda a: a.choose_mail(
+            mode=mode, meta=self._meta(principal)))
+
+    def mail_mode(self, principal: Principal) -> str | None:
+        """How the signed-in account is told (None: no account, or no address to tell)."""
+        if principal.account_id is None:
+            return None
+        account = self._load(Account, principal.account_id, "account")
+        return account.mail if account.email else None
+
+    def stop_mail(self, account_id_: str) -> CommandResult | None:
+        """An unsubscribe link followed (its signed token names the account): no more mail. The
+        account itself is the actor. None if it already gets none."""
+        account = self._load(Account, account_id_, "account")
+        if account.mail == "off":
+            return None
+        actor = Principal(account_id=str(account.id), name=account.name, role=account.role)
+        return self.choose_mail(actor, "off")
+
+    def _watch_target(self, principal: Principal, target_id: str) -> str:
+        """The dialogue a watched commitment or dialogue belongs to, if the principal may read it."""
+        if principal.account_id is None:
+            raise Forbidden("sign in to watch")
+        uid = parse_uuid(target_id, "commitment or dialogue")
+        try:
+            record = self.repository.get(uid)
+        except AggregateNotFoundError:
+            raise NotFound(f"no commitment or dialogue has the id {target_id}") from None
+        if isinstance(record, Commitment):
+            dialogue_id = record.dialogue_id
+        elif isinstance(record, Dialogue):
+            dialogue_id = str(record.id)
+        else:
+            raise NotFound(f"no commitment or dialogue has the id {target_id}")
+        policy.require_read(principal, dialogue_id)
+        return str(uid)
+
+    def watch(self, principal: Principal, target_id: str) -> CommandResult:
+        """Be told of every change to a commitment, or to every commitment of a dialogue."""
+        target = self._watch_target(principal, target_id)
+        return self._change(Account, principal.account_id or "", "account", lambda a: a.watch(
+            target_id=target, meta=self._meta(principal)))
+
+    def unwatch(self, principal: Principal, target_id: str) -> CommandResult:
+        if principal.account_id is None:
+            raise Forbidden("sign in to watch")
+        target = str(parse_uuid(target_id, "commitment or dialogue"))
+        return self._change(Account, principal.account_id, "account", lambda a: a.unwatch(
+            target_id=target, meta=self._meta(principal)))
+
     def principal_of(self, account: Account) -> Principal:
         return Principal(account_id=str(account.id), name=account.name, role=account.role,
                          memberships=dict(account.memberships), language=account.language,

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from projections.readmodels import ReadModels
     from projections.store import Store
     from projections.tree import ProofService
+    from tracker.mailer import Compose, Mailer, Subscriptions
     from tracker.sessions import SessionStore
 
 
@@ -50,11 +51,14 @@ def check_encryption(settings: Settings, app: Tracker) -> None:
 
 
 def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
-    """The read models and the ledger, in the same database as the application's events."""
+    """The read models and the ledger, in the same database as the application's events; with
+    the outbox (who is to be told of what: `tracker.notices`)."""
     from projections.readmodels import ReadModels
+    from tracker.notices import outbox_view
 
     return ReadModels(app, open_sealed_store(settings, app),
-                      default_timeout=settings.read_your_writes_timeout)
+                      default_timeout=settings.read_your_writes_timeout,
+                      extra_views=(outbox_view,))
 
 
 def build_sessions(settings: Settings, read_models: ReadModels) -> SessionStore:
@@ -73,3 +77,31 @@ def build_proofs(settings: Settings, read_models: ReadModels) -> ProofService:
 
     return ProofService(read_models.tree, read_models.public, settings.signing_key_file,
                         witness_keys(settings.witness_keys))
+
+
+def build_subscriptions(settings: Settings, read_models: ReadModels) -> Subscriptions:
+    """The public's subscriptions (addresses sealed with a key derived from the encryption key)."""
+    from tracker.mailer import Addresses, Links, Subscriptions
+
+    secret = settings.ensure_secret_key()
+    return Subscriptions(read_models.store, Addresses(secret, settings.encryption_key),
+                         Links(settings.base_url, secret))
+
+
+def build_mailer(settings: Settings, app: Tracker, read_models: ReadModels, compose: Compose,
+                 sender: object | None = None, log: Callable[[str], None] = lambda line: None
+                 ) -> Mailer:
+    """The outbox's worker, sending through TRACKER_SMTP_URL (or the `sender` given)."""
+    from tracker.mailer import Addresses, Links, Mailer, SmtpSender, SmtpTarget
+
+    if sender is None:
+        if not settings.smtp_url:
+            from projections.database import ConfigurationError
+
+            raise ConfigurationError("set TRACKER_SMTP_URL (smtp://host:port) to send mail")
+        sender = SmtpSender(SmtpTarget.parse(settings.smtp_url))
+    secret = settings.ensure_secret_key()
+    return Mailer(read_models.store, compose=compose, sender=sender, mail_from=settings.mail_from,
+                  links=Links(settings.base_url, secret),
+                  addresses=Addresses(secret, settings.encryption_key),
+                  catch_up=read_models.catch_up, today=app.today, log=log)

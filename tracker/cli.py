@@ -331,6 +331,43 @@ def cmd_projections_follow(args: argparse.Namespace, settings: Settings) -> int:
     return _with_read_models(settings, work)
 
 
+def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
+    """Send the outbox's notices, the reminders and the public's mail; `--once`: what is due now,
+    then stop. Without TRACKER_SMTP_URL there is no mail: say so and stop."""
+    if args.pause <= 0:
+        raise UsageError("--pause must be above 0 seconds")
+    if not settings.smtp_url:
+        print("notify: TRACKER_SMTP_URL is not set; no mail is sent", file=sys.stderr)
+        return 0
+    import signal
+    import time
+
+    from tracker.bootstrap import build_mailer
+    from web.mail import Composer  # (the entry point may start the web floor's parts)
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    def work(app: Tracker, models: ReadModels) -> int:
+        def log(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
+        mailer = build_mailer(settings, app, models, Composer(), log=log)
+        try:
+            while True:
+                report = mailer.run_once()
+                if report.messages or report.retried or report.failed:
+                    log(f"notify: {report.messages} messages sent ({report.sent} notices), "
+                        f"{report.retried} to try again, {report.failed} given up, "
+                        f"{report.skipped} without an address or turned off")
+                if args.once:
+                    return 0
+                time.sleep(args.pause)
+        except KeyboardInterrupt:
+            return 0
+
+    return _with_read_models(settings, work)
+
+
 def _write_json(document: dict[str, Any], out: str | None, what: str) -> None:
     text = json.dumps(document, indent=2) + "\n"
     if out:
@@ -550,6 +587,12 @@ def build_parser() -> argparse.ArgumentParser:
     witness.add_argument("--key", required=True, metavar="PEM",
                          help="this witness's Ed25519 private key (created if missing)")
     witness.set_defaults(func=cmd_witness)
+
+    notify = sub.add_parser("notify", help="send due notifications and reminders by mail")
+    notify.add_argument("--once", action="store_true", help="send what is due now, then stop")
+    notify.add_argument("--pause", type=float, default=30.0,
+                        help="seconds between two rounds (default 30)")
+    notify.set_defaults(func=cmd_notify)
     return parser
 
 

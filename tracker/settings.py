@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Keys that bind every stored event (projections.binding): `ID:KEY,...`, the first signs new
     # events, every one verifies. Empty: one key generated once into var/binding_keys.
     binding_keys: str = ""
+    # Mail (tracker notify): smtp://[user:password@]host:port (STARTTLS when offered) or
+    # smtps://...; empty: no mail. The sender's address, and the absolute base of links in mail.
+    smtp_url: str = ""
+    mail_from: str = "tracker@localhost.localdomain"
+    base_url: str = "http://127.0.0.1:8000"
 
     @field_validator("database_url")
     @classmethod
@@ -66,6 +71,29 @@ class Settings(BaseSettings):
 
         witness_keys(value)  # refuses a malformed list at start, naming the entry
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value:
+            from tracker.mailer import SmtpTarget
+
+            SmtpTarget.parse(value)
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        from tracker.mailer import check_mail_from
+
+        return check_mail_from(value)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"TRACKER_BASE_URL starts with http:// or https://, not {value!r}")
+        return value.rstrip("/")
 
     def ensure_secret_key(self) -> str:
         """The session/CSRF secret: the configured one, or one generated once into var/."""

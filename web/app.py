@@ -25,7 +25,13 @@ from starlette.types import Scope
 
 from domain.errors import DomainError
 from projections import ReadModelTimeout
-from tracker.bootstrap import build_application, build_proofs, build_read_models, build_sessions
+from tracker.bootstrap import (
+    build_application,
+    build_proofs,
+    build_read_models,
+    build_sessions,
+    build_subscriptions,
+)
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, current_principal, render, wants_fragment
@@ -174,6 +180,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.sessions = build_sessions(settings, read_models)
         app.state.login_throttle = LoginThrottle(app.state.sessions)
         app.state.proofs = build_proofs(settings, read_models)
+        app.state.subscriptions = build_subscriptions(settings, read_models)
         try:
             yield
         finally:
@@ -224,7 +231,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    from web import account, admin, api, audit, auth, meetings, public, workspace
+    from web import account, admin, api, audit, auth, mail_pages, meetings, public, workspace
 
     app.include_router(api.router)
     app.include_router(public.router)
@@ -234,6 +241,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(meetings.router)
     app.include_router(admin.router)
     app.include_router(account.router)
+    app.include_router(mail_pages.router)
     app.mount("/static/swagger", CachedStatic(directory=str(resources.files("fastapi_swagger.resources"))),
               name="swagger")
     app.mount("/static", CachedStatic(directory=str(WEB_DIR / "static")), name="static")

@@ -47,6 +47,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Requests whose authority is a signature in their own body (a witness's cosignature of a tree
 # head, checked against the registered witness keys): like bearer requests, no ambient authority.
 SIGNED_BODY_PATHS = frozenset({"/api/v1/public/ledger/cosignatures"})
+# The unsubscribe link of a mail (RFC 8058's one-click POST comes from the mail client, with no
+# session): the signed token in the path is the authority, and it can only stop mail.
+SIGNED_PATH_PREFIXES = ("/unsubscribe/",)
 
 
 class Session(dict):
@@ -251,7 +254,7 @@ async def csrf_protect(request: Request) -> None:
         return
     if request.headers.get("authorization", "").lower().startswith("bearer "):
         return
-    if request.url.path in SIGNED_BODY_PATHS:
+    if request.url.path in SIGNED_BODY_PATHS or request.url.path.startswith(SIGNED_PATH_PREFIXES):
         return
     session = request.scope.get("session")
     expected = _csrf_for(request, session.id) if session is not None and session.id else None

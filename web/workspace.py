@@ -21,7 +21,7 @@ from domain.commitment import Commitment
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.lifecycle import Status
 from projections.readmodels import ReadModels
-from tracker import policy
+from tracker import notices, policy
 from tracker.application import CommandResult, Principal, Tracker
 from tracker.commands import (
     CASE_COMMANDS,
@@ -145,6 +145,18 @@ class Refused:
 
 # --- home -------------------------------------------------------------------------------------------
 
+def waiting_context(principal: Principal, tracker: Tracker, read_models: ReadModels,
+                    dialogue: dict, today: date) -> dict[str, Any]:
+    """What waits for the member's party in this dialogue (the list the reminders use), whether
+    the account watches the dialogue, and how it is told."""
+    party = principal.party_in(dialogue["id"])
+    waiting = notices.waiting_for(party, read_models.open_commitments(dialogue["id"]), today) \
+        if party else []
+    return {"waiting": waiting, "cause_text": notices.CAUSE_TEXT,
+            "watching": read_models.watching(principal.account_id),
+            "mail_mode": tracker.mail_mode(principal)}
+
+
 @router.get("/")
 def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
          tracker: TrackerDep) -> Response:
@@ -153,8 +165,14 @@ def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadM
     dialogues = [d for d in read_models.dialogues() if principal.can_read(d["id"])]
     if len(dialogues) == 1 and principal.role == "member":
         return RedirectResponse(f"/dialogues/{dialogues[0]['slug']}", status_code=303)
+    today = tracker.today()
+    waiting = {d["id"]: waiting_context(principal, tracker, read_models, d, today)["waiting"]
+               for d in dialogues}
     return render(request, "home.html", {"dialogues": dialogues, "statuses": STATUSES,
-                                         "today": tracker.today()})
+                                         "today": today, "waiting_by_dialogue": waiting,
+                                         "cause_text": notices.CAUSE_TEXT,
+                                         "watching": read_models.watching(principal.account_id),
+                                         "mail_mode": tracker.mail_mode(principal)})
 
 
 # --- the workspace of one dialogue ----------------------------------------------------------------
@@ -191,6 +209,7 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
     query = {k: ("1" if v is True else v) for k, v in filters.items() if v}
     cases = read_models.cases(dialogue["id"])
     return {
+        **waiting_context(principal, tracker, read_models, dialogue, today),
         "dialogue": dialogue,
         "parties": party_names(dialogue),
         "commitments": rows,
@@ -419,6 +438,7 @@ def commitment_context(request: Request, principal: Principal, tracker: Tracker,
     parties = party_names(dialogue)
     timeline = read_models.timeline(commitment_id)
     return {
+        "watching": read_models.watching(principal.account_id),
         "commitment": row,
         # Milestones and evidence come with the aggregate the offers are computed from.
         "details": aggregate.state(),
