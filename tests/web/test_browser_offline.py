@@ -14,6 +14,7 @@ import pytest
 
 from tests.browser_support import screenshot
 from tests.factories import PASSWORD, advance, make_world, propose
+from tests.web.test_browser_phone import serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -114,6 +115,7 @@ def test_a_conflict_made_in_a_second_tab_is_shown_and_retried_in_one_tap(
     expect(outbox).to_contain_text("40")  # what changed: the latest entry of the history
     expect(outbox).to_contain_text("70")  # and what the member typed is kept
     screenshot(page, "offline-conflict-360")
+    assert serious_violations(page) == []  # axe-core, on the outbox as it shows a conflict
     assert progress_reports(tracker, commitment_id) == [40]
     outbox.get_by_role("button", name="Renvoyer").click()  # one tap
     expect(outbox).to_contain_text("Envoyé maintenant : 1.")
