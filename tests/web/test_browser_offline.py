@@ -123,3 +123,28 @@ def test_a_conflict_made_in_a_second_tab_is_shown_and_retried_in_one_tap(
     assert progress_reports(tracker, commitment_id) == [40, 70]
     other.close()
     phone.close()
+
+
+def test_a_refused_report_keeps_the_members_text_with_the_reason(live_server, chromium, in_progress):
+    """Completed meanwhile, the commitment takes no more progress reports: the report is refused,
+    with what changed, and what the member typed stays on the phone until discarded."""
+    tracker, url, commitment_id = in_progress
+    phone, page = member_context(chromium, live_server.url, "saaba-police")
+    open_controlled(page, url)
+    phone.set_offline(True)
+    report_progress(page, "70")
+    police = tracker.authenticate("saaba-police", PASSWORD)
+    tracker.commitment_action(police, commitment_id, "complete", {"summary": "All done"})
+    live_server.app.state.read_models.catch_up()
+
+    phone.set_offline(False)
+    refusal = page.locator("#outbox .notice.refused")
+    expect(refusal).to_contain_text("Non envoyé :")
+    expect(refusal).to_contain_text("l’a achevé")  # what changed meanwhile
+    expect(page.locator("#outbox")).to_contain_text("70")
+    page.reload()  # kept on the phone, not only on screen
+    expect(page.locator("#outbox")).to_contain_text("70")
+    assert progress_reports(tracker, commitment_id) == []
+    page.locator("#outbox").get_by_role("button", name="Abandonner").click()
+    expect(page.locator("#outbox")).to_be_hidden()
+    phone.close()

@@ -85,14 +85,15 @@
     const changed = page.querySelector(".notice.changed");
     const form = [...page.querySelectorAll("form")].find((f) => f.getAttribute("action") === item.url);
     const version = form && form.querySelector("[name=expected_version]");
+    const latest = textOf(page.querySelector(".timeline li"));  // what changed meanwhile
     if (answer.status === 409 && changed && version) {
       item.state = "conflict";
       item.new_version = Number(version.value);
-      item.message = textOf(page.querySelector(".timeline li"));  // the latest entry
-    } else {
+      item.message = latest;
+    } else {  // refused, or changed so that this action is no longer offered
       item.state = "refused";
-      item.message = [...page.querySelectorAll(".error, .notice.refused")].map(textOf).join(" ")
-        || String(answer.status);
+      item.message = [...page.querySelectorAll(".error, .notice.refused, .notice.changed")].map(textOf)
+        .concat(changed ? [latest] : []).join(" ") || textOf(page.body).slice(0, 200) || String(answer.status);
     }
     await put(item);
     return false;
