@@ -57,6 +57,9 @@ def progress_reports(tracker, commitment_id: str) -> list[int]:
 
 @pytest.fixture
 def in_progress(live_server):
+    # Reconnecting sends, reloads and renders again: on a loaded shared machine that takes more than
+    # the default 5 s of an expectation.
+    expect.set_options(timeout=20_000)
     tracker = live_server.app.state.tracker
     world = make_world(tracker)
     commitment_id = propose(tracker, world).id
