@@ -102,6 +102,23 @@ def install_favicon(app: FastAPI) -> None:
                             headers={"cache-control": "public, max-age=604800"})
 
 
+def install_offline_files(app: FastAPI) -> None:
+    """The installable web app's files, at the root: /sw.js (a service worker controls only the
+    paths under its own, so it must be served from /; never cached, so a new one is seen at once)
+    and /manifest.webmanifest. They carry the answer headers of every page (web/security.py)."""
+    static = WEB_DIR / "static"
+
+    @app.get("/sw.js", include_in_schema=False)
+    def service_worker() -> Response:
+        return FileResponse(static / "sw.js", media_type="text/javascript",
+                            headers={"cache-control": "no-cache", "service-worker-allowed": "/"})
+
+    @app.get("/manifest.webmanifest", include_in_schema=False)
+    def manifest() -> Response:
+        return FileResponse(static / "manifest-1.webmanifest", media_type="application/manifest+json",
+                            headers={"cache-control": "public, max-age=86400"})
+
+
 def _needs_account(dependant: Dependant) -> bool:
     """Whether answering needs a signed-in account: `current_principal` among its dependencies."""
     return any(d.call is current_principal or _needs_account(d) for d in dependant.dependencies)
@@ -204,6 +221,7 @@ def create_app(settings: Settings) -> FastAPI:
         return page
 
     install_favicon(app)
+    install_offline_files(app)
     install_bearer_scheme(app)
 
     app.state.settings = settings

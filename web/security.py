@@ -94,7 +94,7 @@ class ServerSessions:
     nothing to keep (a public page) gets an id, for the CSRF token, and no row. The cookie is
     HttpOnly, SameSite=Lax, and Secure when the request came over HTTPS."""
 
-    SKIP = ("/static/", "/favicon.ico", "/healthz")
+    SKIP = ("/static/", "/favicon.ico", "/healthz", "/sw.js", "/manifest.webmanifest")
 
     def __init__(self, app: ASGIApp, secret_key: str, lifetime: float) -> None:
         self.app = app
