@@ -77,9 +77,11 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from projections.binding import Binder
     from web.app import create_app
 
     check_database(settings.database_url)
+    Binder.from_text(settings.ensure_binding_keys())  # a malformed key list: one line, exit 2
     sock = listening_socket(args.host, args.port)
     app = create_app(settings)
 
