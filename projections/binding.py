@@ -66,7 +66,7 @@ class Binder:
 
     keys: dict[str, bytes]
     current: str
-    _verified: dict[tuple[str, int, str], bytes] = field(default_factory=dict, compare=False,
+    _verified: dict[tuple[Any, int, str], bytes] = field(default_factory=dict, compare=False,
                                                         repr=False)
 
     @classmethod
@@ -100,15 +100,12 @@ class Binder:
         return hmac.digest(self.keys[key_id], message, "sha256")
 
     def bind(self, topic: str, originator_id: str, version: int, inner: bytes) -> bytes:
-        """The stored bytes: the envelope around `inner`, bound with the current key (and kept
-        as checked: the next command loads the event it just wrote)."""
+        """The stored bytes: the envelope around `inner`, bound with the current key."""
         key_id = self.current
-        state = b"".join((MAGIC, bytes((len(key_id),)), key_id.encode(),
-                          self.mac(key_id, topic, originator_id, version, inner), inner))
-        self._keep((originator_id, version, topic), state)
-        return state
+        return b"".join((MAGIC, bytes((len(key_id),)), key_id.encode(),
+                         self.mac(key_id, topic, originator_id, version, inner), inner))
 
-    def _keep(self, identity: tuple[str, int, str], state: bytes) -> None:
+    def _keep(self, identity: tuple[Any, int, str], state: bytes) -> None:
         cache = self._verified
         cache[identity] = state
         if len(cache) > VERIFIED_CACHE:
@@ -135,21 +132,21 @@ class Binder:
             return f"its binding (key {key_id!r}) does not match its content and identity"
         return None
 
-    def _checked(self, topic: str, originator_id: str, version: int, state: bytes
+    def _checked(self, topic: str, originator_id: Any, version: int, state: bytes
                  ) -> str | None:
         """`problem`, for rows read again and again (a commitment's events after its snapshot,
         at every command): the exact bytes found bound under an identity are kept
-        (VERIFIED_CACHE rows), and bytes equal to them need no second MAC."""
+        (VERIFIED_CACHE rows), and bytes equal to them need no second MAC. `originator_id` as
+        the store gives it (a UUID): its text is made only when the MAC is computed."""
         identity = (originator_id, version, topic)
-        cache = self._verified
-        if cache.get(identity) == state:
+        if self._verified.get(identity) == state:
             return None
-        problem = self.problem(topic, originator_id, version, state)
+        problem = self.problem(topic, str(originator_id), version, state)
         if problem is None:
             self._keep(identity, state)
         return problem
 
-    def unbind(self, topic: str, originator_id: str, version: int, state: bytes) -> bytes:
+    def unbind(self, topic: str, originator_id: Any, version: int, state: bytes) -> bytes:
         """The inner bytes of a bound row; UnboundEvent if it is not bound."""
         if type(state) is not bytes:
             state = bytes(state)
@@ -163,7 +160,7 @@ class Binder:
         """The position of the first notification that is not bound, or None."""
         for n in notifications:
             state = n.state if type(n.state) is bytes else bytes(n.state)
-            if self._checked(n.topic, str(n.originator_id), n.originator_version, state):
+            if self._checked(n.topic, n.originator_id, n.originator_version, state):
                 return int(n.id)
         return None
 
@@ -182,6 +179,19 @@ def inner_state(state: bytes) -> bytes:
     return state[3 + state[2] + MAC_SIZE:] if state[:2] == MAGIC and len(state) > 2 else state
 
 
+class _Unwrapped:
+    """What the library's mapper reads of a stored event, with the inner bytes (lighter to make
+    than a frozen StoredEvent, once per event read)."""
+
+    __slots__ = ("originator_id", "originator_version", "topic", "state")
+
+    def __init__(self, stored: StoredEvent, state: bytes) -> None:
+        self.originator_id = stored.originator_id
+        self.originator_version = stored.originator_version
+        self.topic = stored.topic
+        self.state = state
+
+
 class BindingMapper(Mapper[Any]):
     """The library's mapper, with every stored state bound (writing) and checked (reading)."""
 
@@ -191,16 +201,16 @@ class BindingMapper(Mapper[Any]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         stored = super().to_stored_event(domain_event)
-        return StoredEvent(
-            originator_id=stored.originator_id, originator_version=stored.originator_version,
-            topic=stored.topic,
-            state=self.binder.bind(stored.topic, str(stored.originator_id),
-                                   stored.originator_version, stored.state))
+        state = self.binder.bind(stored.topic, str(stored.originator_id),
+                                 stored.originator_version, stored.state)
+        # Kept as checked under the id as the store gives it back (a UUID): the next command
+        # loads the event it just wrote.
+        self.binder._keep((stored.originator_id, stored.originator_version, stored.topic), state)
+        return StoredEvent(originator_id=stored.originator_id,
+                           originator_version=stored.originator_version, topic=stored.topic,
+                           state=state)
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        inner = self.binder.unbind(stored_event.topic, str(stored_event.originator_id),
+        inner = self.binder.unbind(stored_event.topic, stored_event.originator_id,
                                    stored_event.originator_version, stored_event.state)
-        return super().to_domain_event(StoredEvent(
-            originator_id=stored_event.originator_id,
-            originator_version=stored_event.originator_version,
-            topic=stored_event.topic, state=inner))
+        return super().to_domain_event(_Unwrapped(stored_event, inner))  # type: ignore[arg-type]

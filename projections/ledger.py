@@ -255,11 +255,12 @@ def verify(app: Any, ledger: LedgerView, checkpoint: dict[str, Any] | None = Non
     binder = app.mapper.binder
     stored = _stored(ledger, batch)
     pending = next(stored, None)
-    count = 0
+    count = head_position = 0
     previous = GENESIS
 
     def bad(position: int, reason: str) -> VerifyResult:
-        return VerifyResult(False, position, reason, head, count)
+        return VerifyResult(False, position, reason,
+                            {"position": head_position, "head_hash": previous.hex()}, count)
 
     for position, topic, originator_id, version, state in _rows(app, ledger.store, batch):
         if pending is not None and pending[0] < position:
@@ -274,7 +275,7 @@ def verify(app: Any, ledger: LedgerView, checkpoint: dict[str, Any] | None = Non
                                  f"tracker's keys: {problem} (written outside the tracker)")
         count += 1
         previous = entry(previous, topic, originator_id, version, state)
-        head = {"position": position, "head_hash": previous.hex()}
+        head_position = position
         if pending is not None:
             stored_position, stored_hash = pending
             if stored_position > position:
@@ -297,4 +298,5 @@ def verify(app: Any, ledger: LedgerView, checkpoint: dict[str, Any] | None = Non
         at = min(expected)
         return bad(at, f"the log ends before the position {at} of {expected[at][0][1]}: "
                        "events were removed")
-    return VerifyResult(True, None, "intact", head, count)
+    return VerifyResult(True, None, "intact",
+                        {"position": head_position, "head_hash": previous.hex()}, count)

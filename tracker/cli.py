@@ -78,8 +78,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from projections.binding import Binder
     from web.app import create_app
 
+    Binder.from_text(settings.ensure_binding_keys())  # a malformed key list: one line, exit 2
     _with_app(settings, lambda app: 0)  # reachable, and opened by the encryption key
     sock = listening_socket(args.host, args.port)
     app = create_app(settings)

@@ -162,6 +162,13 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(env, tracker, capsys, monkey
             says="cannot listen on 192.0.2.1:8000")
 
 
+def test_serve_with_a_malformed_binding_key_list_says_so_in_one_line(env, tracker, capsys,
+                                                                      monkeypatch):
+    monkeypatch.setenv("TRACKER_BINDING_KEYS", "k1:too-short")
+    refused(capsys, monkeypatch, tracker, "serve", "--port", "8000",
+            says="TRACKER_BINDING_KEYS: the key 'k1' is shorter than 16 characters")
+
+
 def test_files_that_cannot_be_read_or_written_are_one_line_and_change_nothing(
         env, tracker, capsys, monkeypatch, tmp_path):
     refused(capsys, monkeypatch, tracker, "import", str(tmp_path / "missing.jsonl"),
