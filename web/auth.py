@@ -133,7 +133,7 @@ def switch_language(request: Request, principal: OptionalPrincipal, tracker: Tra
                     lang: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
     if lang not in LANGUAGES:
         return render(request, "error.html", {"status": 422, "code": "invalid",
-                                              "message": "a language is one of: fr, en"},
+                                              "message": "a language is one of: fr, en, ar"},
                       status_code=422)
     request.session["lang"] = lang
     if principal is not None and principal.account_id and principal.language != lang:

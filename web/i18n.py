@@ -1,11 +1,13 @@
-"""French and English: the gettext catalogues, the request's language, dates and numbers.
+"""French, English and Arabic: the gettext catalogues, the request's language, dates and numbers.
 
-The catalogues are the Babel .po files in web/translations/{fr,en}/LC_MESSAGES/messages.po. They are
+The catalogues are the Babel .po files in web/translations/{fr,en,ar}/LC_MESSAGES/messages.po. They are
 compiled in memory when the app starts (no .mo build step, nothing generated in the tree); English
 msgids are the source text. The language of a request is, in order: the session's choice (set from
 the account's preference at sign-in, or by the switch on every page), then Accept-Language, then
 French. Templates get `_`/`gettext`/`ngettext` (jinja2's i18n extension, new-style) and the filters
-`date`, `datetime`, `number` and `percent`, all reading the `locale` of the rendering context.
+`date`, `datetime`, `number` and `percent`, all reading the `format_locale` of the rendering context
+(the language with the browser's region when it asks for one: `en-GB` dates read 30 Jun 2030, not
+6/30/30), else its `locale`. Arabic pages are written right to left (`direction`).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from starlette.requests import Request
 
 from web import labels
 
-LANGUAGES = ("fr", "en")
+LANGUAGES = ("fr", "en", "ar")
 DEFAULT_LANGUAGE = "fr"
-LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ar": "العربية"}
+RIGHT_TO_LEFT = frozenset({"ar"})
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
 
@@ -72,9 +75,30 @@ def request_language(request: Request) -> str:
     chosen = request.session.get("lang") if "session" in request.scope else None
     if chosen in LANGUAGES:
         return chosen
-    if chosen:  # an account language without a catalogue yet (Arabic): the default, French
-        return DEFAULT_LANGUAGE
     return negotiate(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
+
+
+def direction(language: str) -> str:
+    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
+
+
+@lru_cache(maxsize=256)
+def _regional(accept_language: str, language: str) -> str:
+    for item in accept_language.split(","):
+        tag = item.partition(";")[0].strip().replace("_", "-")
+        base, _, region = tag.partition("-")
+        if base.lower() == language and region.isalpha() and len(region) == 2:
+            try:
+                return str(Locale.parse(f"{language}_{region.upper()}"))
+            except (ValueError, LookupError):
+                return language
+    return language
+
+
+def format_locale(request: Request, language: str) -> str:
+    """The Babel locale that formats dates and numbers: the page's language, with the region the
+    browser names for that language (`en-GB`, `fr-BF`, `ar-TN`) when Babel knows it."""
+    return _regional(request.headers.get("accept-language") or "", language)
 
 
 def translator(catalogues: dict[str, gettext_module.GNUTranslations], language: str) -> Any:
@@ -130,13 +154,17 @@ def _percent_text(value: float | int, locale: str) -> str:
     return format_percent(value, locale=locale)
 
 
+def _locale_of(context: Context) -> str:
+    return context.get("format_locale") or context["locale"]
+
+
 @pass_context
 def _format_date(context: Context, value: date | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
-    return _date_text(value, fmt, context["locale"])
+    return _date_text(value, fmt, _locale_of(context))
 
 
 @pass_context
@@ -145,18 +173,18 @@ def _format_datetime(context: Context, value: datetime | None, fmt: str = "mediu
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return format_datetime(value, format=fmt, locale=context["locale"])
+    return format_datetime(value, format=fmt, locale=_locale_of(context))
 
 
 @pass_context
 def _format_number(context: Context, value: float | int) -> str:
-    return _decimal_text(value, context["locale"])
+    return _decimal_text(value, _locale_of(context))
 
 
 @pass_context
 def _format_percent(context: Context, value: float | int, whole: bool = True) -> str:
     """`whole`: the value is 0..100 (progress), else a ratio 0..1."""
-    return _percent_text(value / 100 if whole else value, context["locale"])
+    return _percent_text(value / 100 if whole else value, _locale_of(context))
 
 
 def install(env: Environment) -> None:

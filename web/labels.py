@@ -113,7 +113,7 @@ SHOWN_MESSAGES = (
     N_("this commitment is already linked to the case"),
     N_("this commitment is already linked to another case"),
     N_("this dialogue has no such party"),
-    N_("a language is one of: fr, en"),
+    N_("a language is one of: fr, en, ar"),
     N_("a meeting happened on the day it was held"),
     N_("the current password is not right"),
     N_("the two new passwords differ"),

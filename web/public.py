@@ -32,7 +32,7 @@ from projections.readmodels import ReadModels
 from tracker.application import Tracker
 from web import api_models as m
 from web.deps import FreshReadModelsDep, OptionalPrincipal, ProofsDep, TrackerDep, render
-from web.i18n import request_language, translator
+from web.i18n import format_locale, request_language, translator
 from web.reading import csv_cell, ledger_summary, page_of
 from web.security import csrf_token
 
@@ -95,7 +95,8 @@ def validators(request: Request, tracker: Tracker, ledger: dict[str, Any], *,
                       ledger.get("tree_head"), ledger.get("cosigned_head")]  # (heads: cosignatures)
     if personal:  # a page: its language, the signed-in name and the CSRF token in the layout
         principal = getattr(request.state, "principal", None)
-        key += [request_language(request), principal.name if principal else "",
+        language = request_language(request)
+        key += [language, format_locale(request, language), principal.name if principal else "",
                 csrf_token(request), request.headers.get("hx-request", "")]
     digest = hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:32]
     return Validators(etag=f'W/"{digest}"', last_modified=head_time(tracker, ledger["position"]),
@@ -351,6 +352,7 @@ def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: 
     entries = public_changes(public, rows)
     language = request_language(request)
     context = {"request": request, "locale": language,
+               "format_locale": format_locale(request, language),
                "translations": translator(request.app.state.catalogues, language),
                "dialogue": dialogue, "entries": entries, "ledger": ledger,
                "base": str(request.base_url).rstrip("/"),
