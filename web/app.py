@@ -29,7 +29,7 @@ from tracker.bootstrap import build_application, build_proofs, build_read_models
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, current_principal, render, wants_fragment
-from web.errors import described, error_json
+from web.errors import described, error_json, in_reader_language
 from web.limits import BodyLimit
 from web.public import NotModified
 from web.security import (
@@ -77,7 +77,7 @@ def allowed_methods(request: Request) -> list[str]:
 def method_not_allowed(request: Request) -> Response:
     """405 `method_not_allowed` with the `Allow` header, for pages and the API alike (TRACE too)."""
     allowed = ", ".join(allowed_methods(request))
-    message = f"{request.method[:20]} is not allowed here; use {allowed}"
+    message = in_reader_language(request, f"{request.method[:20]} is not allowed here; use {allowed}")
     if is_api(request):
         response: Response = error_json(405, "method_not_allowed", message)
     else:

@@ -13,6 +13,7 @@ French. Templates get `_`/`gettext`/`ngettext` (jinja2's i18n extension, new-sty
 from __future__ import annotations
 
 import gettext as gettext_module
+import re
 from datetime import date, datetime
 from functools import lru_cache
 from io import BytesIO
@@ -105,12 +106,71 @@ def translator(catalogues: dict[str, gettext_module.GNUTranslations], language: 
     return catalogues.get(language) or gettext_module.NullTranslations()
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@lru_cache(maxsize=1)
+def message_patterns(directory: Path = TRANSLATIONS_DIR) -> tuple[frozenset[str],
+                                                                   tuple[tuple[re.Pattern[str], str], ...]]:
+    """The English msgids, and those with {placeholders} as patterns that match the sentences
+    made from them (`no dialogue is called 'x'` is `no dialogue is called {name}`), the most
+    specific (longest fixed text) first."""
+    with (directory / "en" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        ids = [m.id for m in read_po(po) if m.id and isinstance(m.id, str)]
+    patterns = []
+    for msgid in ids:
+        pieces = _PLACEHOLDER.split(msgid)  # text, name, text, name, ..., text
+        fixed = "".join(pieces[0::2])
+        if len(pieces) < 3 or len(fixed.strip(" :.")) < 8:
+            continue
+        regex = "".join(re.escape(piece) if i % 2 == 0 else f"(?P<{piece}>.+?)"
+                        for i, piece in enumerate(pieces))
+        patterns.append((len(fixed), re.compile(regex, re.S), msgid))
+    patterns.sort(key=lambda item: -item[0])
+    return frozenset(ids), tuple((regex, msgid) for _, regex, msgid in patterns)
+
+
+@lru_cache(maxsize=8)
+def _own_texts(translations: Any) -> frozenset[str]:
+    """Every translation a catalogue holds (a message may reach a page already translated)."""
+    return frozenset(v for v in getattr(translations, "_catalog", {}).values() if isinstance(v, str))
+
+
+def _value_text(translations: Any, value: str, known: frozenset[str]) -> str:
+    """A value quoted in a message: translated when it is a message itself, or a list of them
+    joined by "or" ("an agreed or an in-progress")."""
+    if value in known:
+        return translations.gettext(value)
+    parts = value.split(" or ")
+    if len(parts) > 1 and all(part in known for part in parts):
+        return f" {translations.gettext('or')} ".join(translations.gettext(p) for p in parts)
+    return value
+
+
+def translate_message(translations: Any, message: str) -> str:
+    """A message made at run time in the reader's language: its own entry, or the entry with
+    placeholders it was made from, filled with the same values, themselves translated when they
+    are messages (a refusal of the lifecycle names an action and a status)."""
+    known, patterns = message_patterns()
+    if message in known or "{" in message:
+        return translations.gettext(message)
+    for regex, msgid in patterns:
+        found = regex.fullmatch(message)
+        if found:
+            values = {k: _value_text(translations, v, known) for k, v in found.groupdict().items()}
+            return _PLACEHOLDER.sub(lambda m, v=values: v.get(m.group(1), m.group(0)),
+                                    translations.gettext(msgid))
+    if message in _own_texts(translations):
+        return message
+    return translations.gettext(message)
+
+
 @pass_context
 def _gettext(context: Context, message: str) -> str:
     """The message translated when the catalogue has it, as plain text: autoescaping escapes it
     and a % in it is not a format. Templates call it as `translate()` for a message made at run
-    time (an error that may quote what was typed); `_()` is for literals."""
-    return context["translations"].gettext(message)
+    time (an error that may quote what was typed, see `translate_message`); `_()` is for literals."""
+    return translate_message(context["translations"], message)
 
 
 @lru_cache(maxsize=4096)
@@ -187,6 +247,31 @@ def _format_percent(context: Context, value: float | int, whole: bool = True) ->
     return _percent_text(value / 100 if whole else value, _locale_of(context))
 
 
+@pass_context
+def _country_name(context: Context, code: str | None) -> str:
+    """A country's name in the page's language ("BF": Burkina Faso, Burkina Faso, بوركينا فاسو)."""
+    if not code:
+        return ""
+    return _territory(code.upper(), context["locale"])
+
+
+@lru_cache(maxsize=1024)
+def _territory(code: str, locale: str) -> str:
+    return Locale.parse(locale).territories.get(code, code)
+
+
+def as_time(value: Any) -> date | datetime | None:
+    """A value that is a date or a time in ISO text (as states and changes hold them), or None."""
+    if isinstance(value, datetime | date):
+        return value
+    if not isinstance(value, str) or not 10 <= len(value) <= 40 or value[4:5] != "-":
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def install(env: Environment) -> None:
     """The i18n extension and the locale-aware filters on a template environment."""
     env.add_extension("jinja2.ext.i18n")
@@ -197,10 +282,14 @@ def install(env: Environment) -> None:
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number
     env.filters["percent"] = _format_percent
+    env.filters["country"] = _country_name
+    env.globals["as_time"] = as_time
     env.globals.update(status_labels=labels.STATUS_LABELS, action_labels=labels.ACTION_LABELS,
                        done_messages=labels.DONE_MESSAGES, event_labels=labels.EVENT_LABELS,
                        category_labels=labels.CATEGORY_LABELS, done_label=labels.DONE,
-                       party_kind_labels=labels.PARTY_KIND_LABELS)
+                       party_kind_labels=labels.PARTY_KIND_LABELS, field_labels=labels.FIELD_LABELS,
+                       role_labels=labels.ROLE_LABELS, yes_no=labels.YES_NO,
+                       language_names=LANGUAGE_NAMES)
 
 
 def locale_name(language: str) -> str:

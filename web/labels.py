@@ -79,6 +79,35 @@ PARTY_KIND_LABELS = {
     "other": N_("other"),
 }
 
+ROLE_LABELS = {"member": N_("member"), "auditor": N_("auditor"), "admin": N_("administrator")}
+
+# A record's fields as people name them (states, histories and differences on the auditor's pages,
+# changes on the public ones), by the attribute's name.
+FIELD_LABELS = {
+    "id": N_("Identifier"), "version": N_("Version"), "title": N_("Title"),
+    "description": N_("Description"), "status": N_("Status"), "dialogue_id": N_("Dialogue"),
+    "case_id": N_("Case"), "proposed_by": N_("Proposed by"),
+    "required_parties": N_("Parties that must endorse"), "endorsements": N_("Endorsed by"),
+    "responsible_party": N_("Responsible party"), "due_date": N_("Due date"),
+    "progress": N_("Progress"), "milestones": N_("Milestones"), "evidence": N_("Evidence"),
+    "completed_on": N_("Completed on"), "completed_by": N_("Completed by"),
+    "completion_summary": N_("Completion summary"), "verified_by": N_("Verified by"),
+    "public": N_("Public"), "private_note": N_("Private note"), "category": N_("Category"),
+    "raised_by": N_("Raised by"), "resolution": N_("Resolution"),
+    "commitment_ids": N_("Linked commitments"), "name": N_("Name"),
+    "slug": N_("Short name in addresses"), "country": N_("Country"), "locality": N_("Locality"),
+    "started_on": N_("Started on"), "concluded": N_("Concluded"), "meetings": N_("Meetings"),
+    "parties": N_("Parties"), "kind": N_("Kind"), "active": N_("Active"), "role": N_("Role"),
+    "language": N_("Language"), "email": N_("Email address"), "memberships": N_("Member of"),
+    "second_factor": N_("Second factor"), "revoked": N_("Revoked"), "label": N_("Label"),
+    "account_id": N_("Account"), "member": N_("Member"), "held_on": N_("Held on"),
+    "attendance": N_("Attendance"), "place": N_("Place"), "summary": N_("Summary"),
+    "url": N_("Link"), "sha256": N_("SHA-256 of the file"), "party_id": N_("Party"),
+    "reason": N_("Reason"), "note": N_("Note"), "proposed_on": N_("Proposed on"),
+    "raised_on": N_("Raised on"), "added_on": N_("Added on"),
+}
+YES_NO = (N_("no"), N_("yes"))
+
 DONE = N_("Done.")
 
 
@@ -114,6 +143,47 @@ SHOWN_MESSAGES = (
     N_("this commitment is already linked to another case"),
     N_("this dialogue has no such party"),
     N_("a language is one of: fr, en, ar"),
+    # messages made with values: `web.i18n.translate_message` finds them by these patterns
+    N_("no dialogue is called {name}"),
+    N_("no public dialogue is called {name}"),
+    N_("no commitment has the id {id}"),
+    N_("no case has the id {id}"),
+    N_("no record has the id {id}"),
+    N_("no dialogue has the id {id}"),
+    N_("no account is called {name}"),
+    N_("nothing is recorded under the id {id}"),
+    N_("nothing was recorded for this record by then"),
+    N_("this dialogue already has a party named {name}"),
+    N_("this dialogue has no party {name}"),
+    N_("this dialogue has no party called or with the id {name}"),
+    N_("a role is one of: {choices}"),
+    N_("a party's kind is one of: {choices}"),
+    N_("a case's category is one of: {choices}"),
+    N_("a status is one of: {choices}"),
+    N_("the account is already {role}"),
+    N_("{field} is required"),
+    N_("{field} is longer than {limit} characters"),
+    N_("{field} contains a NUL character"),
+    N_("{field} is not valid Unicode text"),
+    N_("{field} must be a date like 2026-03-01"),
+    N_("commitments have no action {action}"),
+    N_("cases have no action {action}"),
+    N_("accounts have no action {action}"),
+    N_("too many people are changing this {what} at once; try again"),
+    N_("ask for one point in time, not {points}"),
+    N_("give one point for {side}: a version, a time or a date"),
+    N_("{side}: {text} is not a whole number from 1"),
+    N_("{side}: {text} is not a time like 2026-03-01T14:30"),
+    N_("{side}: {text} is not a date like 2026-03-01"),
+    N_("this account has no token {token}"),
+    N_("only {allowed} commitment can {action}; this one is {state}"),  # domain.lifecycle
+    N_("or"),
+    N_("unknown action {action}"),
+    N_("{method} is not allowed here; use {allowed}"),
+    N_("the request was refused"),
+    N_("the request body is not valid JSON"),
+    N_("the checkpoint is not JSON"),
+    N_("the checkpoint is not a JSON object"),
     N_("a meeting happened on the day it was held"),
     N_("the current password is not right"),
     N_("the two new passwords differ"),

@@ -126,11 +126,21 @@ def revalidated(request: Request, tracker: Tracker, ledger: dict[str, Any], *,
 
 # --- shaping the public rows for the pages --------------------------------------------------------------
 
+# One colour per status, told apart by people who see red and green alike (and each with its
+# name beside it, so that the colour is never the only way to tell).
+STATUS_COLOURS = {
+    "proposed": "#6b6b6b", "agreed": "#0b4f8a", "in_progress": "#c25400",
+    "completed": "#1e6b2f", "verified": "#0a2e14", "rejected": "#a4000f",
+    "withdrawn": "#7a3e9d", "cancelled": "#8a5a00",
+}
+
+
 def status_chart(counts: dict[str, int]) -> dict[str, Any]:
-    """Bars for the status counts: each status with its count and bar width (0..100)."""
+    """Bars for the statuses that occur, in lifecycle order: each with its count, bar width
+    (0..100) and colour. No bars: the page says there is nothing yet instead of an empty chart."""
     top = max(counts.values(), default=0) or 1
-    bars = [{"status": s.value, "count": counts.get(s.value, 0),
-             "width": round(100 * counts.get(s.value, 0) / top, 1)} for s in Status]
+    bars = [{"status": s.value, "count": counts[s.value], "colour": STATUS_COLOURS[s.value],
+             "width": round(100 * counts[s.value] / top, 1)} for s in Status if counts.get(s.value)]
     return {"bars": bars, "total": sum(counts.values())}
 
 
@@ -245,14 +255,26 @@ def _public_dialogue(read_models: ReadModels, slug: str) -> dict[str, Any]:
 
 # --- pages ------------------------------------------------------------------------------------------------
 
+def programme_context(queries: Any, today: date, country: str | None) -> dict[str, Any]:
+    """The programme view's rows (every dialogue side by side, of one country when asked) and
+    the countries to filter by; public and auditor pages alike."""
+    every = queries.programme(today=today)
+    chosen = (country or "").strip().upper() or None
+    rows = [d for d in every if chosen is None or d["country"] == chosen]
+    return {"dialogues": rows, "countries": sorted({d["country"] for d in every}),
+            "country": chosen, "statuses": [s.value for s in Status]}
+
+
 @router.get("/")
 def index(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
-          tracker: TrackerDep) -> Response:
+          tracker: TrackerDep,
+          country: Annotated[str | None, Query(max_length=2)] = None) -> Response:
+    """The programme: every dialogue side by side, with a filter by country."""
     ledger = ledger_summary(read_models.public)
     found = revalidated(request, tracker, ledger, personal=True)
     return render(request, "public_index.html",
-                  {"dialogues": read_models.public.dialogues(), "ledger": ledger},
-                  headers=found.headers())
+                  {**programme_context(read_models.public, tracker.today(), country),
+                   "ledger": ledger}, headers=found.headers())
 
 
 @router.get("/ledger")
@@ -322,7 +344,8 @@ def commitment_page(request: Request, commitment_id: str, principal: OptionalPri
     ledger = ledger_summary(public)
     found = revalidated(request, tracker, ledger, personal=True)
     dialogue = public.dialogue_by_id(commitment["dialogue_id"])
-    timeline, page, pages = page_of(public.timeline(commitment_id), page, TIMELINE_PAGE)
+    # Newest first: the news at the top of the page.
+    timeline, page, pages = page_of(public.timeline(commitment_id)[::-1], page, TIMELINE_PAGE)
     return render(request, "public_commitment.html",
                   {"commitment": commitment, "dialogue": dialogue, "ledger": ledger,
                    "timeline": timeline, "page": page, "pages": pages}, headers=found.headers())
