@@ -224,9 +224,10 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    from web import account, admin, api, audit, auth, public, workspace
+    from web import account, admin, api, audit, auth, public, report, workspace
 
     app.include_router(api.router)
+    app.include_router(report.router)  # before public: /public/report.pdf
     app.include_router(public.router)
     app.include_router(audit.router)
     app.include_router(auth.router)

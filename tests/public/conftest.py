@@ -1,1 +1,1 @@
-from tests.webclient import client, tracker_of, world_people  # noqa: F401
+from tests.webclient import client, tracker_of, world, world_people  # noqa: F401
