@@ -41,7 +41,7 @@ ENGLISH_ONLY = frozenset((
     "should", "will",
 ))
 # Never followed: downloads, actions reached by a link, the API's own documents.
-SKIP = re.compile(r"\.(csv|json|pem|atom|ico|js|css|pdf)$|^/(static|docs|openapi|api|logout|redoc)")
+SKIP = re.compile(r"\.(csv|json|jsonl|pem|atom|ico|js|css|pdf)$|^/(static|docs|openapi|api|logout|redoc)")
 
 
 def catalogue_ids(language: str, directory: Path = TRANSLATIONS_DIR) -> dict[str, str]:
