@@ -11,7 +11,7 @@ from datetime import date
 from enum import StrEnum
 from typing import NamedTuple
 
-from domain.errors import TransitionRefused
+from domain.errors import N_, TransitionRefused
 
 
 class Status(StrEnum):
@@ -36,21 +36,21 @@ class Rule(NamedTuple):
 
 
 LIFECYCLE: dict[str, Rule] = {
-    "amend": Rule(frozenset({P}), None, "be amended"),
-    "endorse": Rule(frozenset({P}), None, "be endorsed"),
-    "agree": Rule(frozenset({P}), A, "be agreed"),
-    "reject": Rule(frozenset({P}), Status.REJECTED, "be rejected"),
-    "withdraw": Rule(frozenset({P}), Status.WITHDRAWN, "be withdrawn"),
-    "assign": Rule(frozenset({A, IP}), IP, "be assigned"),
-    "progress": Rule(frozenset({IP}), None, "have progress reported"),
-    "add-milestone": Rule(frozenset({A, IP}), None, "get a new milestone"),
-    "complete-milestone": Rule(frozenset({IP}), None, "have a milestone completed"),
-    "attach-evidence": Rule(frozenset({IP, C, V}), None, "receive evidence"),
-    "complete": Rule(frozenset({IP}), C, "be completed"),
-    "verify": Rule(frozenset({C}), V, "be verified"),
-    "dispute": Rule(frozenset({C}), IP, "be disputed"),
-    "cancel": Rule(frozenset({A, IP}), Status.CANCELLED, "be cancelled"),
-    "reopen": Rule(frozenset({C, V, Status.CANCELLED}), REOPEN, "be reopened"),
+    "amend": Rule(frozenset({P}), None, N_("be amended")),
+    "endorse": Rule(frozenset({P}), None, N_("be endorsed")),
+    "agree": Rule(frozenset({P}), A, N_("be agreed")),
+    "reject": Rule(frozenset({P}), Status.REJECTED, N_("be rejected")),
+    "withdraw": Rule(frozenset({P}), Status.WITHDRAWN, N_("be withdrawn")),
+    "assign": Rule(frozenset({A, IP}), IP, N_("be assigned")),
+    "progress": Rule(frozenset({IP}), None, N_("have progress reported")),
+    "add-milestone": Rule(frozenset({A, IP}), None, N_("get a new milestone")),
+    "complete-milestone": Rule(frozenset({IP}), None, N_("have a milestone completed")),
+    "attach-evidence": Rule(frozenset({IP, C, V}), None, N_("receive evidence")),
+    "complete": Rule(frozenset({IP}), C, N_("be completed")),
+    "verify": Rule(frozenset({C}), V, N_("be verified")),
+    "dispute": Rule(frozenset({C}), IP, N_("be disputed")),
+    "cancel": Rule(frozenset({A, IP}), Status.CANCELLED, N_("be cancelled")),
+    "reopen": Rule(frozenset({C, V, Status.CANCELLED}), REOPEN, N_("be reopened")),
 }
 
 ACTIONS: tuple[str, ...] = tuple(LIFECYCLE)
@@ -66,22 +66,22 @@ def is_overdue(status: str, due_date: date | None, today: date) -> bool:
 
 # How a status reads in a sentence ("this one is still proposed").
 _STATUS_WORDS = {
-    Status.PROPOSED: "still proposed",
-    Status.AGREED: "agreed but not yet assigned",
-    Status.IN_PROGRESS: "in progress",
-    Status.COMPLETED: "completed and waiting for verification",
-    Status.VERIFIED: "already verified",
-    Status.REJECTED: "rejected",
-    Status.WITHDRAWN: "withdrawn",
-    Status.CANCELLED: "cancelled",
+    Status.PROPOSED: N_("still proposed"),
+    Status.AGREED: N_("agreed but not yet assigned"),
+    Status.IN_PROGRESS: N_("in progress"),
+    Status.COMPLETED: N_("completed and waiting for verification"),
+    Status.VERIFIED: N_("already verified"),
+    Status.REJECTED: N_("rejected"),
+    Status.WITHDRAWN: N_("withdrawn"),
+    Status.CANCELLED: N_("cancelled"),
 }
 _ALLOWED_WORDS = {
-    Status.PROPOSED: "a proposed",
-    Status.AGREED: "an agreed",
-    Status.IN_PROGRESS: "an in-progress",
-    Status.COMPLETED: "a completed",
-    Status.VERIFIED: "a verified",
-    Status.CANCELLED: "a cancelled",
+    Status.PROPOSED: N_("a proposed"),
+    Status.AGREED: N_("an agreed"),
+    Status.IN_PROGRESS: N_("an in-progress"),
+    Status.COMPLETED: N_("a completed"),
+    Status.VERIFIED: N_("a verified"),
+    Status.CANCELLED: N_("a cancelled"),
 }
 _ORDER = list(Status)
 
@@ -101,5 +101,5 @@ def check_transition(action: str, status: Status) -> Status | str | None:
         allowed = " or ".join(_ALLOWED_WORDS[s] for s in sorted(rule.sources, key=_ORDER.index))
         raise TransitionRefused(
             f"only {allowed} commitment can {rule.phrase}; this one is {_STATUS_WORDS[status]}"
-        )
+        )  # its catalogue entry: web/labels.py
     return rule.target

@@ -9,7 +9,7 @@ carries. The public queries (`PublicQueries`) never read an `rm_*` table.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import itemgetter
@@ -217,6 +217,33 @@ class Queries:
         return self._count(f"SELECT COUNT(*) AS n FROM {self.tables.commitments} "
                            f"WHERE dialogue_id=? AND {clause}", [dialogue_id, *params])
 
+    def programme(self, *, today: date, country: str | None = None) -> list[dict[str, Any]]:
+        """Every dialogue side by side (of one country, when given): its counts by status,
+        completed, completed on time (of those with a due date), the on-time rate (None before
+        any), overdue and the last activity; one GROUP BY over the commitments."""
+        overdue, params = overdue_sql(today)
+        done = "status IN ('completed', 'verified')"
+        rows = {r["dialogue_id"]: r for r in self._all(
+            f"SELECT dialogue_id, SUM(CASE WHEN {done} THEN 1 ELSE 0 END) AS done, "
+            f"SUM(CASE WHEN {done} AND due_date IS NOT NULL THEN 1 ELSE 0 END) AS done_due, "
+            f"SUM(CASE WHEN {done} AND completed_on IS NOT NULL AND due_date IS NOT NULL "
+            f"AND completed_on <= due_date THEN 1 ELSE 0 END) AS on_time, "
+            f"SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END) AS overdue, "
+            f"MAX(last_activity) AS last_activity "
+            f"FROM {self.tables.commitments} GROUP BY dialogue_id", params)}
+        found = []
+        for dialogue in self.dialogues():
+            if country and dialogue["country"] != country.upper():
+                continue
+            row = rows.get(dialogue["id"], {})
+            done_due, on_time = int(row.get("done_due") or 0), int(row.get("on_time") or 0)
+            found.append(dict(dialogue, done=int(row.get("done") or 0), on_time=on_time,
+                              on_time_rate=on_time / done_due if done_due else None,
+                              overdue=int(row.get("overdue") or 0),
+                              last_activity=_time(str(row["last_activity"]))
+                              if row.get("last_activity") else None))
+        return found
+
     def scorecards(self, dialogue_id: str, *, today: date) -> list[dict[str, Any]]:
         """Per responsible party: assigned, completed (on time), verified, overdue, disputed.
         Counted in SQL (GROUP BY): a dialogue of 10,000 commitments sends a few rows, not 10,000."""
@@ -360,6 +387,22 @@ class PrivateQueries(Queries):
             "resolution": row["resolution"],
         }
 
+    def names_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """The name of each id that is a party, dialogue, account, commitment or case (a title for
+        the last two): what the auditor's pages show instead of ids."""
+        wanted = sorted({str(i) for i in ids})
+        found: dict[str, str] = {}
+        sources = (("rm_parties", "name"), ("rm_dialogues", "name"), ("rm_accounts", "name"),
+                   ("rm_commitments", "title"), ("rm_cases", "title"))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for table, column in sources:
+                for row in self._all(f"SELECT id, {column} AS name FROM {table} "
+                                     f"WHERE id IN ({marks})", chunk):
+                    found.setdefault(row["id"], row["name"])
+        return found
+
     def cases(self, dialogue_id: str) -> list[dict[str, Any]]:
         names = self._party_names(dialogue_id)
         rows = self._all("SELECT * FROM rm_cases WHERE dialogue_id=? ORDER BY raised_on DESC, "
@@ -431,8 +474,19 @@ class PrivateQueries(Queries):
 
     def activity(self, *, account_id: str | None = None, party_id: str | None = None,
                  since: datetime | None = None, until: datetime | None = None,
+                 on_or_after: date | None = None, on_or_before: date | None = None,
                  limit: int = 200) -> list[dict[str, Any]]:
+        """Timeline entries, newest first, by actor, party, recorded time (`since`, `until`) or
+        business date (`on_or_after`, `on_or_before`: the day it happened; an entry without one,
+        such as a sign-in, by the day it was recorded)."""
         where, params = [], []
+        day = "COALESCE(t.occurred_on, SUBSTR(t.recorded_at, 1, 10))"
+        if on_or_after:
+            where.append(f"{day}>=?")
+            params.append(on_or_after.isoformat())
+        if on_or_before:
+            where.append(f"{day}<=?")
+            params.append(on_or_before.isoformat())
         if account_id:
             where.append("t.actor_id=?")
             params.append(account_id)

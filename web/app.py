@@ -35,7 +35,7 @@ from tracker.bootstrap import (
 from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, current_principal, render, wants_fragment
-from web.errors import described, error_json
+from web.errors import described, error_json, in_reader_language
 from web.limits import BodyLimit
 from web.public import NotModified
 from web.security import (
@@ -83,7 +83,7 @@ def allowed_methods(request: Request) -> list[str]:
 def method_not_allowed(request: Request) -> Response:
     """405 `method_not_allowed` with the `Allow` header, for pages and the API alike (TRACE too)."""
     allowed = ", ".join(allowed_methods(request))
-    message = f"{request.method[:20]} is not allowed here; use {allowed}"
+    message = in_reader_language(request, f"{request.method[:20]} is not allowed here; use {allowed}")
     if is_api(request):
         response: Response = error_json(405, "method_not_allowed", message)
     else:
@@ -249,9 +249,10 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    from web import account, admin, api, audit, auth, mail_pages, meetings, public, workspace
+    from web import account, admin, api, audit, auth, mail_pages, meetings, public, report, workspace
 
     app.include_router(api.router)
+    app.include_router(report.router)  # before public: /public/report.pdf
     app.include_router(public.router)
     app.include_router(audit.router)
     app.include_router(auth.router)

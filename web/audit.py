@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import tempfile
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from domain.errors import InvalidInput, NotFound
+from domain.errors import N_, InvalidInput, NotFound
 from projections.ledger import load_signing_key, public_key_hex, verify
 from projections.readmodels import ReadModels
 from tracker import policy
@@ -27,6 +28,7 @@ from tracker.application import Principal, Tracker, parse_uuid
 from tracker.settings import Settings
 from tracker.transfer import export_log
 from web.deps import CurrentPrincipal, FreshReadModelsDep, SettingsDep, TrackerDep, render
+from web.public import programme_context
 from web.reading import csv_cell, page_of
 
 router = APIRouter(prefix="/audit", tags=["audit"], include_in_schema=False)
@@ -75,15 +77,6 @@ def parse_point(version: str | None, when: str | None, day: str | None,
     return {kind: value}
 
 
-def point_label(point: dict[str, Any] | None) -> str:
-    if not point:
-        return "now"
-    (kind, value), = point.items()
-    if kind == "version":
-        return f"version {value}"
-    return f"recorded by {value.isoformat()}" if kind == "as_of" else f"business date {value}"
-
-
 def _key(item: Any, index: int) -> str:
     if isinstance(item, dict) and "id" in item:
         return str(item.get("title") or item.get("description") or item["id"])[:60]
@@ -114,19 +107,14 @@ def diff_states(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]
     return []
 
 
-def party_names(read_models: ReadModels) -> dict[str, str]:
-    return {p["id"]: p["name"] for d in read_models.dialogues() for p in d["parties"]}
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def named(value: Any, names: dict[str, str]) -> Any:
-    """The value with party ids replaced by their names (for people reading a state or a diff)."""
-    if isinstance(value, str):
-        return names.get(value, value)
-    if isinstance(value, list):
-        return [named(v, names) for v in value]
-    if isinstance(value, dict):
-        return {k: named(v, names) for k, v in value.items()}
-    return value
+def names_in(read_models: ReadModels, *values: Any) -> dict[str, str]:
+    """id -> name (party, dialogue, account) or title (commitment, case) for every id these
+    values hold: the pages show names, and the ids on demand."""
+    ids = set(UUID_TEXT.findall(json.dumps(values, default=str)))
+    return read_models.names_of(ids) if ids else {}
 
 
 SECRET_FIELDS = ("password_hash", "digest", "secret", "recovery_codes", "recovery_code")
@@ -150,8 +138,12 @@ def plain(value: Any) -> Any:
 # --- pages ------------------------------------------------------------------------------------------------
 
 @router.get("/")
-def index(request: Request, principal: Auditor, read_models: FreshReadModelsDep) -> Response:
-    return render(request, "audit_index.html", {"dialogues": read_models.dialogues()})
+def index(request: Request, principal: Auditor, read_models: FreshReadModelsDep,
+          tracker: TrackerDep,
+          country: Annotated[str | None, Query(max_length=2)] = None) -> Response:
+    """The records, and the programme view over every commitment, private ones included."""
+    return render(request, "audit_index.html",
+                  programme_context(read_models, tracker.today(), country))
 
 
 @router.get("/find")
@@ -199,10 +191,11 @@ def _history(tracker: Tracker, read_models: ReadModels, record_id: str) -> list[
 def history(request: Request, record_id: str, principal: Auditor, read_models: FreshReadModelsDep,
             tracker: TrackerDep, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
     rows, page, pages = page_of(_history(tracker, read_models, record_id), page, HISTORY_PAGE)
-    state = tracker.repository.get(parse_uuid(record_id, "record")).state()
+    state = plain(tracker.repository.get(parse_uuid(record_id, "record")).state())
+    record = str(parse_uuid(record_id, "record"))
     return render(request, "audit_history.html", {
-        "record_id": str(parse_uuid(record_id, "record")), "rows": rows, "page": page,
-        "pages": pages, "state": named(plain(state), party_names(read_models))})
+        "record_id": record, "rows": rows, "page": page, "pages": pages, "state": state,
+        "names": names_in(read_models, record, state, [r["entry"] for r in rows])})
 
 
 @router.get("/records/{record_id}/history.csv")
@@ -231,10 +224,10 @@ def state_as_of(request: Request, record_id: str, principal: Auditor, tracker: T
                 as_of_date: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     """A record as it was at a version, a recorded time or on a business date."""
     point = parse_point(version, as_of, as_of_date, "point")
-    state = tracker.state_as_of(record_id, **(point or {}))
+    state = plain(tracker.state_as_of(record_id, **(point or {})))
     return render(request, "audit_state.html", {
-        "record_id": record_id, "state": named(plain(state), party_names(read_models)),
-        "label": point_label(point),
+        "record_id": record_id, "state": state, "point": point,
+        "names": names_in(read_models, record_id, state),
         "query": {"version": version or "", "as_of": as_of or "", "as_of_date": as_of_date or ""}})
 
 
@@ -254,16 +247,36 @@ def diff(request: Request, record_id: str, principal: Auditor, tracker: TrackerD
     if a is not None:
         before = plain(tracker.state_as_of(record_id, **a))
         after = plain(tracker.state_as_of(record_id, **(b or {})))
-        names = party_names(read_models)
-        rows = [dict(row, before=named(row["before"], names), after=named(row["after"], names))
-                for row in diff_states(before, after)]
+        rows = diff_states(before, after)
     else:
         tracker.state_as_of(record_id)  # an unknown record is a 404 even before a point is given
     query = {"a_version": a_version or "", "a_time": a_time or "", "a_date": a_date or "",
              "b_version": b_version or "", "b_time": b_time or "", "b_date": b_date or ""}
     return render(request, "audit_diff.html", {
-        "record_id": record_id, "rows": rows, "query": query,
-        "a_label": point_label(a), "b_label": point_label(b)})
+        "record_id": record_id, "rows": rows, "query": query, "a_point": a, "b_point": b,
+        "names": names_in(read_models, record_id, rows)})
+
+
+def _day(text: str | None, field: str) -> date | None:
+    """A date from a filter's field; empty is no bound."""
+    if not text or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{field} must be a date like 2026-03-01", field) from None
+
+
+PERIOD_BASES = ("business", "recorded")
+
+
+def _within(entry: dict[str, Any], start: datetime | None, end: datetime | None,
+            first: date | None, last: date | None) -> bool:
+    """The entry is in the period: by recorded time, and by business date (the day it happened,
+    or it was recorded when it has none), as `read_models.activity` filters."""
+    day = entry.get("occurred_on") or entry["recorded_at"].astimezone(UTC).date()
+    return ((start is None or entry["recorded_at"] >= start) and (end is None or entry["recorded_at"] <= end)
+            and (first is None or day >= first) and (last is None or day <= last))
 
 
 @router.get("/activity")
@@ -271,17 +284,25 @@ def activity(request: Request, principal: Auditor, read_models: FreshReadModelsD
              tracker: TrackerDep,
              account: Annotated[str | None, Query(max_length=64)] = None,
              party: Annotated[str | None, Query(max_length=64)] = None,
-             since: Annotated[date | None, Query()] = None,
-             until: Annotated[date | None, Query()] = None) -> Response:
-    """What an account did (and what was done to its access), or a party's actions, in a period."""
-    start = datetime.combine(since, time.min, UTC) if since else None
-    end = datetime.combine(until, time.max, UTC) if until else None
+             since: Annotated[str | None, Query(max_length=40)] = None,
+             until: Annotated[str | None, Query(max_length=40)] = None,
+             by: Annotated[str, Query(max_length=20)] = "business") -> Response:
+    """What an account did (and what was done to its access), or a party's actions, in a period
+    of business dates (the day it happened, the default) or of recorded times. Every field of the
+    form may be left empty."""
+    first, last = _day(since, "since"), _day(until, "until")
+    if by not in PERIOD_BASES:
+        raise InvalidInput(N_("the period is by business date or by recorded time"), "by")
+    start = datetime.combine(first, time.min, UTC) if first and by == "recorded" else None
+    end = datetime.combine(last, time.max, UTC) if last and by == "recorded" else None
+    days = (first, last) if by == "business" else (None, None)
+    account = (account or "").strip() or None
     account_id = str(tracker.account_by_name(account).id) if account else None
     entries = read_models.activity(account_id=account_id, party_id=party or None, since=start,
-                                   until=end, limit=ACTIVITY_LIMIT)
+                                   until=end, on_or_after=days[0], on_or_before=days[1],
+                                   limit=ACTIVITY_LIMIT)
     if account_id:  # grants, revocations, tokens and failed sign-ins recorded on the account itself
-        own = [e for e in read_models.timeline(account_id)
-               if (start is None or e["recorded_at"] >= start) and (end is None or e["recorded_at"] <= end)]
+        own = [e for e in read_models.timeline(account_id) if _within(e, start, end, *days)]
         seen = {e["position"] for e in entries}
         entries = sorted([*entries, *(e for e in own if e["position"] not in seen)],
                          key=lambda e: e["position"], reverse=True)[:ACTIVITY_LIMIT]
@@ -289,9 +310,10 @@ def activity(request: Request, principal: Auditor, read_models: FreshReadModelsD
                for p in d["parties"]]
     return render(request, "audit_activity.html", {
         "entries": entries, "parties": parties, "limit": ACTIVITY_LIMIT,
-        "query": {"account": account or "", "party": party or "",
-                  "since": since.isoformat() if since else "",
-                  "until": until.isoformat() if until else ""}})
+        "names": names_in(read_models, [(e["aggregate_id"], e["changes"]) for e in entries]),
+        "query": {"account": account or "", "party": party or "", "by": by,
+                  "since": first.isoformat() if first else "",
+                  "until": last.isoformat() if last else ""}})
 
 
 def _verify_page(request: Request, tracker: Tracker, read_models: ReadModels, settings: Settings,

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from domain.errors import DomainError, InvalidInput
 from web.deps import OptionalPrincipal, TrackerDep, needs_second_factor, pending_sign_in, render
+from web.errors import in_reader_language
 from web.i18n import LANGUAGES
 from web.security import TooManyAttempts, client_address, end_session, start_session
 
@@ -133,7 +134,8 @@ def switch_language(request: Request, principal: OptionalPrincipal, tracker: Tra
                     lang: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
     if lang not in LANGUAGES:
         return render(request, "error.html", {"status": 422, "code": "invalid",
-                                              "message": "a language is one of: fr, en"},
+                                              "message": in_reader_language(
+                          request, "a language is one of: fr, en, ar")},
                       status_code=422)
     request.session["lang"] = lang
     if principal is not None and principal.account_id and principal.language != lang:

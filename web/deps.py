@@ -14,7 +14,7 @@ from projections.readmodels import ReadModels
 from projections.tree import ProofService
 from tracker.application import Principal, Tracker
 from tracker.settings import Settings
-from web.i18n import request_language, translator
+from web.i18n import LANGUAGE_NAMES, direction, format_locale, request_language, translator
 from web.security import csrf_token, end_session
 
 
@@ -143,6 +143,9 @@ def page_context(request: Request) -> dict[str, Any]:
     return {
         "request": request,
         "locale": language,
+        "format_locale": format_locale(request, language),
+        "direction": direction(language),
+        "languages": LANGUAGE_NAMES,
         "translations": translator(request.app.state.catalogues, language),
         "csrf_token": csrf_token(request) if "session" in request.scope else "",
         "principal": getattr(request.state, "principal", None),

@@ -4,8 +4,9 @@ Every refusal under /api is `{"error": {"code", "message", "field"?}}` (the cont
 table's refusal adds `rows`: `[{"row", "column", "message"}]`, every problem), whichever
 part of the app raised it: a domain rule, the policy, the CSRF check, FastAPI's validation, an
 unknown route, an anonymous call. Pages show the same status and message (`web/app.py`). Messages
-are in the reader's language where the catalogues have them (the session's choice, else the
-account's preference, else Accept-Language, else French); messages that carry values stay English.
+are in the reader's language (the session's choice, else the account's preference, else
+Accept-Language, else French); a message that carries values is translated by the catalogue's
+entry with placeholders it was made from (`web.i18n.translate_message`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from domain.errors import (
 )
 from projections import ReadModelTimeout
 from web.deps import NotSignedIn
-from web.i18n import DEFAULT_LANGUAGE, LANGUAGES, negotiate, translator
+from web.i18n import DEFAULT_LANGUAGE, LANGUAGES, negotiate, translate_message, translator
 from web.security import CSRFError
 
 # The one table: a domain error's HTTP status (its `code` is the error's own).
@@ -43,7 +44,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
 HTTP_CODES = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "bad_media_type",
               422: "invalid", 429: "too_many_requests"}
-NOT_SIGNED_IN = "sign in or send an API token as 'Authorization: Bearer TOKEN'"
+NOT_SIGNED_IN = N_("sign in or send an API token as 'Authorization: Bearer TOKEN'")
 READ_MODELS_LAG = N_("your change was recorded, but the lists are slow to show it; "
                      "reload the page in a moment")
 
@@ -69,7 +70,8 @@ def reader_language(request: Request | None) -> str:
 def in_reader_language(request: Request | None, message: str) -> str:
     if request is None or not hasattr(request.app.state, "catalogues"):
         return message
-    return translator(request.app.state.catalogues, reader_language(request)).gettext(message)
+    return translate_message(translator(request.app.state.catalogues, reader_language(request)),
+                             message)
 
 
 def error_json(status: int, code: str, message: str, field: str | None = None,
@@ -105,22 +107,23 @@ def described(exc: Exception, request: Request | None = None
             request.session.get("account_id")
         if not signed_in:  # no session to protect: the caller simply is not signed in
             return described(NotSignedIn(), request)
-        return 403, "csrf", exc.message, None, {}
+        return 403, "csrf", in_reader_language(request, exc.message), None, {}
     if isinstance(exc, DomainError):
         return (status_of(exc), exc.code, in_reader_language(request, exc.message),
                 getattr(exc, "field", None), {})
     if isinstance(exc, NotSignedIn):
-        return 401, "not_signed_in", NOT_SIGNED_IN, None, {"WWW-Authenticate": "Bearer"}
+        return (401, "not_signed_in", in_reader_language(request, NOT_SIGNED_IN), None,
+                {"WWW-Authenticate": "Bearer"})
     if isinstance(exc, ReadModelTimeout):
         # The command was saved; only the read models lag behind. Say so rather than fail.
         return 503, "read_model_lag", in_reader_language(request, READ_MODELS_LAG), None, {}
     if isinstance(exc, RequestValidationError):
         status, code, message, field = _validation_message(exc)
-        return status, code, message, field, {}
+        return status, code, in_reader_language(request, message), field, {}
     if isinstance(exc, StarletteHTTPException) and 400 <= exc.status_code < 500:
         message = exc.detail if isinstance(exc.detail, str) else "the request was refused"
-        return (exc.status_code, HTTP_CODES.get(exc.status_code, "refused"), message, None,
-                dict(exc.headers or {}))
+        return (exc.status_code, HTTP_CODES.get(exc.status_code, "refused"),
+                in_reader_language(request, message), None, dict(exc.headers or {}))
     return None
 
 

@@ -1,16 +1,19 @@
-"""French and English: the gettext catalogues, the request's language, dates and numbers.
+"""French, English and Arabic: the gettext catalogues, the request's language, dates and numbers.
 
-The catalogues are the Babel .po files in web/translations/{fr,en}/LC_MESSAGES/messages.po. They are
+The catalogues are the Babel .po files in web/translations/{fr,en,ar}/LC_MESSAGES/messages.po. They are
 compiled in memory when the app starts (no .mo build step, nothing generated in the tree); English
 msgids are the source text. The language of a request is, in order: the session's choice (set from
 the account's preference at sign-in, or by the switch on every page), then Accept-Language, then
 French. Templates get `_`/`gettext`/`ngettext` (jinja2's i18n extension, new-style) and the filters
-`date`, `datetime`, `number` and `percent`, all reading the `locale` of the rendering context.
+`date`, `datetime`, `number` and `percent`, all reading the `format_locale` of the rendering context
+(the language with the browser's region when it asks for one: `en-GB` dates read 30 Jun 2030, not
+6/30/30), else its `locale`. Arabic pages are written right to left (`direction`).
 """
 
 from __future__ import annotations
 
 import gettext as gettext_module
+import re
 from datetime import date, datetime
 from functools import lru_cache
 from io import BytesIO
@@ -29,9 +32,10 @@ from starlette.requests import Request
 
 from web import labels
 
-LANGUAGES = ("fr", "en")
+LANGUAGES = ("fr", "en", "ar")
 DEFAULT_LANGUAGE = "fr"
-LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+LANGUAGE_NAMES = {"fr": "Français", "en": "English", "ar": "العربية"}
+RIGHT_TO_LEFT = frozenset({"ar"})
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 
 
@@ -72,21 +76,101 @@ def request_language(request: Request) -> str:
     chosen = request.session.get("lang") if "session" in request.scope else None
     if chosen in LANGUAGES:
         return chosen
-    if chosen:  # an account language without a catalogue yet (Arabic): the default, French
-        return DEFAULT_LANGUAGE
     return negotiate(request.headers.get("accept-language")) or DEFAULT_LANGUAGE
+
+
+def direction(language: str) -> str:
+    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
+
+
+@lru_cache(maxsize=256)
+def _regional(accept_language: str, language: str) -> str:
+    for item in accept_language.split(","):
+        tag = item.partition(";")[0].strip().replace("_", "-")
+        base, _, region = tag.partition("-")
+        if base.lower() == language and region.isalpha() and len(region) == 2:
+            try:
+                return str(Locale.parse(f"{language}_{region.upper()}"))
+            except (ValueError, LookupError):
+                return language
+    return language
+
+
+def format_locale(request: Request, language: str) -> str:
+    """The Babel locale that formats dates and numbers: the page's language, with the region the
+    browser names for that language (`en-GB`, `fr-BF`, `ar-TN`) when Babel knows it."""
+    return _regional(request.headers.get("accept-language") or "", language)
 
 
 def translator(catalogues: dict[str, gettext_module.GNUTranslations], language: str) -> Any:
     return catalogues.get(language) or gettext_module.NullTranslations()
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@lru_cache(maxsize=1)
+def message_patterns(directory: Path = TRANSLATIONS_DIR) -> tuple[frozenset[str],
+                                                                   tuple[tuple[re.Pattern[str], str], ...]]:
+    """The English msgids, and those with {placeholders} as patterns that match the sentences
+    made from them (`no dialogue is called 'x'` is `no dialogue is called {name}`), the most
+    specific (longest fixed text) first."""
+    with (directory / "en" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        ids = [m.id for m in read_po(po) if m.id and isinstance(m.id, str)]
+    patterns = []
+    for msgid in ids:
+        pieces = _PLACEHOLDER.split(msgid)  # text, name, text, name, ..., text
+        fixed = "".join(pieces[0::2])
+        if len(pieces) < 3 or len(fixed.strip(" :.")) < 8:
+            continue
+        regex = "".join(re.escape(piece) if i % 2 == 0 else f"(?P<{piece}>.+?)"
+                        for i, piece in enumerate(pieces))
+        patterns.append((len(fixed), re.compile(regex, re.S), msgid))
+    patterns.sort(key=lambda item: -item[0])
+    return frozenset(ids), tuple((regex, msgid) for _, regex, msgid in patterns)
+
+
+@lru_cache(maxsize=8)
+def _own_texts(translations: Any) -> frozenset[str]:
+    """Every translation a catalogue holds (a message may reach a page already translated)."""
+    return frozenset(v for v in getattr(translations, "_catalog", {}).values() if isinstance(v, str))
+
+
+def _value_text(translations: Any, value: str, known: frozenset[str]) -> str:
+    """A value quoted in a message: translated when it is a message itself, or a list of them
+    joined by "or" ("an agreed or an in-progress")."""
+    if value in known:
+        return translations.gettext(value)
+    parts = value.split(" or ")
+    if len(parts) > 1 and all(part in known for part in parts):
+        return f" {translations.gettext('or')} ".join(translations.gettext(p) for p in parts)
+    return value
+
+
+def translate_message(translations: Any, message: str) -> str:
+    """A message made at run time in the reader's language: its own entry, or the entry with
+    placeholders it was made from, filled with the same values, themselves translated when they
+    are messages (a refusal of the lifecycle names an action and a status)."""
+    known, patterns = message_patterns()
+    if message in known or "{" in message:
+        return translations.gettext(message)
+    for regex, msgid in patterns:
+        found = regex.fullmatch(message)
+        if found:
+            values = {k: _value_text(translations, v, known) for k, v in found.groupdict().items()}
+            return _PLACEHOLDER.sub(lambda m, v=values: v.get(m.group(1), m.group(0)),
+                                    translations.gettext(msgid))
+    if message in _own_texts(translations):
+        return message
+    return translations.gettext(message)
+
+
 @pass_context
 def _gettext(context: Context, message: str) -> str:
     """The message translated when the catalogue has it, as plain text: autoescaping escapes it
     and a % in it is not a format. Templates call it as `translate()` for a message made at run
-    time (an error that may quote what was typed); `_()` is for literals."""
-    return context["translations"].gettext(message)
+    time (an error that may quote what was typed, see `translate_message`); `_()` is for literals."""
+    return translate_message(context["translations"], message)
 
 
 @lru_cache(maxsize=4096)
@@ -130,13 +214,17 @@ def _percent_text(value: float | int, locale: str) -> str:
     return format_percent(value, locale=locale)
 
 
+def _locale_of(context: Context) -> str:
+    return context.get("format_locale") or context["locale"]
+
+
 @pass_context
 def _format_date(context: Context, value: date | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
-    return _date_text(value, fmt, context["locale"])
+    return _date_text(value, fmt, _locale_of(context))
 
 
 @pass_context
@@ -145,18 +233,43 @@ def _format_datetime(context: Context, value: datetime | None, fmt: str = "mediu
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return format_datetime(value, format=fmt, locale=context["locale"])
+    return format_datetime(value, format=fmt, locale=_locale_of(context))
 
 
 @pass_context
 def _format_number(context: Context, value: float | int) -> str:
-    return _decimal_text(value, context["locale"])
+    return _decimal_text(value, _locale_of(context))
 
 
 @pass_context
 def _format_percent(context: Context, value: float | int, whole: bool = True) -> str:
     """`whole`: the value is 0..100 (progress), else a ratio 0..1."""
-    return _percent_text(value / 100 if whole else value, context["locale"])
+    return _percent_text(value / 100 if whole else value, _locale_of(context))
+
+
+@pass_context
+def _country_name(context: Context, code: str | None) -> str:
+    """A country's name in the page's language ("BF": Burkina Faso, Burkina Faso, بوركينا فاسو)."""
+    if not code:
+        return ""
+    return _territory(code.upper(), context["locale"])
+
+
+@lru_cache(maxsize=1024)
+def _territory(code: str, locale: str) -> str:
+    return Locale.parse(locale).territories.get(code, code)
+
+
+def as_time(value: Any) -> date | datetime | None:
+    """A value that is a date or a time in ISO text (as states and changes hold them), or None."""
+    if isinstance(value, datetime | date):
+        return value
+    if not isinstance(value, str) or not 10 <= len(value) <= 40 or value[4:5] != "-":
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def install(env: Environment) -> None:
@@ -169,10 +282,14 @@ def install(env: Environment) -> None:
     env.filters["datetime"] = _format_datetime
     env.filters["number"] = _format_number
     env.filters["percent"] = _format_percent
+    env.filters["country"] = _country_name
+    env.globals["as_time"] = as_time
     env.globals.update(status_labels=labels.STATUS_LABELS, action_labels=labels.ACTION_LABELS,
                        done_messages=labels.DONE_MESSAGES, event_labels=labels.EVENT_LABELS,
                        category_labels=labels.CATEGORY_LABELS, done_label=labels.DONE,
-                       party_kind_labels=labels.PARTY_KIND_LABELS,
+                       party_kind_labels=labels.PARTY_KIND_LABELS, field_labels=labels.FIELD_LABELS,
+                       role_labels=labels.ROLE_LABELS, yes_no=labels.YES_NO,
+                       language_names=LANGUAGE_NAMES,
                        column_labels=labels.COLUMN_LABELS, outcome_labels=labels.OUTCOME_LABELS)
 
 

@@ -33,7 +33,7 @@ from projections.readmodels import ReadModels
 from tracker.application import Tracker
 from web import api_models as m
 from web.deps import FreshReadModelsDep, OptionalPrincipal, ProofsDep, TrackerDep, render
-from web.i18n import request_language, translator
+from web.i18n import format_locale, request_language, translator
 from web.reading import csv_cell, ledger_summary, page_of
 from web.security import csrf_token
 
@@ -105,7 +105,8 @@ def validators(request: Request, tracker: Tracker, ledger: dict[str, Any], *,
                       ledger.get("tree_head"), ledger.get("cosigned_head")]  # (heads: cosignatures)
     if personal:  # a page: its language, the signed-in name and the CSRF token in the layout
         principal = getattr(request.state, "principal", None)
-        key += [request_language(request), principal.name if principal else "",
+        language = request_language(request)
+        key += [language, format_locale(request, language), principal.name if principal else "",
                 csrf_token(request), request.headers.get("hx-request", "")]
     digest = hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:32]
     return Validators(etag=f'W/"{digest}"', last_modified=head_time(tracker, ledger["public_position"]),
@@ -135,11 +136,21 @@ def revalidated(request: Request, tracker: Tracker, ledger: dict[str, Any], *,
 
 # --- shaping the public rows for the pages --------------------------------------------------------------
 
+# One colour per status, told apart by people who see red and green alike (and each with its
+# name beside it, so that the colour is never the only way to tell).
+STATUS_COLOURS = {
+    "proposed": "#6b6b6b", "agreed": "#0b4f8a", "in_progress": "#c25400",
+    "completed": "#1e6b2f", "verified": "#0a2e14", "rejected": "#a4000f",
+    "withdrawn": "#7a3e9d", "cancelled": "#8a5a00",
+}
+
+
 def status_chart(counts: dict[str, int]) -> dict[str, Any]:
-    """Bars for the status counts: each status with its count and bar width (0..100)."""
+    """Bars for the statuses that occur, in lifecycle order: each with its count, bar width
+    (0..100) and colour. No bars: the page says there is nothing yet instead of an empty chart."""
     top = max(counts.values(), default=0) or 1
-    bars = [{"status": s.value, "count": counts.get(s.value, 0),
-             "width": round(100 * counts.get(s.value, 0) / top, 1)} for s in Status]
+    bars = [{"status": s.value, "count": counts[s.value], "colour": STATUS_COLOURS[s.value],
+             "width": round(100 * counts[s.value] / top, 1)} for s in Status if counts.get(s.value)]
     return {"bars": bars, "total": sum(counts.values())}
 
 
@@ -254,14 +265,26 @@ def _public_dialogue(read_models: ReadModels, slug: str) -> dict[str, Any]:
 
 # --- pages ------------------------------------------------------------------------------------------------
 
+def programme_context(queries: Any, today: date, country: str | None) -> dict[str, Any]:
+    """The programme view's rows (every dialogue side by side, of one country when asked) and
+    the countries to filter by; public and auditor pages alike."""
+    every = queries.programme(today=today)
+    chosen = (country or "").strip().upper() or None
+    rows = [d for d in every if chosen is None or d["country"] == chosen]
+    return {"dialogues": rows, "countries": sorted({d["country"] for d in every}),
+            "country": chosen, "statuses": [s.value for s in Status]}
+
+
 @router.get("/")
 def index(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
-          tracker: TrackerDep) -> Response:
+          tracker: TrackerDep,
+          country: Annotated[str | None, Query(max_length=2)] = None) -> Response:
+    """The programme: every dialogue side by side, with a filter by country."""
     ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=True)
     return render(request, "public_index.html",
-                  {"dialogues": read_models.public.dialogues(), "ledger": ledger},
-                  headers=found.headers())
+                  {**programme_context(read_models.public, tracker.today(), country),
+                   "ledger": ledger}, headers=found.headers())
 
 
 @router.get("/ledger")
@@ -331,7 +354,8 @@ def commitment_page(request: Request, commitment_id: str, principal: OptionalPri
     ledger = public_ledger(public)
     found = revalidated(request, tracker, ledger, personal=True)
     dialogue = public.dialogue_by_id(commitment["dialogue_id"])
-    timeline, page, pages = page_of(public.timeline(commitment_id), page, TIMELINE_PAGE)
+    # Newest first: the news at the top of the page.
+    timeline, page, pages = page_of(public.timeline(commitment_id)[::-1], page, TIMELINE_PAGE)
     return render(request, "public_commitment.html",
                   {"commitment": commitment, "dialogue": dialogue, "ledger": ledger,
                    "timeline": timeline, "page": page, "pages": pages}, headers=found.headers())
@@ -361,6 +385,7 @@ def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: 
     entries = public_changes(public, rows)
     language = request_language(request)
     context = {"request": request, "locale": language,
+               "format_locale": format_locale(request, language),
                "translations": translator(request.app.state.catalogues, language),
                "dialogue": dialogue, "entries": entries, "ledger": ledger,
                "base": str(request.base_url).rstrip("/"),

@@ -114,11 +114,20 @@ def test_refused_commands_answer_the_domain_error_as_json(client, world, as_, wh
 
 def test_an_action_not_allowed_in_the_status_is_a_409_with_the_reason(client, world, as_):
     cid = propose(client, world, as_)["id"]
-    response = act(client, as_, "police", cid, "complete", summary="done")
+    url = f"/api/v1/commitments/{cid}/complete"
+    response = client.post(url, json={"summary": "done"},
+                           headers={**as_("police"), "Accept-Language": "en"})
     assert response.status_code == 409
     assert response.json()["error"] == {
         "code": "transition_refused",
         "message": "only an in-progress commitment can be completed; this one is still proposed"}
+    # The same sentence in the reader's language, its values (action, status) translated too.
+    for language, message in (
+            ("fr", "seul un engagement en cours peut être achevé ; celui-ci est encore proposé"),
+            ("ar", "لا يُنجز إلا الالتزام قيد التنفيذ؛ وهذا الالتزام ما زال مقترحًا")):
+        response = client.post(url, json={"summary": "done"},
+                               headers={**as_("police"), "Accept-Language": language})
+        assert response.json()["error"]["message"] == message
 
 
 def test_a_domain_refusal_of_a_value_is_a_422_naming_the_field(client, world, as_):

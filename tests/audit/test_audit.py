@@ -72,15 +72,22 @@ def test_the_state_as_of_a_business_date_a_version_and_a_recorded_time(client, a
     auditor = as_("auditor")
 
     def status_at(**query):
-        response = client.get(url, params=query, headers=auditor)
+        response = client.get(url, params=query, headers={**auditor, "Accept-Language": "en"})
         assert response.status_code == 200, response.text
         return response.text
 
-    assert "<td>proposed</td>" in status_at(as_of_date=day(7).isoformat())
-    assert "<td>agreed</td>" in status_at(as_of_date=day(15).isoformat())
-    assert "<td>in_progress</td>" in status_at(as_of_date=day(35).isoformat())
-    assert "<td>proposed</td>" in status_at(version="2")
-    assert "<td>agreed</td>" in status_at(as_of=story["middle"].isoformat())
+    # The status by its name in the reader's language, beside the field's label.
+    status = '<th scope="row">Status</th><td>{}</td>'.format
+    assert status("proposed") in status_at(as_of_date=day(7).isoformat())
+    assert status("agreed") in status_at(as_of_date=day(15).isoformat())
+    assert status("in progress") in status_at(as_of_date=day(35).isoformat())
+    assert status("proposed") in status_at(version="2")
+    assert status("agreed") in status_at(as_of=story["middle"].isoformat())
+    page = status_at(as_of_date=day(35).isoformat())
+    assert f"<h1>State as of: business date {day(35).strftime('%B')}" in page
+    assert "Police nationale" in page and story["commitment"] in page  # the name; the id on demand
+    french = client.get(url, params={"version": "2"}, headers=auditor).text
+    assert '<th scope="row">Statut</th><td>proposé</td>' in french
     assert client.get(url, params={"version": "many"}, headers=auditor).status_code == 422
     assert client.get(url, params={"version": "1", "as_of_date": "2026-01-01"},
                       headers=auditor).status_code == 422
@@ -88,24 +95,28 @@ def test_the_state_as_of_a_business_date_a_version_and_a_recorded_time(client, a
 
 def test_the_diff_between_two_points_names_every_changed_field(client, as_, story):
     url = f"/audit/records/{story['commitment']}/diff"
-    html = client.get(url, params={"a_version": "1"}, headers=as_("auditor")).text
-    for field in ("status", "endorsements", "responsible_party", "due_date", "progress",
-                  "milestones[Recruit]", "evidence[Patrol log]", "public",
-                  "completion_summary"):
-        assert f"<code>{field}</code>" in html, field
+    auditor = {**as_("auditor"), "Accept-Language": "en"}
+    row = '<th scope="row">{}</th>'.format
+    html = client.get(url, params={"a_version": "1"}, headers=auditor).text
+    for field in ("Status", "Endorsed by", "Responsible party", "Due date", "Progress",
+                  "Milestones « Recruit »", "Evidence « Patrol log »", "Public",
+                  "Completion summary"):
+        assert row(field) in html, field
+    assert "business_date" not in html and "completion_summary" not in html
     # From business date day 15 (agreed) to day 35 (in progress, milestone done): no completion yet.
     html = client.get(url, params={"a_date": day(15).isoformat(), "b_date": day(35).isoformat()},
-                      headers=as_("auditor")).text
-    assert "<code>status</code>" in html and "<code>completion_summary</code>" not in html
-    assert "<code>milestones[Recruit]</code>" in html  # added in between
+                      headers=auditor).text
+    assert row("Status") in html and row("Completion summary") not in html
+    assert "<del>agreed</del>" in html and "<ins>in progress</ins>" in html
+    assert row("Milestones « Recruit »") in html  # added in between
     # Inside a record present at both points, the changed field is named.
-    html = client.get(url, params={"a_version": "6", "b_version": "7"}, headers=as_("auditor")).text
-    assert "<code>milestones[Recruit].completed_on</code>" in html
-    assert "<code>status</code>" not in html
-    # The case's links to commitments are part of its state.
+    html = client.get(url, params={"a_version": "6", "b_version": "7"}, headers=auditor).text
+    assert row("Milestones « Recruit » › Completed on") in html
+    assert row("Status") not in html
+    # The case's links to commitments are part of its state, by their titles.
     html = client.get(f"/audit/records/{story['case']}/diff", params={"a_version": "1"},
-                      headers=as_("auditor")).text
-    assert "<code>commitment_ids</code>" in html
+                      headers=auditor).text
+    assert row("Linked commitments") in html
 
 
 def test_the_activity_log_by_account_and_party_includes_access_grants_and_revocations(
@@ -169,7 +180,7 @@ def test_a_verified_commitment_diff_shows_who_verified(client, tracker_of, world
     advance(tracker_of, world, cid, "verified")
     html = client.get(f"/audit/records/{cid}/diff", params={"a_version": "6"},
                       headers=as_("auditor")).text
-    assert "<code>verified_by</code>" in html
+    assert '<th scope="row">Vérifié par</th>' in html
 
 
 def test_the_log_is_verified_against_a_pasted_signed_checkpoint(client, tracker_of, as_, world, story,
@@ -198,3 +209,23 @@ def test_raw_events_of_an_account_never_show_its_password_hash(client, tracker_o
     account = str(tracker_of.account_by_name("saaba-police").id)
     html = client.get(f"/audit/records/{account}", headers=as_("auditor")).text
     assert "account.opened" in html and "$argon2" not in html and "(hidden)" in html
+
+
+def test_the_activity_form_works_with_any_subset_of_its_fields_and_periods_go_by_business_date(
+        client, as_, story):
+    auditor = {**as_("auditor"), "Accept-Language": "en"}
+    # The form as the browser sends it: every field, most of them empty.
+    only_account = client.get("/audit/activity?account=saaba-police&party=&since=&until=&by=business",
+                              headers=auditor)
+    assert only_account.status_code == 200 and "Market break-ins" in only_account.text
+    period = {"since": day(0).isoformat(), "until": day(40).isoformat()}
+    by_business = client.get("/audit/activity", params=period, headers=auditor).text
+    assert "Market break-ins" in by_business  # raised on business day 1 or so
+    assert 'value="business" selected' in by_business  # the default, and it says so
+    by_recorded = client.get("/audit/activity", params={**period, "by": "recorded"},
+                             headers=auditor).text
+    assert "Nothing in this period." in by_recorded  # all of it was typed in today
+    # Names, not ids: the record's kind and title, the id on demand.
+    assert "Commitment « " in by_business and "<summary>Identifier</summary>" in by_business
+    assert client.get("/audit/activity", params={"since": "someday"},
+                      headers=auditor).status_code == 422

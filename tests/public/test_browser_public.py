@@ -71,8 +71,8 @@ def test_the_auditors_diff_page_in_a_browser(live_server, chromium, seeded):  # 
     page.get_by_label("Version").first.fill("1")
     page.get_by_role("button", name="Compare").click()
     page.wait_for_url("**a_version=1**")
-    assert page.locator("table.diff code", has_text="status").count() >= 1
-    assert page.locator("table.diff code", has_text="verified_by").count() == 1
+    assert page.locator("table.diff th", has_text="Status").count() >= 1
+    assert page.locator("table.diff th", has_text="Verified by").count() == 1
     screenshot(page, "audit-diff")
     context.close()
 

@@ -7,12 +7,19 @@ from datetime import date
 from web.public import chart_end, completion_chart, month_start, status_chart
 
 
-def test_status_bars_cover_every_status_scaled_to_the_largest():
-    chart = status_chart({"proposed": 4, "verified": 2})
-    bars = {b["status"]: b for b in chart["bars"]}
-    assert len(bars) == 8 and chart["total"] == 6
-    assert bars["proposed"]["width"] == 100 and bars["verified"]["width"] == 50
-    assert bars["cancelled"] == {"status": "cancelled", "count": 0, "width": 0}
+def test_status_bars_show_the_statuses_that_occur_scaled_to_the_largest_each_in_its_colour():
+    chart = status_chart({"verified": 2, "proposed": 4, "cancelled": 0})
+    assert [b["status"] for b in chart["bars"]] == ["proposed", "verified"]  # lifecycle order
+    assert chart["total"] == 6
+    proposed, verified = chart["bars"]
+    assert proposed["width"] == 100 and verified["width"] == 50
+    assert proposed["colour"] != verified["colour"]
+    assert status_chart({})["bars"] == [] and status_chart({"agreed": 0})["bars"] == []
+
+
+def test_every_status_has_a_colour_of_its_own():
+    from web.public import STATUS_COLOURS
+    assert len(set(STATUS_COLOURS.values())) == len(STATUS_COLOURS) == 8
 
 
 def test_months_go_back_across_the_new_year():

@@ -1,4 +1,4 @@
-"""French and English: from the account's preference, the switch, or the browser's languages."""
+"""French, English and Arabic: from the account's preference, the switch, or the browser's languages."""
 
 from __future__ import annotations
 
@@ -14,7 +14,38 @@ def test_the_browser_language_chooses_french_or_english_and_french_is_the_defaul
     assert "Se connecter" in client.get("/login", headers={"Accept-Language": "fr-BF,fr;q=0.9"}).text
     assert "Sign in" in client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"}).text
     assert "Se connecter" in client.get("/login", headers={"Accept-Language": "ha-NG"}).text
-    assert '<html lang="fr">' in client.get("/login").text
+    assert '<html lang="fr" dir="ltr">' in client.get("/login").text
+
+
+def test_arabic_pages_are_written_right_to_left_in_arabic(site: Site):
+    client = TestClient(site.app)
+    page = client.get("/login", headers={"Accept-Language": "ar-TN,ar;q=0.9,fr;q=0.5"}).text
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "تسجيل الدخول" in page  # Sign in
+    assert 'value="ar" lang="ar" aria-pressed="true">العربية<' in page
+
+
+def test_statuses_dates_and_numbers_read_in_arabic_and_in_the_browsers_english(site: Site):
+    result = propose(site.tracker, site.world)
+    advance(site.tracker, site.world, result.id, "in_progress")  # due 30 June 2030
+    site.settle()
+    page = site.get("member", f"/commitments/{result.id}", headers={"Accept-Language": "ar"}).text
+    assert "قيد التنفيذ" in page  # in progress
+    assert "30\u200f/06\u200f/2030" in page  # Babel's Arabic date, with its right-to-left marks
+    assert "أسنده" in page  # assigned it
+    british = site.get("member", f"/commitments/{result.id}",
+                       headers={"Accept-Language": "en-GB,en;q=0.8"}).text
+    assert "30 Jun 2030" in british and "Jun 30, 2030" not in british
+
+
+def test_the_switch_offers_arabic_and_keeps_it_in_the_account(site: Site):
+    client = TestClient(site.app)
+    token = sign_in(client, "saaba-vigilante")
+    client.post("/language", data={"lang": "ar", "next": "/dialogues/saaba", "csrf_token": token},
+                headers={"Accept-Language": "fr"})
+    assert site.tracker.account_by_name("saaba-vigilante").language == "ar"
+    page = client.get("/dialogues/saaba", headers={"Accept-Language": "fr"}).text
+    assert 'dir="rtl"' in page and "الالتزامات" in page  # Commitments
 
 
 def test_accept_language_weights_are_respected():
@@ -67,7 +98,8 @@ def test_every_page_has_the_language_switch(site: Site):
     site.settle()
     for path in ["/login", "/dialogues/saaba", f"/commitments/{result.id}"]:
         html = site.get("member", path).text
-        assert 'action="/language"' in html and 'value="fr"' in html and 'value="en"' in html
+        assert 'action="/language"' in html
+        assert 'value="fr"' in html and 'value="en"' in html and 'value="ar"' in html
 
 
 def test_plurals_read_in_french(site: Site):
