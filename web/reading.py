@@ -1,12 +1,16 @@
-"""What the API, the public pages and the auditor's pages share: the ledger summary, paging, CSV cells."""
+"""What the API, the public pages and the auditor's pages share: the ledger summary, paging, CSV
+cells, photos of evidence."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from domain.errors import InvalidInput
+from fastapi.responses import Response
+
+from domain.errors import InvalidInput, NotFound
 from projections.readmodels import ReadModels
+from tracker.photos import PhotoStore
 
 
 def ledger_summary(read_models: ReadModels) -> dict[str, Any]:
@@ -49,3 +53,17 @@ def party_filter(dialogue: dict[str, Any], value: str | None) -> str | None:
         if value == party["id"] or wanted == party["name"].strip().casefold():
             return party["id"]
     raise InvalidInput(f"this dialogue has no party called or with the id {value[:60]!r}", "party")
+
+
+def photo_response(photos: PhotoStore, evidence: dict, size: str, *, public: bool) -> Response:
+    """The stored image of a photo's evidence; its address never changes (it is named by the
+    evidence), so it is kept a week; by this browser only, unless the evidence is public."""
+    if size not in ("photo", "thumbnail"):
+        raise NotFound("a photo is shown as 'photo' or 'thumbnail'")
+    found = photos.image(evidence["sha256"], thumbnail=size == "thumbnail")
+    if found is None:
+        raise NotFound("this evidence's photo is not kept here")
+    data, media_type = found
+    cache = "public" if public else "private"
+    return Response(data, media_type=media_type,
+                    headers={"cache-control": f"{cache}, max-age=604800, immutable"})
