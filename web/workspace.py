@@ -386,10 +386,10 @@ def case_action(request: Request, case_id: str, action: str, principal: CurrentP
                       status_code=409 if is_conflict else 422)
     if not wants_fragment(request):
         flash(request, "case-done", action=command.key())
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+        return RedirectResponse(f"/cases/{case_id}#actions", status_code=303)
     context = case_context(request, principal, tracker, read_models, case_id)
     context.update(done="case-done", done_action=command.key(), oob=True)
-    return render(request, "case.html", context, blocks=["case", "message"])
+    return render(request, "case.html", context, blocks=["case"])
 
 
 # --- a commitment -------------------------------------------------------------------------------------
@@ -487,8 +487,9 @@ def commitment_action(request: Request, commitment_id: str, action: str,
                       status_code=status_of(error))
     if not wants_fragment(request):
         flash(request, "action-done", action=command.key())
-        return RedirectResponse(f"/commitments/{commitment_id}", status_code=303)
+        # back to the forms, where the confirmation is shown
+        return RedirectResponse(f"/commitments/{commitment_id}#actions", status_code=303)
     context = commitment_context(request, principal, tracker, read_models, commitment_id)
     context.update(done="action-done", done_action=command.key(), oob=True)
-    return render(request, "commitment.html", context, blocks=["commitment", "counts", "message"],
+    return render(request, "commitment.html", context, blocks=["commitment", "counts"],
                   headers=COMMITMENT_CHANGED)
