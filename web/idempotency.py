@@ -26,16 +26,18 @@ from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import N_
 from tracker.idempotency import Answer, IdempotencyStore
+from web.security import CSRF_FIELD, CSRF_HEADER, csrf_exempt, csrf_matches
 
 HEADER = "idempotency-key"
 FORM_FIELD = "idempotency_key"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-IGNORED_FIELDS = frozenset({"csrf_token", FORM_FIELD})  # not part of what the command is
+IGNORED_FIELDS = frozenset({CSRF_FIELD, FORM_FIELD})  # not part of what the command is
 NOT_KEPT_HEADERS = frozenset({"set-cookie", "content-length", "date", "server"})
 WAIT_SECONDS = 10.0  # how long a repeat waits for the first request's answer
 STALE_SECONDS = 120.0  # a key pending this long was left by a process that stopped
@@ -76,18 +78,18 @@ async def _form_items(scope: Scope, body: bytes) -> list[tuple[str, str]]:
         await form.close()
 
 
-async def fingerprint_and_field(scope: Scope, body: bytes) -> tuple[str, str | None]:
+async def fingerprint_and_fields(scope: Scope, body: bytes) -> tuple[str, dict[str, str]]:
     """What makes two requests the same (method, path, query, the body as data rather than
-    bytes: JSON key order, form field order and multipart boundaries aside), and the form's
-    `idempotency_key` field if it has one."""
+    bytes: JSON key order, form field order and multipart boundaries aside), and a form's
+    `idempotency_key` and `csrf_token` fields when it has them."""
     content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1").lower()
-    field = None
+    fields: dict[str, str] = {}
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         if content_type.startswith("multipart/"):
             items = await _form_items(scope, body)
         else:
             items = parse_qsl(body.decode("ascii", "replace"), keep_blank_values=True)
-        field = next((v for k, v in items if k == FORM_FIELD), None)
+        fields = {k: v for k, v in items if k in IGNORED_FIELDS}
         canonical = json.dumps(sorted((k, v) for k, v in items if k not in IGNORED_FIELDS))
     elif content_type.startswith("application/json"):
         try:
@@ -97,7 +99,7 @@ async def fingerprint_and_field(scope: Scope, body: bytes) -> tuple[str, str | N
     else:
         canonical = body.hex()
     seen = f"{scope['method']}\n{scope['path']}\n{scope.get('query_string', b'').decode()}\n"
-    return hashlib.sha256((seen + canonical).encode()).hexdigest(), field
+    return hashlib.sha256((seen + canonical).encode()).hexdigest(), fields
 
 
 def account_scope(scope: Scope) -> str | None:
@@ -131,19 +133,23 @@ class IdempotencyKeys:
             await self.app(scope, receive, send)
             return
         messages, body = await _read_all(receive)
-        fingerprint, field = await fingerprint_and_field(scope, body)
-        key = header.decode("latin-1").strip() if header is not None else field
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
 
+        try:
+            fingerprint, fields = await fingerprint_and_fields(scope, body)
+        except (MultiPartException, ValueError):  # a malformed form: the app says what is wrong
+            await self.app(scope, replay, send)
+            return
+        key = header.decode("latin-1").strip() if header is not None else fields.get(FORM_FIELD)
         if key is None:
             await self.app(scope, replay, send)
             return
         if not valid_key(key):
             await _refuse(scope, send, 400, "bad_idempotency_key", KEY_INVALID)
             return
-        if not await _csrf_ok(scope, body):
+        if not _csrf_ok(scope, fields.get(CSRF_FIELD)):
             await self.app(scope, replay, send)  # the app refuses it (403)
             return
         store: IdempotencyStore = scope["app"].state.idempotency
@@ -211,28 +217,11 @@ async def _read_all(receive: Receive) -> tuple[list[Message], bytes]:
     return messages, b"".join(m.get("body", b"") for m in messages)
 
 
-async def _csrf_ok(scope: Scope, body: bytes) -> bool:
-    """The app's own CSRF check (bearer requests need none), on a copy of the request."""
-    from web.security import CSRFError, csrf_protect
-
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    request = Request(scope, receive)
-    try:
-        await csrf_protect(request)
-    except CSRFError:
-        return False
-    finally:
-        if request._form is not None:  # noqa: SLF001 (parsed by the check: close its files)
-            await request._form.close()  # noqa: SLF001
-    return True
+def _csrf_ok(scope: Scope, form_token: str | None) -> bool:
+    """The app's own CSRF rule (bearer requests need none): the header's token or the form's."""
+    request = Request(scope)
+    return csrf_exempt(request) or csrf_matches(
+        request, request.headers.get(CSRF_HEADER) or form_token)
 
 
 async def _send_answer(send: Send, answer: Answer) -> None:
