@@ -78,6 +78,8 @@ def prepare(data: bytes) -> Photo:
                 width, height = opened.size
                 if width * height > MAX_PIXELS:
                     raise InvalidInput(TOO_MANY_PIXELS, "file")
+                if opened.format == "JPEG":  # decoded at the smallest scale still >= the view
+                    opened.draft("RGB", (VIEW_PX, VIEW_PX))
                 opened.load()
                 turned = ImageOps.exif_transpose(opened)
                 if turned.mode in ("RGBA", "LA", "P", "PA"):
