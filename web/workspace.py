@@ -303,7 +303,8 @@ def record_meeting(request: Request, slug: str, principal: CurrentPrincipal, tra
         return result
     if not wants_fragment(request):
         flash(request, "meeting-recorded")
-        return RedirectResponse(f"/dialogues/{slug}#meetings", status_code=303)
+        # to the confirmation (a page with a fragment in its address is not autofocused)
+        return RedirectResponse(f"/dialogues/{slug}#messages", status_code=303)
     return workspace_form_response(request, principal, tracker, read_models,
                                    readable_dialogue(read_models, principal, slug), "meetings",
                                    done="meeting-recorded")
