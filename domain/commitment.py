@@ -196,8 +196,7 @@ class Commitment(Dated):
             "progress": self.progress,
             "milestones": [dict(m) for m in self.milestones],
             # (a snapshot taken before evidence had `public` holds entries without it)
-            "evidence": [e.copy() if "public" in e else {**e, "public": False}
-                         for e in self.evidence],
+            "evidence": [{"public": False, "photo": "", **e} for e in self.evidence],
             "completed_by": self.completed_by,
             "completion_summary": self.completion_summary,
             "verified_by": self.verified_by,
@@ -355,8 +354,12 @@ class Commitment(Dated):
                 milestone["completed_on"] = meta.occurred_on
 
     def attach_evidence(self, *, description: str, meta: Meta, url: str | None = None,
-                        sha256: str | None = None, public: bool = False) -> str:
+                        sha256: str | None = None, public: bool = False, photo: str = "") -> str:
+        """`photo`: the media type of a photo kept with the evidence, whose SHA-256 is `sha256`
+        (the image as stored, re-encoded without its metadata: see tracker/photos.py)."""
         self._check("attach-evidence")
+        if photo and not sha256:
+            raise InvalidInput("a photo's evidence needs the photo's SHA-256", "sha256")
         evidence_id = str(uuid4())
         self._evidence_attached(
             evidence_id=evidence_id,
@@ -364,33 +367,41 @@ class Commitment(Dated):
             url=check_evidence_url(url),
             sha256=check_sha256(sha256),
             public=bool(public),
+            photo=photo,
             meta=meta,
         )
         return evidence_id
 
     class EvidenceAttached(Aggregate.Event):
         """Evidence, shown on the public pages only when `public`: photos and documents can show
-        people, so evidence recorded before the field existed (version 1) reads as not public."""
+        people, so evidence recorded before the field existed (version 1) reads as not public.
+        `photo` (version 3): the media type of the photo kept under `sha256`, or ""."""
 
         TOPIC = "commitment.evidence_attached"
-        class_version = 2
+        class_version = 3
 
         evidence_id: str
         description: str
         url: str
         sha256: str
         public: bool
+        photo: str
         meta: Meta
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["public"] = False
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["photo"] = ""
+
     @event(EvidenceAttached)
     def _evidence_attached(self, evidence_id: str, description: str, url: str, sha256: str,
-                           public: bool, meta: Meta) -> None:
+                           public: bool, photo: str, meta: Meta) -> None:
         self.evidence.append({"id": evidence_id, "description": description, "url": url,
-                              "sha256": sha256, "public": public, "added_on": meta.occurred_on})
+                              "sha256": sha256, "public": public, "photo": photo,
+                              "added_on": meta.occurred_on})
 
     def complete(self, *, summary: str, party_id: str, meta: Meta) -> None:
         self._check("complete")

@@ -33,6 +33,12 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class TooLarge(InvalidInput):
+    """A value (an uploaded file) is larger than the limit."""
+
+    code = "too_large"
+
+
 class NotFound(DomainError):
     code = "not_found"
 

@@ -20,6 +20,7 @@ from projections.feed import iso_time
 from projections.ledger import LedgerView
 from projections.store import Store
 from projections.tree import TreeView
+from projections.views import fold
 
 STATUSES = [s.value for s in Status]
 AGREED_OR_LATER = ("agreed", "in_progress", "completed", "verified", "cancelled")
@@ -340,7 +341,7 @@ class PrivateQueries(Queries):
                 return needle in search
         elif q:
             where.append("search LIKE ? ESCAPE '!'")
-            escaped = q.casefold().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            escaped = fold(q).replace("!", "!!").replace("%", "!%").replace("_", "!_")
             params.append(f"%{escaped}%")
         return self._commitment_rows(dialogue_id, where, params, today=today, limit=limit,
                                      offset=offset, matches=matches)

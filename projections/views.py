@@ -9,6 +9,7 @@ its tables and replays the log (see the README, "Read models").
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any, ClassVar
@@ -306,15 +307,32 @@ def commitment_row(item: Item) -> dict[str, Any]:
     }
 
 
+# Letters written several ways that a search should not tell apart: Arabic alef wasla, alef
+# maksura and teh marbuta (as ا, ي, ه), tatweel (nothing), Latin ligatures.
+_SAME_LETTER = str.maketrans({"\u0671": "\u0627", "\u0649": "\u064a", "\u0629": "\u0647",
+                              "\u0640": "", "œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
+
+
+def fold(text: str) -> str:
+    """Text as the text filter compares it, in French, English and Arabic alike: no case, no
+    accents (é, è, ç, ï ...), no Arabic diacritics (harakat, shadda, sukun, dagger alef), and
+    every hamza form of alef (أ إ آ), waw (ؤ) and yeh (ئ) as the bare letter. The canonical
+    decomposition (NFKD) splits each of those into its letter and combining marks, which go."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_SAME_LETTER))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", bare).casefold()
+
+
 def search_text(*texts: str | None) -> str:
-    """What the text filter matches: the texts case-folded once, when written (SQL's LOWER() folds
-    only ASCII on SQLite and costs a call per row and query on PostgreSQL)."""
-    return "\n".join(t for t in texts if t).casefold()
+    """What the text filter matches: the texts folded once, when written (`fold`; SQL's LOWER()
+    folds only ASCII on SQLite and costs a call per row and query on PostgreSQL)."""
+    return fold("\n".join(t for t in texts if t))
 
 
 class CommitmentsView(View):
     name = "commitments"
-    version = 3  # 3: the committee's own reference
+    version = 4  # 3: the committee's own reference; 4: the search text is folded (accents, Arabic
+    # diacritics and hamza forms)
     tables: ClassVar = {
         "rm_commitments": "id TEXT PRIMARY KEY, dialogue_id TEXT, case_id TEXT, title TEXT, "
                           "description TEXT, status TEXT, version INTEGER, public INTEGER, "

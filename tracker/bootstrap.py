@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from projections.readmodels import ReadModels
     from projections.store import Store
     from projections.tree import ProofService
+    from tracker.idempotency import IdempotencyStore
     from tracker.mailer import Compose, Mailer, Subscriptions
+    from tracker.photos import PhotoStore
     from tracker.sessions import SessionStore
 
 
@@ -68,6 +70,21 @@ def build_sessions(settings: Settings, read_models: ReadModels) -> SessionStore:
 
     return SessionStore(read_models.store, idle=settings.session_idle_seconds,
                         lifetime=settings.session_lifetime_seconds)
+
+
+def build_idempotency(settings: Settings, read_models: ReadModels) -> IdempotencyStore:
+    """The idempotency keys of commands, in the read models' database (shared by every server
+    process on it); kept answers encrypted when the store has an encryption key."""
+    from tracker.idempotency import IdempotencyStore
+
+    return IdempotencyStore(read_models.store, encryption_key=settings.encryption_key)
+
+
+def build_photos(read_models: ReadModels) -> PhotoStore:
+    """The photos of evidence, in the read models' database."""
+    from tracker.photos import PhotoStore
+
+    return PhotoStore(read_models.store)
 
 
 def build_proofs(settings: Settings, read_models: ReadModels) -> ProofService:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from domain.base import Meta, checked_text
@@ -91,6 +91,7 @@ class Command(BaseModel):
     answer: ClassVar[str | None] = None  # the id it answers besides the record's: milestone_id ...
     party_field: ClassVar[str | None] = None  # the field naming the party it is taken for
     event_labels: ClassVar[dict[str, str]] = {}  # how the timeline reads the events it records
+    upload: ClassVar[str | None] = None  # the form's file field (a photo), sent as multipart
 
     expected_version: Annotated[int | None, Input("hidden", "", invalid=N_("write a whole number")),
                                 Field(description="the version you read; if the record changed "
@@ -471,12 +472,32 @@ class AttachEvidence(CommitmentCommand):
                            N_("The evidence was attached."))
     change = staticmethod(Commitment.attach_evidence)
     answer = "evidence_id"
+    upload = "file"
 
     description: Annotated[str, Input("textarea", N_("Description"))]
     url: Annotated[str | None, Input("url", N_("Link (http or https)"))] = None
     sha256: Annotated[str | None, Input("text", N_("SHA-256 of the file"))] = None
     public: Annotated[bool, Input("checkbox", N_("Public (photos and documents can show people)")),
                       Field(description="shown on the public pages; default false")] = False
+    # A photo sent with the evidence (a multipart `file`), already re-encoded and stripped of
+    # its metadata (tracker/photos.py): never read from a body, only set by `with_photo`.
+    _photo: Any = PrivateAttr(default=None)
+
+    def with_photo(self, photo: Any) -> Self:
+        """This evidence with a prepared photo (`tracker.photos.Photo`): its digest is the
+        evidence's SHA-256 (a digest typed in the form gives way to it)."""
+        command = self.model_copy(update={"sha256": photo.sha256})
+        command._photo = photo
+        return command
+
+    @property
+    def photo(self) -> Any:
+        return self._photo
+
+    def apply(self, commitment: Commitment, acting: Acting) -> str | None:
+        return commitment.attach_evidence(
+            **self.own_values(), photo=self._photo.media_type if self._photo else "",
+            meta=acting.meta)
 
 
 class CompleteCommitment(CommitmentCommand):

@@ -18,10 +18,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from domain.errors import InvalidInput, NotFound
 from domain.lifecycle import is_overdue
@@ -29,30 +31,52 @@ from projections.readmodels import ReadModels
 from tracker import commands as c
 from tracker import policy
 from tracker.application import CommandResult, Principal
+from tracker.photos import attach_photo, read_upload
 from tracker.settings import Settings
 from tracker.sheets import XLSX_TYPE, read_table
 from web import api_models as m
 from web.audit import Auditor
-from web.deps import CurrentPrincipal, FreshReadModelsDep, ProofsDep, ReadModelsDep, SettingsDep, TrackerDep
+from web.deps import (
+    CurrentPrincipal,
+    FreshReadModelsDep,
+    PhotosDep,
+    ProofsDep,
+    ReadModelsDep,
+    SettingsDep,
+    TrackerDep,
+)
 from web.errors import error_json, error_response
+from web.forms import command_from_form
 from web.reading import ledger_summary, party_filter, table_download
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1_000_000
+# Evidence with a photo (multipart, on `.../attach-evidence`): the photo's limit and room for the
+# form around it; the photo's own limit is checked with a message of its own (tracker/photos.py).
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024 + 256 * 1024
+UPLOAD_PATH_END = "/attach-evidence"
+
+
+def body_limit(path: str, content_type: str) -> int:
+    """The largest body this request may send (pages, forms and the API alike)."""
+    if path.endswith(UPLOAD_PATH_END) and content_type.lower().startswith("multipart/form-data"):
+        return MAX_UPLOAD_BYTES
+    return MAX_BODY_BYTES
 
 # --- errors (the table and the shape: web/errors.py) ---------------------------------------------
 
 async def _body_too_large(request: Request) -> bool:
     """Read the body up to the limit (it stays cached on the request); True if it is bigger."""
+    limit = body_limit(request.url.path, request.headers.get("content-type", ""))
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+    if length.isdigit() and int(length) > limit:
         return True
     if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
         return False
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             return True
         chunks.append(chunk)
     request._body = b"".join(chunks)  # what request.body() returns from now on
@@ -67,8 +91,9 @@ class ApiRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             if await _body_too_large(request):
+                limit = body_limit(request.url.path, request.headers.get("content-type", ""))
                 return error_json(413, "too_large",
-                                  f"the request body is over the limit of {MAX_BODY_BYTES} bytes")
+                                  f"the request body is over the limit of {limit} bytes")
             try:
                 return await handler(request)
             except Exception as exc:
@@ -355,7 +380,54 @@ def history_event(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 for _command in c.COMMITMENT_COMMANDS.values():
-    _command_route(_command, "commitment")
+    if _command is not c.AttachEvidence:
+        _command_route(_command, "commitment")
+
+
+EVIDENCE_BODY = {"required": True, "content": {
+    "application/json": {"schema": c.AttachEvidence.model_json_schema()},
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": "a JPEG, PNG or WebP photo, at most 10 MB; "
+                                               "kept re-encoded, without EXIF or GPS"},
+                       **{name: {"type": "string"} for name in c.AttachEvidence.model_fields}},
+    }},
+}}
+
+
+@v1.post("/commitments/{commitment_id}/attach-evidence", response_model=m.EvidenceAttached,
+         tags=["commitments"], operation_id="commitment_attach_evidence",
+         name="commitment_attach_evidence", summary="Commitment: attach-evidence",
+         openapi_extra={"requestBody": EVIDENCE_BODY},
+         description=f"{c.AttachEvidence.__doc__ or ''}A JSON body, or a multipart form with "
+                     "`file` (a photo: its SHA-256 as stored is recorded) and the same fields."
+                     f"\n\nWho may: {policy.POLICY[c.AttachEvidence].says}.")
+async def attach_evidence(commitment_id: str, request: Request, principal: CurrentPrincipal,
+                          tracker: TrackerDep, read_models: ReadModelsDep, photos: PhotosDep,
+                          settings: SettingsDep) -> dict[str, Any]:
+    """Evidence as JSON (a description, a link, a digest) or as a multipart form with a photo."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("send the photo as the multipart field 'file'", "file")
+        command = command_from_form(c.AttachEvidence, form)
+        data = await run_in_threadpool(read_upload, upload)
+        result = await run_in_threadpool(attach_photo, tracker, photos, principal, commitment_id,
+                                         command, data)
+    else:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise RequestValidationError([{"type": "json_invalid", "loc": ("body",),
+                                           "msg": "not JSON"}]) from None
+        if not isinstance(body, dict):
+            raise InvalidInput("the body is a JSON object of the evidence's fields")
+        command = c.AttachEvidence.parse(body)
+        result = await run_in_threadpool(tracker.act, principal, commitment_id, command)
+    return await run_in_threadpool(_answer, result, read_models, settings)
 
 
 # public and ledger ----------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from domain.errors import DomainError
 from projections import ReadModelTimeout
 from tracker.bootstrap import (
     build_application,
+    build_idempotency,
+    build_photos,
     build_proofs,
     build_read_models,
     build_sessions,
@@ -36,6 +38,7 @@ from tracker.settings import Settings
 from web import i18n
 from web.deps import NotSignedIn, current_principal, render, wants_fragment
 from web.errors import described, error_json, in_reader_language
+from web.idempotency import IdempotencyKeys
 from web.limits import BodyLimit
 from web.public import NotModified
 from web.security import (
@@ -196,6 +199,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.read_models = read_models
         app.state.sessions = build_sessions(settings, read_models)
         app.state.login_throttle = LoginThrottle(app.state.sessions)
+        app.state.idempotency = build_idempotency(settings, read_models)
+        app.state.photos = build_photos(read_models)
         app.state.proofs = build_proofs(settings, read_models)
         app.state.subscriptions = build_subscriptions(settings, read_models)
         try:
@@ -235,9 +240,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = templates
     app.state.catalogues = i18n.load_catalogues()
 
-    # Each add wraps the previous: sessions innermost (the CSRF check and the pages read them),
-    # then compression, then the answer headers outermost (every answer, refusals included).
-    app.add_middleware(BodyLimit)  # innermost: a refused body never reaches sessions or routes
+    # Each add wraps the previous: idempotency keys innermost, then the body limit, then sessions
+    # (the CSRF check and the pages read them), then compression, then the answer headers
+    # outermost (every answer, refusals included).
+    app.add_middleware(IdempotencyKeys)  # innermost: a command given again answers as the first time
+    app.add_middleware(BodyLimit)  # a refused body never reaches sessions or routes
     app.add_middleware(ServerSessions, secret_key=secret_key,
                        lifetime=settings.session_lifetime_seconds)
     app.add_middleware(GZipMiddleware, minimum_size=500)

@@ -13,6 +13,7 @@ from domain.account import SECOND_FACTOR_ROLES
 from projections.readmodels import ReadModels
 from projections.tree import ProofService
 from tracker.application import Principal, Tracker
+from tracker.photos import PhotoStore
 from tracker.settings import Settings
 from web.i18n import LANGUAGE_NAMES, direction, format_locale, request_language, translator
 from web.security import csrf_token, end_session
@@ -31,7 +32,12 @@ def get_read_models(request: Request) -> ReadModels:
     return request.app.state.read_models
 
 
+def get_photos(request: Request) -> PhotoStore:
+    return request.app.state.photos
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+PhotosDep = Annotated[PhotoStore, Depends(get_photos)]
 TrackerDep = Annotated[Tracker, Depends(get_tracker)]
 ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
 

@@ -26,6 +26,7 @@ from domain.errors import (
     InvalidInput,
     InvalidRows,
     NotFound,
+    TooLarge,
     TransitionRefused,
 )
 from projections import ReadModelTimeout
@@ -39,6 +40,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     TransitionRefused: 409,
+    TooLarge: 413,  # before InvalidInput, which it is
     InvalidInput: 422,
 }
 HTTP_CODES = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: "not_found",

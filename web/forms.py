@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from uuid import uuid4
 
 from starlette.datastructures import FormData
 
@@ -84,6 +85,9 @@ class ActionForm:
     hidden: list[Shown]
     errors: Mapping[str, str] = field(default_factory=dict)
     is_open: bool = False
+    # Sent with the form (`idempotency_key`): the same form sent twice (a double tap, a resend
+    # on a slow link) is given once (web/idempotency.py).
+    key: str = field(default_factory=lambda: uuid4().hex)
 
     @property
     def one_tap(self) -> bool:

@@ -5,7 +5,9 @@
 - Encoding: a form (urlencoded or multipart) whose values are not valid UTF-8 (or, urlencoded, holds
   raw bytes that are not percent-encoded) is refused with 400.
   Starlette's form parser would otherwise store such bytes as replacement characters or as Latin-1
-  mojibake, silently. The app takes no file uploads, so a multipart body is text throughout.
+  mojibake, silently. Of a multipart body, the parts that are files (photo evidence) are bytes
+  and are not checked; the rest is text throughout. Photo evidence may send a larger body
+  (`web.api.body_limit`).
   (JSON bodies that are not UTF-8 are already a 400 from the API's JSON parser.)
 
 Both checks run before any route, dependency or form parser sees the request, so a refused request
@@ -20,9 +22,14 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web.api import MAX_BODY_BYTES
+from web.api import MAX_BODY_BYTES, body_limit
 
-TOO_LARGE = f"the request body is over the limit of {MAX_BODY_BYTES} bytes"
+
+def too_large(limit: int) -> str:
+    return f"the request body is over the limit of {limit} bytes"
+
+
+TOO_LARGE = too_large(MAX_BODY_BYTES)
 NOT_UTF8 = "the form is not valid UTF-8 text; send it from the page, or encode it as UTF-8"
 
 
@@ -42,9 +49,20 @@ def check_form_encoding(content_type: bytes, body: bytes) -> None:
             for pair in body.split(b"&"):
                 unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
         elif content_type.startswith(b"multipart/form-data"):
-            body.decode("utf-8")
+            for part in _text_parts(content_type, body):
+                part.decode("utf-8")
     except UnicodeDecodeError:
         raise Refused(400, "bad_encoding", NOT_UTF8) from None
+
+
+def _text_parts(content_type: bytes, body: bytes) -> list[bytes]:
+    """The parts of a multipart body that are not files (headers and content)."""
+    boundary = next((p.strip()[len(b"boundary="):].strip(b'"') for p in content_type.split(b";")
+                     if p.strip().startswith(b"boundary=")), b"")
+    if not boundary:
+        return [body]
+    parts = body.split(b"--" + boundary)
+    return [part for part in parts if b"filename=" not in part.partition(b"\r\n\r\n")[0]]
 
 
 class BodyLimit:
@@ -61,10 +79,12 @@ class BodyLimit:
             return
         headers = dict(scope["headers"])
         length = headers.get(b"content-length", b"")
+        limit = self.limit if self.limit != MAX_BODY_BYTES else body_limit(
+            scope["path"], headers.get(b"content-type", b"").decode("latin-1"))
         try:
-            if length and (not length.isdigit() or int(length) > self.limit):
-                raise Refused(413, "too_large", TOO_LARGE)
-            messages = await self._read_body(receive)
+            if length and (not length.isdigit() or int(length) > limit):
+                raise Refused(413, "too_large", too_large(limit))
+            messages = await self._read_body(receive, limit)
             check_form_encoding(headers.get(b"content-type", b"").lower(),
                                 b"".join(m.get("body", b"") for m in messages))
         except Refused as refused:
@@ -76,7 +96,7 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _read_body(self, receive: Receive) -> list[Message]:
+    async def _read_body(self, receive: Receive, limit: int) -> list[Message]:
         """Every message of the body, read until its end; Refused (413) past the limit."""
         messages: list[Message] = []
         size = 0
@@ -86,8 +106,8 @@ class BodyLimit:
             if message["type"] != "http.request":
                 return messages  # the client went away: let the app see it
             size += len(message.get("body", b""))
-            if size > self.limit:
-                raise Refused(413, "too_large", TOO_LARGE)
+            if size > limit:
+                raise Refused(413, "too_large", too_large(limit))
             if not message.get("more_body", False):
                 return messages
 

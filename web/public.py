@@ -31,10 +31,11 @@ from projections.proofs import public_key_pem
 from projections.queries import PublicQueries
 from projections.readmodels import ReadModels
 from tracker.application import Tracker
+from tracker.photos import evidence_photo
 from web import api_models as m
-from web.deps import FreshReadModelsDep, OptionalPrincipal, ProofsDep, TrackerDep, render
+from web.deps import FreshReadModelsDep, OptionalPrincipal, PhotosDep, ProofsDep, TrackerDep, render
 from web.i18n import format_locale, request_language, translator
-from web.reading import csv_cell, ledger_summary, page_of
+from web.reading import csv_cell, ledger_summary, page_of, photo_response
 from web.security import csrf_token
 
 router = APIRouter(prefix="/public", tags=["public pages"], include_in_schema=False)
@@ -359,6 +360,19 @@ def commitment_page(request: Request, commitment_id: str, principal: OptionalPri
     return render(request, "public_commitment.html",
                   {"commitment": commitment, "dialogue": dialogue, "ledger": ledger,
                    "timeline": timeline, "page": page, "pages": pages}, headers=found.headers())
+
+
+@router.get("/commitments/{commitment_id}/evidence/{evidence_id}/{size}")
+def evidence_photo_public(commitment_id: str, evidence_id: str, size: str,
+                          read_models: FreshReadModelsDep, tracker: TrackerDep,
+                          photos: PhotosDep) -> Response:
+    """A photo of public evidence of a public commitment (else 404: nothing says it exists)."""
+    if read_models.public.commitment(commitment_id, today=tracker.today()) is None:
+        raise NotFound("no public commitment has this id")
+    evidence = evidence_photo(tracker.commitment(commitment_id).state(), evidence_id)
+    if not evidence["public"]:
+        raise NotFound("this evidence has no photo")
+    return photo_response(photos, evidence, size, public=True)
 
 
 # --- feed and downloads -----------------------------------------------------------------------------------

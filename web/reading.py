@@ -1,14 +1,16 @@
-"""What the API, the public pages and the auditor's pages share: the ledger summary, paging, CSV cells."""
+"""What the API, the public pages and the auditor's pages share: the ledger summary, paging, CSV
+cells, photos of evidence."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import Response
+from fastapi.responses import Response
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotFound
 from projections.readmodels import ReadModels
+from tracker.photos import PhotoStore
 from tracker.sheets import CSV_TYPE, XLSX_TYPE, escape, write_table
 
 
@@ -58,3 +60,17 @@ def table_download(rows: list[dict[str, Any]], kind: str, name: str) -> Response
     """A table of decisions (tracker/sheets.py) as a CSV or XLSX file to save."""
     return Response(write_table(rows, kind), media_type=XLSX_TYPE if kind == "xlsx" else CSV_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'})
+
+
+def photo_response(photos: PhotoStore, evidence: dict, size: str, *, public: bool) -> Response:
+    """The stored image of a photo's evidence; its address never changes (it is named by the
+    evidence), so it is kept a week; by this browser only, unless the evidence is public."""
+    if size not in ("photo", "thumbnail"):
+        raise NotFound("a photo is shown as 'photo' or 'thumbnail'")
+    found = photos.image(evidence["sha256"], thumbnail=size == "thumbnail")
+    if found is None:
+        raise NotFound("this evidence's photo is not kept here")
+    data, media_type = found
+    cache = "public" if public else "private"
+    return Response(data, media_type=media_type,
+                    headers={"cache-control": f"{cache}, max-age=604800, immutable"})

@@ -248,24 +248,33 @@ class CSRFError(Exception):
     message = "this form has expired or did not come from this site; reload the page and try again"
 
 
-async def csrf_protect(request: Request) -> None:
-    """App-wide dependency: refuse an unsafe request that does not carry the session's token."""
-    if request.method in SAFE_METHODS:
-        return
-    if request.headers.get("authorization", "").lower().startswith("bearer "):
-        return
-    if request.url.path in SIGNED_BODY_PATHS or request.url.path.startswith(SIGNED_PATH_PREFIXES):
-        return
+def csrf_exempt(request: Request) -> bool:
+    """Requests that need no CSRF token: safe methods, bearer tokens, signed bodies."""
+    return (request.method in SAFE_METHODS
+            or request.headers.get("authorization", "").lower().startswith("bearer ")
+            or request.url.path in SIGNED_BODY_PATHS
+            or request.url.path.startswith(SIGNED_PATH_PREFIXES))
+
+
+def csrf_matches(request: Request, supplied: Any) -> bool:
+    """Whether `supplied` (the header's or the form field's value) is the session's token."""
     session = request.scope.get("session")
     expected = _csrf_for(request, session.id) if session is not None and session.id else None
+    return bool(expected and isinstance(supplied, str) and supplied
+                and compare_digest(str(expected), supplied))
+
+
+async def csrf_protect(request: Request) -> None:
+    """App-wide dependency: refuse an unsafe request that does not carry the session's token."""
+    if csrf_exempt(request):
+        return
     supplied = request.headers.get(CSRF_HEADER)
     if not supplied:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             form = await request.form()  # parsed once; the route reuses it
-            value = form.get(CSRF_FIELD)
-            supplied = value if isinstance(value, str) else None
-    if not expected or not supplied or not compare_digest(str(expected), str(supplied)):
+            supplied = form.get(CSRF_FIELD)
+    if not csrf_matches(request, supplied):
         raise CSRFError()
 
 

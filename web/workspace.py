@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from domain.case import CASE_LIFECYCLE, CATEGORIES, CLOSED
 from domain.commitment import Commitment
@@ -32,19 +32,22 @@ from tracker.commands import (
     RaiseCase,
     RecordMeeting,
 )
+from tracker.photos import attach_photo, evidence_photo, read_upload
 from web.deps import (
     CurrentPrincipal,
     FreshReadModelsDep,
     OptionalPrincipal,
+    PhotosDep,
     TrackerDep,
     get_read_models,
     read_models_reached,
     render,
     wants_fragment,
 )
+from web.errors import status_of
 from web.forms import ActionForm, action_form, command_from_form, typed_values
 from web.labels import CATEGORY_LABELS
-from web.reading import party_filter
+from web.reading import party_filter, photo_response
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -402,10 +405,10 @@ def case_action(request: Request, case_id: str, action: str, principal: CurrentP
                       status_code=409 if is_conflict else 422)
     if not wants_fragment(request):
         flash(request, "case-done", action=command.key())
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+        return RedirectResponse(f"/cases/{case_id}#actions", status_code=303)
     context = case_context(request, principal, tracker, read_models, case_id)
     context.update(done="case-done", done_action=command.key(), oob=True)
-    return render(request, "case.html", context, blocks=["case", "message"])
+    return render(request, "case.html", context, blocks=["case"])
 
 
 # --- a commitment -------------------------------------------------------------------------------------
@@ -464,17 +467,35 @@ def commitment_page(request: Request, commitment_id: str, principal: CurrentPrin
                   block="content" if request.headers.get("hx-target") == "main" else None)
 
 
+@router.get("/commitments/{commitment_id}/evidence/{evidence_id}/{size}")
+def evidence_photo_page(commitment_id: str, evidence_id: str, size: str,
+                        principal: CurrentPrincipal, tracker: TrackerDep,
+                        photos: PhotosDep) -> Response:
+    """A photo of evidence (`photo` or `thumbnail`), for those who may read the dialogue."""
+    state = tracker.commitment(commitment_id).state()
+    policy.require_read(principal, state["dialogue_id"])
+    return photo_response(photos, evidence_photo(state, evidence_id), size, public=False)
+
+
 @router.post("/commitments/{commitment_id}/{action}")
 def commitment_action(request: Request, commitment_id: str, action: str,
                       principal: CurrentPrincipal, tracker: TrackerDep,
-                      read_models: FreshReadModelsDep, form: FormDep) -> Response:
+                      read_models: FreshReadModelsDep, form: FormDep,
+                      photos: PhotosDep) -> Response:
     """Every command on a commitment through one route: the contract's action names, the
     catalogue's classes; the form is validated into the command, the service decides."""
     command = COMMITMENT_COMMANDS.get(action)
     if command is None:
         raise NotFound(f"commitments have no action {action[:40]!r}")
     try:
-        settled(request, tracker.act(principal, commitment_id, command_from_form(command, form)))
+        given = command_from_form(command, form)
+        upload = form.get(command.upload) if command.upload else None
+        if isinstance(upload, UploadFile) and upload.filename:  # a photo was chosen
+            result = attach_photo(tracker, photos, principal, commitment_id, given,
+                                  read_upload(upload))
+        else:
+            result = tracker.act(principal, commitment_id, given)
+        settled(request, result)
     except (InvalidInput, Conflict) as error:
         # Refused: the same page (or block) again, with the typed values and the reason.
         is_conflict = isinstance(error, Conflict)
@@ -483,11 +504,12 @@ def commitment_action(request: Request, commitment_id: str, action: str,
                                      refused=refused)
         context.update(conflict=is_conflict, oob=True)
         return render(request, "commitment.html", context, blocks=["commitment"],
-                      status_code=409 if is_conflict else 422)
+                      status_code=status_of(error))
     if not wants_fragment(request):
         flash(request, "action-done", action=command.key())
-        return RedirectResponse(f"/commitments/{commitment_id}", status_code=303)
+        # back to the forms, where the confirmation is shown
+        return RedirectResponse(f"/commitments/{commitment_id}#actions", status_code=303)
     context = commitment_context(request, principal, tracker, read_models, commitment_id)
     context.update(done="action-done", done_action=command.key(), oob=True)
-    return render(request, "commitment.html", context, blocks=["commitment", "counts", "message"],
+    return render(request, "commitment.html", context, blocks=["commitment", "counts"],
                   headers=COMMITMENT_CHANGED)

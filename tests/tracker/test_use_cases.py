@@ -836,17 +836,19 @@ def test_evidence_is_private_unless_said_public_and_old_evidence_reads_as_privat
                               {"description": "Signed patrol log", "public": True})
     assert [e["public"] for e in tracker.commitment(commitment_id).evidence] == [False, True]
 
-    # an EvidenceAttached stored before the field existed (version 1: no `public`)
+    # an EvidenceAttached stored before the fields existed (version 1: no `public`, no `photo`)
     recent = events_of(tracker, commitment_id)[-1]
     stored = tracker.mapper.to_stored_event(recent)
     state = json.loads(inner_state(stored.state))
-    assert state.pop("class_version") == 2 and state.pop("public") is True
+    assert state.pop("class_version") == 3 and state.pop("public") is True
+    assert state.pop("photo") == ""
     old = StoredEvent(originator_id=stored.originator_id,
                       originator_version=stored.originator_version, topic=stored.topic,
                       state=tracker.mapper.binder.bind(stored.topic, str(stored.originator_id),
                                                        stored.originator_version,
                                                        json.dumps(state).encode()))
     assert tracker.mapper.to_domain_event(old).public is False
+    assert tracker.mapper.to_domain_event(old).photo == ""
 
 
 def test_a_required_party_or_an_admin_sets_who_can_see_a_commitment(tracker):

@@ -17,7 +17,7 @@ def test_without_javascript_an_action_redirects_to_the_page_which_confirms_it(si
     response = site.post("vigilante", f"/commitments/{result.id}/endorse",
                          {"expected_version": "2"})
     assert response.status_code == 303
-    assert response.headers["location"] == f"/commitments/{result.id}"
+    assert response.headers["location"] == f"/commitments/{result.id}#actions"  # back to the forms
     page = site.get("vigilante", response.headers["location"])
     assert "notice ok" in page.text and "<html" in page.text
     # the confirmation is shown once
