@@ -53,7 +53,7 @@ def test_the_feed_parses_even_with_a_control_character_written_before_the_rule(c
     cid = propose(tracker, world, title="Street lights").id
     commitment = tracker.repository.get(UUID(cid))
     assert isinstance(commitment, Commitment)
-    commitment._amended(title="Street\x0blights\x00", description="\x1b[31m",
+    commitment._amended(title="Street\x0blights\x0c", description="\x1b[31m",
                         reason="old\x07", meta=Meta(actor=None, occurred_on=date.today()))
     tracker.save(commitment)
     response = client.get(f"/public/dialogues/{world.slug}/feed.atom")
