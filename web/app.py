@@ -25,6 +25,7 @@ from starlette.types import Scope
 
 from domain.errors import DomainError
 from projections import ReadModelTimeout
+from projections.binding import UnboundEvent
 from tracker.bootstrap import (
     build_application,
     build_idempotency,
@@ -184,7 +185,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return exc.response()
 
     for error in (CSRFError, DomainError, ReadModelTimeout, RequestValidationError,
-                  StarletteHTTPException):
+                  StarletteHTTPException, UnboundEvent):
         app.add_exception_handler(error, answer)
 
 

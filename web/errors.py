@@ -30,6 +30,7 @@ from domain.errors import (
     TransitionRefused,
 )
 from projections import ReadModelTimeout
+from projections.binding import UnboundEvent
 from web.deps import NotSignedIn
 from web.i18n import DEFAULT_LANGUAGE, LANGUAGES, negotiate, translate_message, translator
 from web.security import CSRFError
@@ -47,6 +48,8 @@ HTTP_CODES = {400: "bad_request", 401: "not_signed_in", 403: "forbidden", 404: "
               405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "bad_media_type",
               422: "invalid", 429: "too_many_requests"}
 NOT_SIGNED_IN = N_("sign in or send an API token as 'Authorization: Bearer TOKEN'")
+UNBOUND = N_("a stored record was not written by this tracker, so it is not read; nothing was "
+             "changed: an administrator should run 'tracker verify'")
 READ_MODELS_LAG = N_("your change was recorded, but the lists are slow to show it; "
                      "reload the page in a moment")
 
@@ -119,6 +122,9 @@ def described(exc: Exception, request: Request | None = None
     if isinstance(exc, ReadModelTimeout):
         # The command was saved; only the read models lag behind. Say so rather than fail.
         return 503, "read_model_lag", in_reader_language(request, READ_MODELS_LAG), None, {}
+    if isinstance(exc, UnboundEvent):
+        # A row written outside the tracker (the database was changed behind its back).
+        return 503, "record_unbound", in_reader_language(request, UNBOUND), None, {}
     if isinstance(exc, RequestValidationError):
         status, code, message, field = _validation_message(exc)
         return status, code, in_reader_language(request, message), field, {}

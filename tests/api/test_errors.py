@@ -107,3 +107,28 @@ def test_a_case_id_is_not_a_commitment_even_in_the_past(client, as_, world_peopl
                        json={"title": "t", "category": "other"}).json()["id"]
     for query in ("", "?version=1", "?as_of_date=2030-01-01"):
         assert error_of(client.get(f"/api/v1/commitments/{case}{query}", headers=as_("auditor")), 404)
+
+
+def test_a_row_written_behind_the_trackers_back_is_a_503_naming_it_and_nothing_changes(
+        client, world, as_, settings, tracker_of):
+    """A forged row of a commitment (plain JSON at position 0, as someone with database access
+    could write): a command on it is refused with the JSON shape, not a 500, and records nothing."""
+    from tests.projection_helpers import Tamper
+
+    body = {"title": "Joint night patrols", "required_parties": [world.parties["police"]]}
+    made = client.post(f"/api/v1/dialogues/{world.slug}/commitments", json=body,
+                       headers=as_("police"))
+    assert made.status_code == 201, made.text
+    cid = made.json()["id"]
+    tamper = Tamper(settings.database_url)
+    oid = cid if tamper.pg else uuid.UUID(cid).hex
+    tamper.run(("INSERT INTO stored_events (originator_id, originator_version, topic, state, {id})"
+                " VALUES (?,?,?,?,?)", (oid, 3, "commitment.agreed", b"{}", 0)))
+    head = tracker_of.recorder.max_notification_id()
+
+    refused = client.post(f"/api/v1/commitments/{cid}/comment", json={"note": "hello"},
+                          headers=as_("police"))
+    error = error_of(refused, 503)
+    assert error["code"] == "record_unbound"
+    assert "tracker verify" in error["message"]
+    assert tracker_of.recorder.max_notification_id() == head
