@@ -290,7 +290,8 @@ def install(env: Environment) -> None:
                        party_kind_labels=labels.PARTY_KIND_LABELS, field_labels=labels.FIELD_LABELS,
                        role_labels=labels.ROLE_LABELS, yes_no=labels.YES_NO,
                        language_names=LANGUAGE_NAMES,
-                       column_labels=labels.COLUMN_LABELS, outcome_labels=labels.OUTCOME_LABELS)
+                       column_labels=labels.COLUMN_LABELS, outcome_labels=labels.OUTCOME_LABELS,
+                       mail_mode_labels=labels.MAIL_MODE_LABELS)
 
 
 def locale_name(language: str) -> str:

@@ -118,8 +118,11 @@ FIELD_LABELS = {
     "attendance": N_("Attendance"), "place": N_("Place"), "summary": N_("Summary"),
     "url": N_("Link"), "sha256": N_("SHA-256 of the file"), "party_id": N_("Party"),
     "reason": N_("Reason"), "note": N_("Note"), "proposed_on": N_("Proposed on"),
-    "raised_on": N_("Raised on"), "added_on": N_("Added on"),
+    "raised_on": N_("Raised on"), "added_on": N_("Added on"), "mail": N_("Mail"),
+    "watching": N_("Watching"),
 }
+# How an account's notifications reach its address (domain.account.MAIL_MODES).
+MAIL_MODE_LABELS = {"immediate": N_("at once"), "digest": N_("a daily digest"), "off": N_("none")}
 YES_NO = (N_("no"), N_("yes"))
 
 DONE = N_("Done.")
