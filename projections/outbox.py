@@ -44,6 +44,7 @@ class OutboxView(View):
                      "event_type TEXT, recorded_at TEXT, told TEXT, public INTEGER",
     }
     indexes = ("ob_events(dialogue_id, public, position)",)
+    sealed: ClassVar = {"ob_accounts": ("email",)}  # an address is personal data
 
     def __init__(self, store: Store, feed: Feed, told: Told) -> None:
         super().__init__(store, feed)
