@@ -168,7 +168,7 @@ def _milestone_completed(s: dict[str, Any], e: Any) -> dict[str, Any]:
 def _evidence_attached(s: dict[str, Any], e: Any) -> dict[str, Any]:
     return {"evidence": [*s["evidence"], {"id": e.evidence_id, "description": e.description,
                                           "url": e.url, "sha256": e.sha256, "public": e.public,
-                                          "added_on": e.meta.occurred_on}]}
+                                          "photo": e.photo, "added_on": e.meta.occurred_on}]}
 
 
 def _status(status: Status) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
