@@ -124,6 +124,13 @@ class Sealer(Plain):
         return rows
 
 
+def derived_aead(key: str, purpose: bytes) -> AESGCM:
+    """An AES-GCM key of its own for one purpose beside the read models (stored answers,
+    subscribers' addresses), derived from TRACKER_ENCRYPTION_KEY as theirs is."""
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                       info=b"jsd-tracker " + purpose).derive(key_bytes(key)))
+
+
 def sealer_for(key: str) -> Plain:
     return Sealer(key) if key else PLAIN
 

@@ -28,6 +28,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
 from eventsourcing.utils import retry
 
+from projections.sealing import derived_aead
 from projections.store import Store
 
 KEEP_SECONDS = 7 * 24 * 3600
@@ -46,13 +47,7 @@ class AnswerCipher:
     as associated data (an answer moved to another row does not decrypt)."""
 
     def __init__(self, encryption_key: str) -> None:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                       info=b"tracker stored answers v1").derive(encryption_key.encode())
-        self._aead = AESGCM(derived)
+        self._aead = derived_aead(encryption_key, b"stored answers v1")
 
     def encrypt(self, plain: bytes, context: bytes) -> str:
         nonce = os.urandom(12)

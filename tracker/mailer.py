@@ -54,6 +54,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from domain.account import check_email
 from domain.errors import InvalidInput
 from projections.database import ConfigurationError
+from projections.sealing import derived_aead
 from projections.store import Store
 from tracker.notices import REMINDERS, Cause, waiting_for
 
@@ -168,30 +169,13 @@ class SmtpSender:
 
 # --- addresses: sealed when a key is set ----------------------------------------------------------
 
-def address_key(encryption_key: str) -> bytes | None:
-    """The AES-GCM key for subscribers' addresses, derived (HKDF-SHA256) from
-    TRACKER_ENCRYPTION_KEY; None when no key is set (addresses are then stored as they are)."""
-    if not encryption_key:
-        return None
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"tracker: subscribers' addresses").derive(base64.b64decode(encryption_key))
-
-
 class Addresses:
     """Seals and opens addresses, and hashes them (keyed) to find and count them."""
 
     def __init__(self, secret_key: str, encryption_key: str = "") -> None:
         self._hash_key = hashlib.sha256(b"address hash:" + secret_key.encode()).digest()
-        key = address_key(encryption_key)
-        if key is None:
-            self._aead = None
-        else:
-            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-            self._aead = AESGCM(key)
+        self._aead = (derived_aead(encryption_key, b"subscribers' addresses v1")
+                      if encryption_key else None)
 
     def digest(self, address: str) -> str:
         return hmac.new(self._hash_key, address.strip().casefold().encode(), "sha256").hexdigest()
