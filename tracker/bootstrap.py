@@ -80,11 +80,11 @@ def build_idempotency(settings: Settings, read_models: ReadModels) -> Idempotenc
     return IdempotencyStore(read_models.store, encryption_key=settings.encryption_key)
 
 
-def build_photos(read_models: ReadModels) -> PhotoStore:
-    """The photos of evidence, in the read models' database."""
+def build_photos(settings: Settings, read_models: ReadModels) -> PhotoStore:
+    """The photos of evidence, in the read models' database (sealed with the encryption key)."""
     from tracker.photos import PhotoStore
 
-    return PhotoStore(read_models.store)
+    return PhotoStore(read_models.store, encryption_key=settings.encryption_key)
 
 
 def build_proofs(settings: Settings, read_models: ReadModels) -> ProofService:

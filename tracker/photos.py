@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from eventsourcing.persistence import IntegrityError, InternalError, Programming
 from eventsourcing.utils import retry
 
 from domain.errors import N_, InvalidInput, NotFound, TooLarge
+from projections.database import ConfigurationError
+from projections.sealing import derived_aead
 from projections.store import PostgresStore, Store
 
 if TYPE_CHECKING:
@@ -37,6 +40,7 @@ VIEW_PX = 1280
 THUMB_PX = 320
 FORMATS = {"JPEG", "PNG", "WEBP"}
 MEDIA_TYPE = "image/jpeg"
+SEALED = b"\x00sealed-photo-1\x00"  # starts a sealed image (no JPEG starts with a NUL)
 
 NOT_AN_IMAGE = N_("the file is not a photo: send a JPEG, PNG or WebP image")
 TOO_MANY_PIXELS = N_("the photo has too many pixels (at most 50 megapixels)")
@@ -104,8 +108,11 @@ def prepare(data: bytes) -> Photo:
 class PhotoStore:
     """The photos of evidence, in the read models' database."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, encryption_key: str = "") -> None:
         self.store = store
+        # With a key, the images are sealed as the read models' private text is (a photo can show
+        # people): AES-GCM with a key of their own, the image's digest as associated data.
+        self._aead = derived_aead(encryption_key, b"evidence photos v1") if encryption_key else None
         retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(
             self._create)()
 
@@ -121,15 +128,31 @@ class PhotoStore:
         with self.store.transaction(commit=True) as cursor:
             cursor.execute(self.store.sql(
                 "INSERT INTO evidence_photos VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
-                (photo.sha256, photo.media_type, photo.width, photo.height, photo.image,
-                 photo.thumbnail, time.time()))
+                (photo.sha256, photo.media_type, photo.width, photo.height,
+                 self._seal(photo.image, photo.sha256), self._seal(photo.thumbnail, photo.sha256),
+                 time.time()))
+
+    def _seal(self, data: bytes, sha256: str) -> bytes:
+        if self._aead is None:
+            return data
+        nonce = os.urandom(12)
+        return SEALED + nonce + self._aead.encrypt(nonce, data, sha256.encode())
+
+    def _open(self, data: bytes, sha256: str) -> bytes:
+        if not data.startswith(SEALED):
+            return data
+        if self._aead is None:
+            raise ConfigurationError("the evidence photos are encrypted: set "
+                                     "TRACKER_ENCRYPTION_KEY to the key they were sealed with")
+        body = data[len(SEALED):]
+        return self._aead.decrypt(body[:12], body[12:], sha256.encode())
 
     def image(self, sha256: str, thumbnail: bool = False) -> tuple[bytes, str] | None:
         """The stored image (or its thumbnail) and its media type; None if there is none."""
         column = "thumbnail" if thumbnail else "image"
         row = self.store.fetchone(f"SELECT media_type, {column} AS data FROM evidence_photos "  # noqa: S608
                                   f"WHERE sha256=?", (sha256,))
-        return (bytes(row["data"]), row["media_type"]) if row else None
+        return (self._open(bytes(row["data"]), sha256), row["media_type"]) if row else None
 
 
 def attach_photo(tracker: Tracker, photos: PhotoStore, principal: Principal, commitment_id: str,

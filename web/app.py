@@ -201,7 +201,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.sessions = build_sessions(settings, read_models)
         app.state.login_throttle = LoginThrottle(app.state.sessions)
         app.state.idempotency = build_idempotency(settings, read_models)
-        app.state.photos = build_photos(read_models)
+        app.state.photos = build_photos(settings, read_models)
         app.state.proofs = build_proofs(settings, read_models)
         app.state.subscriptions = build_subscriptions(settings, read_models)
         try:

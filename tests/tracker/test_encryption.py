@@ -14,7 +14,7 @@ import pytest
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import MapperDeserialisationError
 
-from projections.database import is_postgres, postgres_params, sqlite_path
+from projections.database import ConfigurationError, is_postgres, postgres_params, sqlite_path
 from tests.factories import make_world, propose
 from tracker.application import Tracker
 from tracker.bootstrap import build_application
@@ -273,6 +273,41 @@ def test_without_the_key_the_same_scan_finds_every_private_text(settings):
         check_members_find_everything(found, date(2026, 6, 1))
     finally:
         found["models"].close()
+        app.close()
+
+
+def test_with_the_key_an_evidence_photo_is_sealed_and_still_served(encrypted_settings):
+    """A photo can show people: with the key, neither the image nor its thumbnail lies in the
+    database as it is, and the member still gets the very bytes back."""
+    import io
+
+    from PIL import Image
+
+    from tracker.bootstrap import build_photos, build_read_models
+    from tracker.photos import prepare
+
+    picture = Image.new("RGB", (640, 480))
+    picture.putdata([((x * 7) % 256, (x * 13) % 256, (x * 29) % 256) for x in range(640 * 480)])
+    jpeg = io.BytesIO()
+    picture.save(jpeg, "JPEG")
+    photo = prepare(jpeg.getvalue())
+    app = build_application(encrypted_settings)
+    models = build_read_models(encrypted_settings, app)
+    try:
+        photos = build_photos(encrypted_settings, models)
+        photos.keep(photo)
+        stored = database_bytes(encrypted_settings)
+        for kept in (photo.image, photo.thumbnail):
+            middle = kept[len(kept) // 2:len(kept) // 2 + 64]  # past the JPEG headers
+            assert middle not in stored and middle.hex().encode() not in stored
+        assert photos.image(photo.sha256) == (photo.image, "image/jpeg")
+        assert photos.image(photo.sha256, thumbnail=True) == (photo.thumbnail, "image/jpeg")
+        # A process without the key cannot show them, and says why.
+        plain = build_photos(encrypted_settings.model_copy(update={"encryption_key": ""}), models)
+        with pytest.raises(ConfigurationError, match="photos are encrypted"):
+            plain.image(photo.sha256)
+    finally:
+        models.close()
         app.close()
 
 
