@@ -19,11 +19,11 @@ from web.public import (
     _public_dialogue,
     all_rows,
     programme_context,
+    public_ledger,
     revalidated,
     status_chart,
     summary,
 )
-from web.reading import ledger_summary
 
 router = APIRouter(prefix="/public", tags=["public"], include_in_schema=False)
 
@@ -49,7 +49,7 @@ def dialogue_report(request: Request, slug: str, read_models: FreshReadModelsDep
                     tracker: TrackerDep) -> Response:
     public = read_models.public
     dialogue = _public_dialogue(read_models, slug)
-    ledger = ledger_summary(public)
+    ledger = public_ledger(public)
     found = revalidated(request, tracker, ledger, personal=True)
     today = tracker.today()
     figures = summary(request, public, dialogue["id"], ledger["position"], today)
@@ -66,7 +66,7 @@ def dialogue_report(request: Request, slug: str, read_models: FreshReadModelsDep
 @router.get("/report.pdf")
 def programme_report(request: Request, read_models: FreshReadModelsDep, tracker: TrackerDep,
                      country: Annotated[str | None, Query(max_length=2)] = None) -> Response:
-    ledger = ledger_summary(read_models.public)
+    ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=True)
     pdf = pdf_of(request, {**programme_context(read_models.public, tracker.today(), country),
                            "ledger": ledger, "today": tracker.today()})
