@@ -308,6 +308,8 @@ def propose(request: Request, slug: str, principal: CurrentPrincipal, tracker: T
     # htmx: show the new commitment's page in place and push its address into the history.
     context = commitment_context(request, principal, tracker, read_models, result.id)
     context.update(done="proposed", oob=True)
+    # The workspace's message goes (the commitment page shows its own beside its forms).
+    context["swapped_in"] = True
     return render(request, "commitment.html", context, blocks=["content", "message"], headers={
         "HX-Retarget": "#main", "HX-Reswap": "innerHTML", "HX-Push-Url": target,
         **COMMITMENT_CHANGED})

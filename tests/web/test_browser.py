@@ -183,7 +183,7 @@ def test_an_action_works_with_javascript_off(live_server, chromium):
     page.goto(f"{live_server.url}/commitments/{result.id}")
     page.get_by_role("button", name="Approuver", exact=True).click()
     page.wait_for_load_state()
-    assert page.url.endswith(f"/commitments/{result.id}")
+    assert page.url.endswith(f"/commitments/{result.id}#actions")  # back to the form
     expect(page.locator("#messages")).to_contain_text("Votre approbation a été enregistrée.")
     expect(page.locator("#commitment")).to_contain_text("2 / 2")
     # a refused value comes back next to its field, with what was typed (the police proposed it)
