@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,3 +43,13 @@ def fresh_store(backend: str) -> Iterator[str]:
     finally:
         with psycopg.connect(**conninfo) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def on_each_backend(measure: Callable[[str, Path], list[str]]) -> list[str]:
+    """`measure(url, var_dir)` on a fresh store of each backend, its lines named by the backend,
+    after the machine's load (the figures are read against it)."""
+    lines = [f"load average before: {os.getloadavg()[0]:.1f} (2 cores shared with other jobs)"]
+    for backend in backends():
+        with fresh_store(backend) as url, tempfile.TemporaryDirectory() as var_dir:
+            lines += [f"{backend}: {line}" for line in measure(url, Path(var_dir))]
+    return lines

@@ -17,7 +17,6 @@ import gzip
 import os
 import re
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
@@ -139,13 +138,9 @@ def measure(database_url: str, var_dir: Path) -> list[str]:
 
 
 def run() -> list[str]:
-    from bench.stores import backends, fresh_store
+    from bench.stores import on_each_backend
 
-    lines = [f"load average before: {os.getloadavg()[0]:.1f} (2 cores shared with other jobs)"]
-    for backend in backends():
-        with fresh_store(backend) as url, tempfile.TemporaryDirectory() as var_dir:
-            lines += [f"{backend}: {line}" for line in measure(url, Path(var_dir))]
-    return lines
+    return on_each_backend(measure)
 
 
 if __name__ == "__main__":
