@@ -75,6 +75,15 @@ def check_ref(ref: str | None) -> str:
     return ref
 
 
+def evidence_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """One evidence entry with every field, in the one order every reader sees (the JSON of a
+    change is compared as text: a rebuild and a catch-up after a restart must write the same).
+    A snapshot taken before evidence had `public` or `photo` holds entries without them."""
+    return {"id": entry["id"], "description": entry["description"], "url": entry["url"],
+            "sha256": entry["sha256"], "public": entry.get("public", False),
+            "photo": entry.get("photo", ""), "added_on": entry["added_on"]}
+
+
 class Commitment(Dated):
     TOPIC = "commitment"
 
@@ -195,8 +204,7 @@ class Commitment(Dated):
             "due_date": self.due_date,
             "progress": self.progress,
             "milestones": [dict(m) for m in self.milestones],
-            # (a snapshot taken before evidence had `public` holds entries without it)
-            "evidence": [{"public": False, "photo": "", **e} for e in self.evidence],
+            "evidence": [evidence_entry(e) for e in self.evidence],
             "completed_by": self.completed_by,
             "completion_summary": self.completion_summary,
             "verified_by": self.verified_by,
