@@ -19,6 +19,18 @@ IN_VIEW = """el => { const r = el.getBoundingClientRect();
 FOCUSED = "el => el === document.activeElement || el.contains(document.activeElement)"
 
 
+def holds(locator, predicate: str, timeout: float = 5000) -> bool:
+    """Whether `predicate` comes to hold for the element within `timeout` ms: the page moves the
+    focus once the swapped content has settled, a moment after it appears."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        locator.page.wait_for_function(predicate, arg=locator.element_handle(), timeout=timeout)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
 def long_commitment(server) -> str:
     """A commitment in progress whose actions sit well below the first screen (milestones)."""
     tracker = server.app.state.tracker
@@ -66,7 +78,7 @@ def test_the_saved_message_is_on_screen_and_focused_after_a_progress_report(
     assert "avancement" in notice.inner_text().lower()
     assert notice.evaluate(IN_VIEW), "the confirmation is inside the screen"
     if javascript:
-        assert notice.evaluate(FOCUSED), "the confirmation has the focus"
+        assert holds(notice, FOCUSED), "the confirmation has the focus"
     else:  # browsers skip autofocus when the address names a fragment: the fragment is the place
         assert page.url.endswith(f"/commitments/{cid}#actions")
         assert page.locator("#actions").evaluate("el => el.matches(':target')")
@@ -89,7 +101,7 @@ def test_a_refusal_is_shown_beside_its_form_with_the_focus_on_the_field_at_fault
     field.wait_for()
     error = page.locator("#err-progress-occurred_on")
     assert error.evaluate(IN_VIEW) and field.evaluate(IN_VIEW), "the refusal is on screen"
-    assert field.evaluate(FOCUSED), "the field at fault has the focus"
+    assert holds(field, FOCUSED), "the field at fault has the focus"
     assert field.get_attribute("aria-describedby") == "err-progress-occurred_on"
     # beside its form: the message is inside the form that was sent
     assert error.evaluate("el => !!el.closest(\"form[action$='/progress']\")")
@@ -111,5 +123,5 @@ def test_a_refusal_of_the_lifecycle_is_announced_beside_the_forms(live_server, c
     form.get_by_role("button", name="Signaler l’avancement").click()
     alert = page.locator("#actions [role=alert]")
     alert.wait_for()
-    assert alert.evaluate(IN_VIEW) and alert.evaluate(FOCUSED)
+    assert alert.evaluate(IN_VIEW) and holds(alert, FOCUSED)
 
