@@ -1,10 +1,11 @@
 """Answers compressed for slow links: brotli when the client takes it (every browser of the last
 years does), else gzip, else as they are.
 
-Pages and API answers are compressed as they go (brotli at quality 5: about the time of gzip, a
-tenth smaller). The static files are compressed once, at brotli's highest quality (about a tenth
-smaller again: htmx is 14.8 KB instead of gzip's 16.4 KB), kept in memory and answered with their
-`Content-Encoding` set, which the middleware then leaves alone."""
+Pages and API answers are compressed as they are answered: one piece up to 32 KB (nearly every
+page and fragment) at brotli's quality 10, on the event loop (a few ms); larger or streamed ones
+at quality 5 (about the time of gzip, a tenth smaller). The static files are compressed once, at
+brotli's highest quality (htmx is 14.8 KB instead of gzip's 16.4 KB), kept in memory and
+answered with their `Content-Encoding` set, which the middleware then leaves alone."""
 
 from __future__ import annotations
 
