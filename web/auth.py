@@ -10,10 +10,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from domain.errors import DomainError, InvalidInput
+from tracker.application import Principal
 from web.deps import OptionalPrincipal, TrackerDep, needs_second_factor, pending_sign_in, render
 from web.errors import in_reader_language
 from web.i18n import LANGUAGES
 from web.security import TooManyAttempts, client_address, end_session, start_session
+from web.workspace import own_workspace
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -23,6 +25,15 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return "/"
+
+
+def signed_in_to(request: Request, principal: Principal, target: str | None) -> RedirectResponse:
+    """Where a sign-in lands: `next`, and for home, a member's one dialogue straight away (home
+    would only send them on: a round trip saved, 0.4 s on a slow link)."""
+    target = safe_next(target)
+    if target == "/":
+        target = own_workspace(principal, request.app.state.read_models.dialogues()) or "/"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/login")
@@ -58,9 +69,10 @@ def login(request: Request, tracker: TrackerDep,
         target = "/login/code" if principal.second_factor else "/account/second-factor"
         return RedirectResponse(target, status_code=303)
     throttle.succeeded(username)
-    start_session(request, tracker.sign_in(principal.account_id, source=address))
+    signed_in = tracker.sign_in(principal.account_id, source=address)
+    start_session(request, signed_in)
     request.app.state.sessions.purge()  # sessions that are over, now and then
-    return RedirectResponse(safe_next(next), status_code=303)
+    return signed_in_to(request, signed_in, next)
 
 
 def locked_out(request: Request, template: str, context: dict[str, Any],
@@ -112,7 +124,7 @@ def code(request: Request, tracker: TrackerDep,
                       status_code=422)
     throttle.succeeded(waiting["name"])
     start_session(request, principal)
-    return RedirectResponse(safe_next(waiting.get("next")), status_code=303)
+    return signed_in_to(request, principal, waiting.get("next"))
 
 
 @router.get("/logout")

@@ -40,15 +40,17 @@ class Refused(Exception):
 
 
 def check_form_encoding(content_type: bytes, body: bytes) -> None:
-    """Raise Refused (400) unless every value of a form body decodes as UTF-8."""
+    """Raise Refused (400) unless every value of a form body decodes as UTF-8. `content_type` as
+    sent: a multipart boundary is case-sensitive (Chromium's are mixed case)."""
+    kind = content_type.lower()
     try:
-        if content_type.startswith(b"application/x-www-form-urlencoded"):
+        if kind.startswith(b"application/x-www-form-urlencoded"):
             # Browsers percent-encode every byte that is not ASCII; the parser would read raw
             # bytes as Latin-1, so they are refused too.
             body.decode("ascii")
             for pair in body.split(b"&"):
                 unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
-        elif content_type.startswith(b"multipart/form-data"):
+        elif kind.startswith(b"multipart/form-data"):
             for part in _text_parts(content_type, body):
                 part.decode("utf-8")
     except UnicodeDecodeError:
@@ -58,7 +60,7 @@ def check_form_encoding(content_type: bytes, body: bytes) -> None:
 def _text_parts(content_type: bytes, body: bytes) -> list[bytes]:
     """The parts of a multipart body that are not files (headers and content)."""
     boundary = next((p.strip()[len(b"boundary="):].strip(b'"') for p in content_type.split(b";")
-                     if p.strip().startswith(b"boundary=")), b"")
+                     if p.strip().lower().startswith(b"boundary=")), b"")
     if not boundary:
         return [body]
     parts = body.split(b"--" + boundary)
@@ -85,7 +87,7 @@ class BodyLimit:
             if length and (not length.isdigit() or int(length) > limit):
                 raise Refused(413, "too_large", too_large(limit))
             messages = await self._read_body(receive, limit)
-            check_form_encoding(headers.get(b"content-type", b"").lower(),
+            check_form_encoding(headers.get(b"content-type", b""),
                                 b"".join(m.get("body", b"") for m in messages))
         except Refused as refused:
             await self._refuse(scope, send, refused)

@@ -187,10 +187,17 @@ class AnswerHeaders:
     On SIGTERM uvicorn closes idle connections and marks busy ones to close after their answer,
     but a busy connection whose answer had already started stays open and goes on taking requests;
     a client that keeps sending then holds the graceful stop until it is killed (and the answer to
-    a stored write is lost). `tracker serve` sets `stopping` when the signal arrives."""
+    a stored write is lost). `tracker serve` sets `stopping` when the signal arrives.
+
+    A script, style sheet or icon of /static/ (and /favicon.ico) is never a document: a policy
+    and a framing rule do nothing there (the service worker, /sw.js, keeps them: its policy
+    applies to it), so those answers go without, 280 bytes fewer each on a phone's cold load."""
 
     HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff",
                "referrer-policy": "same-origin", "content-security-policy": PAGE_POLICY}
+    DOCUMENT_ONLY = ("x-frame-options", "content-security-policy")
+    SUBRESOURCES = ("text/css", "text/javascript", "application/javascript", "image/x-icon",
+                    "image/png", "image/vnd.microsoft.icon")
 
     def __init__(self, app: ASGIApp, stopping: threading.Event) -> None:
         self.app = app
@@ -200,12 +207,16 @@ class AnswerHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        subresource = scope["path"].startswith("/static/") or scope["path"] == "/favicon.ico"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                skip = self.DOCUMENT_ONLY if subresource and headers.get("content-type", "").partition(
+                    ";")[0] in self.SUBRESOURCES else ()
                 for name, value in self.HEADERS.items():
-                    headers.setdefault(name, value)
+                    if name not in skip:
+                        headers.setdefault(name, value)
                 if self.stopping.is_set():
                     headers["connection"] = "close"
             await send(message)

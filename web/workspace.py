@@ -160,14 +160,23 @@ def waiting_context(principal: Principal, tracker: Tracker, read_models: ReadMod
             "mail_mode": tracker.mail_mode(principal)}
 
 
+def own_workspace(principal: Principal, dialogues: list[dict]) -> str | None:
+    """The address of a member's one dialogue, where home sends them (and signing in, at once:
+    one round trip fewer on a slow link); None for several dialogues or another role."""
+    readable = [d for d in dialogues if principal.can_read(d["id"])]
+    if len(readable) == 1 and principal.role == "member":
+        return f"/dialogues/{readable[0]['slug']}"
+    return None
+
+
 @router.get("/")
 def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadModelsDep,
          tracker: TrackerDep) -> Response:
     if principal is None:
         return RedirectResponse("/login", status_code=303)
     dialogues = [d for d in read_models.dialogues() if principal.can_read(d["id"])]
-    if len(dialogues) == 1 and principal.role == "member":
-        return RedirectResponse(f"/dialogues/{dialogues[0]['slug']}", status_code=303)
+    if (own := own_workspace(principal, dialogues)) is not None:
+        return RedirectResponse(own, status_code=303)
     today = tracker.today()
     waiting = {d["id"]: waiting_context(principal, tracker, read_models, d, today)["waiting"]
                for d in dialogues}

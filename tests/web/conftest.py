@@ -27,7 +27,7 @@ def site(settings) -> Iterator[Site]:
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch):
     """Argon2 with small parameters, so that the many sign-ins of these tests stay fast. The
-    production parameters are the library's defaults; a hash records its own parameters."""
+    production parameters are `tracker.application.PASSWORD_HASHING`; a hash records its own."""
     from argon2 import PasswordHasher
 
     from tracker import application

@@ -343,7 +343,7 @@ def test_when_a_second_factor_is_required_an_admin_enrols_before_anything_else(s
         assert client.get("/admin/accounts", follow_redirects=False).status_code == 200
         # members are not asked for one
         member = TestClient(app)
-        assert password_step(member, "saaba-police") == "/"
+        assert password_step(member, "saaba-police") == "/dialogues/saaba"  # straight to its dialogue
 
 
 def test_members_have_no_second_factor_page(site: Site):

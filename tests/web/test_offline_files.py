@@ -37,6 +37,11 @@ def test_member_pages_carry_the_outbox_and_its_texts_public_pages_neither_it_nor
     texts = json.loads(re.search(r'<script type="application/json" id="offline-texts">(.*?)</script>',
                                  page).group(1))
     assert texts["waiting"] == "Waiting to send ({n})"
-    for path in ("/public/", f"/public/dialogues/{site.world.slug}", "/login"):
+    for path in ("/public/", f"/public/dialogues/{site.world.slug}"):
         html = site.get("anonymous", path).text
         assert "offline-1.js" not in html and "htmx" not in html, path
+    # the sign-in page runs neither, but fetches both for the workspace while the member types
+    login = site.get("anonymous", "/login").text
+    assert "<script" not in login and "hx-" not in login.replace("hx-headers", "")
+    assert '<link rel="prefetch" href="/static/htmx-2.0.4.min.js">' in login
+    assert '<link rel="prefetch" href="/static/offline-1.js">' in login

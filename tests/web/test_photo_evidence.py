@@ -80,6 +80,24 @@ def test_a_photo_with_gps_is_kept_without_it_and_its_digest_recorded(site: Site)
     assert public.status_code == 404
 
 
+def test_a_photo_sent_with_a_mixed_case_boundary_as_chromium_sends_it_is_taken(site: Site):
+    """A multipart boundary is case-sensitive: Chromium's (----WebKitFormBoundary...) were
+    lowercased by the body check, which then read the photo's bytes as text (400, not UTF-8)."""
+    cid = in_progress(site)
+    boundary = "----WebKitFormBoundaryQ7fXk2LmZ9aB"
+    fields = {"csrf_token": site.tokens["member"], "description": "The new street lights"}
+    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                    .encode() for k, v in fields.items())
+    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="IMG_1.jpg"'
+             f'\r\nContent-Type: image/jpeg\r\n\r\n').encode() + phone_photo()
+    body += f"\r\n--{boundary}--\r\n".encode()
+    response = site.client("member").post(
+        f"/commitments/{cid}/attach-evidence", content=body, follow_redirects=False,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert response.status_code == 303, response.text
+    assert site.tracker.commitment(cid).state()["evidence"][-1]["photo"] == "image/jpeg"
+
+
 def test_a_public_photo_is_served_to_the_public_with_htmx_too(site: Site):
     cid = in_progress(site)
     response = upload(site, cid, phone_photo(800, 600), public=True, htmx=True)

@@ -115,7 +115,19 @@ def test_after_signing_in_the_visitor_returns_to_the_page_they_asked_for(site: S
                                            "next": "//evil.example/x",
                                            "csrf_token": csrf_token(client)},
                            follow_redirects=False)
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/dialogues/saaba"  # home, for a member of one dialogue
+
+
+def test_signing_in_to_home_lands_a_member_of_one_dialogue_on_it_at_once(site: Site):
+    """No hop through / on a slow link; an auditor, who reads every dialogue, goes home."""
+    for name, landing in (("saaba-police", "/dialogues/saaba"), ("auditor", "/")):
+        client = TestClient(site.app)
+        response = client.post("/login", data={"username": name, "password": PASSWORD,
+                                               "csrf_token": csrf_token(client)},
+                               follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, landing), name
+        if landing == "/":
+            assert client.get("/", follow_redirects=False).status_code == 200
 
 
 def test_pages_may_not_be_framed_by_other_sites(site: Site):

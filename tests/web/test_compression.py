@@ -1,0 +1,79 @@
+"""What a phone downloads: pages and static files in brotli when the client takes it, else gzip;
+the static files compressed once at the highest level, our own without their comments; scripts,
+style sheets and icons without the headers only a document uses."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import brotli
+import pytest
+from fastapi.testclient import TestClient
+
+from web.compression import accepts, chosen_coding
+
+STATIC = Path(__file__).resolve().parents[2] / "web" / "static"
+
+
+def raw_get(client: TestClient, path: str, accept: str):
+    """The answer as sent (httpx would decode it): its headers and its undecoded body."""
+    with client.stream("GET", path, headers={"Accept-Encoding": accept}) as answer:
+        return answer, b"".join(answer.iter_raw())
+
+
+@pytest.mark.parametrize(("header", "coding"), [
+    ("gzip, deflate, br, zstd", "br"), ("gzip", "gzip"), ("br;q=0, gzip", "gzip"),
+    ("identity", None), ("", None), ("*", "br"), ("gzip;q=0.5, br;q=0", "gzip"), ("BR", "br"),
+])
+def test_the_coding_follows_what_the_client_accepts(header, coding):
+    assert chosen_coding(header) == coding
+    assert not accepts("br;q=nonsense", "br")
+
+
+def test_a_page_is_brotli_for_a_browser_and_gzip_for_an_older_client(site):
+    client = TestClient(site.app)
+    answer, body = raw_get(client, "/public/", "gzip, deflate, br")
+    assert answer.headers["content-encoding"] == "br"
+    assert "Accept-Encoding" in answer.headers["vary"]
+    page = brotli.decompress(body).decode()
+    assert "<html" in page
+    answer, body = raw_get(client, "/public/", "gzip")
+    assert answer.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(body).decode().count("<html") == 1
+    answer, body = raw_get(client, "/public/", "identity")
+    assert "content-encoding" not in answer.headers and b"<html" in body
+
+
+def test_static_files_are_compressed_at_the_highest_level_and_ours_without_comments(site):
+    client = TestClient(site.app)
+    htmx = (STATIC / "htmx-2.0.4.min.js").read_bytes()
+    answer, body = raw_get(client, "/static/htmx-2.0.4.min.js", "gzip, br")
+    assert answer.headers["content-encoding"] == "br"
+    assert answer.headers["cache-control"] == "public, max-age=86400" and answer.headers["etag"]
+    assert "last-modified" not in answer.headers  # the ETag revalidates alone
+    assert brotli.decompress(body) == htmx  # a library's file exactly as it is
+    assert len(body) <= len(brotli.compress(htmx, quality=11))  # quality 11, not a page's 5
+    for name in ("offline-1.js", "site-3.css"):
+        source = (STATIC / name).read_bytes()
+        answer, body = raw_get(client, f"/static/{name}", "br")
+        served = brotli.decompress(body)
+        assert b"/*" in source and b"/*" not in served  # the comments stay in the source only
+        assert len(served) < len(source) - 150
+        answer, body = raw_get(client, f"/static/{name}", "gzip")
+        assert gzip.decompress(body) == served
+        answer, body = raw_get(client, f"/static/{name}", "identity")
+        assert body == source and "content-encoding" not in answer.headers
+    # a conditional request still gets its 304
+    etag = client.get("/static/site-3.css").headers["etag"]
+    assert client.get("/static/site-3.css", headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_scripts_and_styles_carry_no_page_policy_pages_and_the_service_worker_do(site):
+    client = TestClient(site.app)
+    for path in ("/static/htmx-2.0.4.min.js", "/static/site-3.css", "/favicon.ico"):
+        headers = client.get(path).headers
+        assert "content-security-policy" not in headers and "x-frame-options" not in headers
+        assert headers["x-content-type-options"] == "nosniff"
+    for path in ("/sw.js", "/login", "/static/icon-1.svg"):
+        assert "frame-ancestors 'none'" in client.get(path).headers["content-security-policy"]
