@@ -47,7 +47,7 @@ from domain.commitment import Commitment
 from domain.dialogue import Dialogue, check_slug
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from projections.binding import Binder, BindingMapper
-from projections.database import ConfigurationError
+from projections.database import ConfigurationError, serialize_writes
 from tracker import policy
 from tracker.commands import (
     CASE_COMMANDS,
@@ -226,6 +226,7 @@ class Tracker(Application[UUID]):
     def __init__(self, env: Mapping[str, str] | None = None,
                  today: Callable[[], date] = date.today) -> None:
         super().__init__(env=env)
+        serialize_writes(getattr(self.factory, "datastore", None))  # SQLite: writers queue, no sleeps
         self.today = today
         # account id -> (the account's version, its principal); see principal_by_id
         self._principals: dict[str, tuple[int, Principal | None]] = {}
