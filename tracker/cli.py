@@ -75,15 +75,43 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+def worker_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of workers is a whole number, not "
+                                         f"{text[:20]!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"a number of workers is at least 1, not {count}")
+    return count
 
+
+STARTUP_FAILURE = 3  # a worker's exit status when its app did not start
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from projections.binding import Binder
-    from web.app import create_app
 
     Binder.from_text(settings.ensure_binding_keys())  # a malformed key list: one line, exit 2
     _with_app(settings, lambda app: 0)  # reachable, and opened by the encryption key
     sock = listening_socket(args.host, args.port)
+    if args.workers == 1:
+        started = serve_on(sock, args, settings)
+    else:
+        started = supervise(args.workers, lambda: 0 if serve_on(sock, args, settings)
+                            else STARTUP_FAILURE)
+    if not started:  # the app did not start (its own log said why)
+        raise UsageError("the server did not start; see the lines above")
+    return 0
+
+
+def serve_on(sock: socket.socket, args: argparse.Namespace, settings: Settings) -> bool:
+    """One uvicorn server on the bound socket, until SIGTERM or Ctrl-C; whether it started.
+    httptools and uvloop (uvicorn[standard]) are used when installed ("auto")."""
+    import uvicorn
+
+    from web.app import create_app
+
     app = create_app(settings)
 
     class Server(uvicorn.Server):
@@ -94,11 +122,72 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     trusted = settings.trusted_proxies.strip()
     server = Server(uvicorn.Config(app, host=args.host, port=args.port,
                                    proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
-                                   log_level="info"))
+                                   log_level="info", loop="auto", http="auto"))
     server.run(sockets=[sock])
-    if not server.started:  # the app did not start (its own log said why)
-        raise UsageError("the server did not start; see the lines above")
-    return 0
+    return server.started
+
+
+def supervise(count: int, work: Callable[[], int], restart_after: float = 10.0) -> bool:
+    """Run `work` in `count` forked processes (the workers, sharing the socket the parent bound:
+    the kernel hands each connection to one of them) until SIGTERM or Ctrl-C, which every worker
+    then gets and ends on gracefully (uvicorn finishes the requests under way). A worker that
+    dies after `restart_after` seconds of service is replaced; one that fails at start stops the
+    others (the same failure would repeat). False: the workers did not start."""
+    import os
+    import signal
+    import time
+
+    children: dict[int, float] = {}  # pid -> when it started
+    stopping = False
+
+    def start_worker() -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker: its own signal handling (uvicorn's), its own exit
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            code = STARTUP_FAILURE
+            try:
+                code = work()
+            except Exception as error:  # one line, as the parent's own errors
+                print(f"tracker: error in worker {os.getpid()}: {one_line(error, None)}",
+                      file=sys.stderr, flush=True)
+            finally:
+                os._exit(code)
+        children[pid] = time.monotonic()
+
+    def stop(sig: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    failed = False
+    try:
+        for _ in range(count):
+            start_worker()
+        print(f"tracker: {count} workers serving (pids {', '.join(map(str, children))})",
+              file=sys.stderr, flush=True)
+        while children:
+            pid, status = os.wait()
+            since = children.pop(pid, None)
+            if since is None or stopping:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if code == STARTUP_FAILURE or time.monotonic() - since < restart_after:
+                print(f"tracker: worker {pid} ended at start (status {code}); stopping the others",
+                      file=sys.stderr, flush=True)
+                failed = True
+                stop(signal.SIGTERM, None)
+            else:
+                print(f"tracker: worker {pid} ended (status {code}); starting another",
+                      file=sys.stderr, flush=True)
+                start_worker()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return not failed
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -486,6 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=port_number, default=None)
+    serve.add_argument("--workers", type=worker_count, default=1, metavar="N",
+                       help="worker processes sharing the port (default 1; on PostgreSQL, "
+                            "about one per core)")
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="load the demo dialogues (idempotent)")
