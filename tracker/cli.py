@@ -7,8 +7,8 @@ import json
 import socket
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -50,6 +50,71 @@ def port_number(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is from 1 to 65535, not {port}")
     return port
+
+
+@contextmanager
+def progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error while the block runs (events done, events per second,
+    time left), on a terminal only: piped, redirected or under tests nothing is written and the
+    output stays what it was. Yields `done(n)`: n events are done so far."""
+    if not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.speed or (task.completed / task.elapsed if task.finished and
+                                   task.elapsed else None)  # (at the end: the average)
+            return Text(f"{speed:,.0f} events/s" if speed else "- events/s")
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                  TextColumn("left"), TimeRemainingColumn(),
+                  console=Console(stderr=True)) as bar:
+        task = bar.add_task(what, total=total or None)
+        yield lambda done: bar.update(task, completed=done)
+        bar.update(task, total=bar.tasks[0].completed)  # done: the bar full
+        bar.stop_task(task)
+
+
+@contextmanager
+def progress_polled(what: str, total: int | None, poll: Callable[[], int]) -> Iterator[None]:
+    """`progress` for work that cannot report itself: `poll()` (how many events are done, read
+    from the database by another connection) is asked a few times a second."""
+    import threading
+
+    if not sys.stderr.isatty():
+        yield
+        return
+    finished = threading.Event()
+    with progress(what, total) as done:
+        def watch() -> None:
+            while not finished.wait(0.25):
+                with suppress(Exception):  # (a busy moment of the database: the next poll)
+                    done(poll())
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            finished.set()
+            watcher.join()
+            with suppress(Exception):
+                done(poll())
+
+
+def log_head(app: Tracker) -> int:
+    return app.recorder.max_notification_id() or 0
 
 
 def _with_app(settings: Settings, work: Callable[[Tracker], int]) -> int:
@@ -197,7 +262,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         if args.if_empty and not store_is_empty(app):
             print("demo: the store is not empty, demo data not loaded")
             return 0
-        added = load_demo(app)
+        with progress_polled("demo", None, lambda: log_head(app)):
+            added = load_demo(app)
         print(f"demo: {added} dialogues added" if added else "demo: already loaded, nothing added")
         print(f"demo accounts, all with the password {DEMO_PASSWORD!r}:")
         for name, role, acts_for in demo_accounts():
@@ -314,7 +380,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     def work(app: Tracker, models: ReadModels) -> int:
         checkpoints = models.ledger.checkpoints()
-        count = export_log(app, args.file, checkpoints)
+        with progress("export", log_head(app)) as done:
+            count = export_log(app, args.file, checkpoints, progress=done)
         print(f"exported {count} events and {len(checkpoints)} checkpoints to {args.file}",
               file=sys.stderr)
         return 0
@@ -326,11 +393,24 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.transfer import import_log
 
     def work(app: Tracker, models: ReadModels) -> int:
-        count = import_log(app, args.file, models.ledger)
+        with progress("import", event_lines(args.file)) as done:
+            count = import_log(app, args.file, models.ledger, progress=done)
         print(f"imported {count} events from {args.file}", file=sys.stderr)
         return 0
 
     return _with_read_models(settings, work)
+
+
+def event_lines(path: str) -> int | None:
+    """About how many events an exported file holds (its lines), for the progress bar only;
+    None on a terminal-less run or when it cannot be read (the import then says why)."""
+    if not sys.stderr.isatty():
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for _ in handle)
+    except OSError:
+        return None
 
 
 def _with_read_models(settings: Settings, work: Callable[[Tracker, ReadModels], int]) -> int:
@@ -363,7 +443,10 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
         if args.name and args.name not in models.views:
             raise UsageError(f"no read model is called {args.name!r}; there are: "
                              f"{', '.join(models.views)}")
-        count = models.rebuild(args.name)
+        names = [args.name] if args.name else [n for n in models.views if n not in models.kept]
+        with progress_polled("rebuild", log_head(app),
+                             lambda: min(models.positions(names).values())):
+            count = models.rebuild(args.name)
         print(f"rebuilt {args.name or 'every read model but the ledger and the tree'}: "
               f"replayed {count} events")
         return 0
@@ -553,7 +636,9 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         # tracker did not write, which verify then names.
         with suppress(UnboundEvent):
             models.catch_up(["ledger"])
-        result = verify(app, models.ledger, checkpoint, trusted_key=trusted)
+        with progress("verify", log_head(app)) as done:
+            result = verify(app, models.ledger, checkpoint, trusted_key=trusted, progress=done)
+            done(result.checked)
         if result.ok:
             print(f"intact: {result.checked} events, head position {result.head['position']}, "
                   f"head hash {result.head['head_hash']}"

@@ -317,3 +317,60 @@ def test_every_command_fails_fast_in_one_line_when_the_database_cannot_be_used(
         assert "s3cret-pw" not in err
         assert time.monotonic() - started < 10, (command, url)
     assert not (tmp_path / "out.jsonl").exists()
+
+
+# --- progress on long work ---------------------------------------------------------------------
+
+def under_terminal(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run `tracker ARGS` with its standard streams on a pseudo-terminal; its exit status and
+    everything it wrote there."""
+    import os
+    import subprocess
+
+    from tests.browser_support import tracker_command
+
+    master, slave = os.openpty()
+    process = subprocess.Popen([*tracker_command(), *args], stdin=slave, stdout=slave,
+                               stderr=slave, env={**env, "COLUMNS": "120"})
+    os.close(slave)
+    written = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # (the terminal closes when the process ends)
+            break
+        if not chunk:
+            break
+        written += chunk
+    os.close(master)
+    return process.wait(timeout=120), written.decode(errors="replace")
+
+
+def test_long_commands_show_progress_on_a_terminal_and_nothing_when_piped(tmp_path):
+    import subprocess
+
+    from tests.browser_support import tracker_command, tracker_env
+
+    first = tracker_env(f"sqlite:///{tmp_path / 'first.db'}", tmp_path)
+    other = tracker_env(f"sqlite:///{tmp_path / 'other.db'}", tmp_path)  # (the same keys)
+    runs = [  # (environment, arguments, the bar's name, what the command says either way)
+        (first, ("demo",), "demo", "dialogues added"),
+        (first, ("export", str(tmp_path / "log.jsonl")), "export", "exported "),
+        (first, ("verify",), "verify", "intact: "),
+        (first, ("projections", "rebuild"), "rebuild", "rebuilt every read model"),
+        (other, ("import", str(tmp_path / "log.jsonl")), "import", "imported "),
+    ]
+    for env, args, name, says in runs:
+        code, text = under_terminal(env, *args)
+        assert code == 0, (args, text)
+        assert says in text, (args, text)
+        bar = text[:text.index(says)]  # drawn before the command's own answer
+        assert name in bar and "events/s" in bar and "left" in bar, (args, text)
+    # The same commands piped: no progress, the output as it always was (one line).
+    for env, args, _, says in runs[1:4]:
+        piped = subprocess.run([*tracker_command(), *args], env=env, capture_output=True,
+                               text=True, timeout=120)
+        output = piped.stdout + piped.stderr
+        assert piped.returncode == 0, output
+        assert says in output and output.count("\n") == 1, (args, output)
+        assert "events/s" not in output and "\x1b" not in output, (args, output)
