@@ -44,7 +44,9 @@ class Round:
     errors: int
     statuses: set[int]
     wall: float
-    cpu: float  # the servers' and the worker's CPU seconds
+    cpu: float  # the servers' CPU seconds
+    follow_cpu: float  # the follow worker's
+    client_cpu: float  # this process's (the client threads)
     load: float  # the load average at the start
 
     @property
@@ -102,7 +104,7 @@ def processes(url: str, var_dir: Path, workers: int) -> Iterator[tuple[str, list
                 raise RuntimeError(f"the server did not start; see {log.name}")
             time.sleep(0.1)
         pids = [p.pid for p in started] + children_of(started[1].pid)
-        yield base, pids
+        yield base, pids  # (the follow worker first)
     finally:
         for process in reversed(started):
             process.terminate()
@@ -114,10 +116,9 @@ def processes(url: str, var_dir: Path, workers: int) -> Iterator[tuple[str, list
         log.close()
 
 
-def hammer(base: str, seeded: Seeded, seconds: float) -> tuple[int, int, set[int], float]:
-    """CLIENTS signed-in sessions sending the mix back to back for `seconds`: (requests answered,
+def hammer(sessions: list, seeded: Seeded, seconds: float) -> tuple[int, int, set[int], float]:
+    """The signed-in sessions sending the mix back to back for `seconds`: (requests answered,
     errors, the error statuses, wall time)."""
-    sessions = [signed_in(base) for _ in range(CLIENTS)]
     kinds = [kind for kind, _ in MIX]
     weights = [share for _, share in MIX]
     lock = threading.Lock()
@@ -139,25 +140,32 @@ def hammer(base: str, seeded: Seeded, seconds: float) -> tuple[int, int, set[int
                     counts["errors"] += 1
                     statuses.add(status)
 
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(CLIENTS)]
+    threads = [threading.Thread(target=client, args=(n,), daemon=True)
+               for n in range(len(sessions))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - start
-    for session, _ in sessions:
-        session.close()
     return counts["requests"], counts["errors"], statuses, wall
 
 
 def one_round(url: str, var_dir: Path, seeded: Seeded, workers: int) -> Round:
     with processes(url, var_dir, workers) as (base, pids):
-        hammer(base, seeded, min(3.0, SECONDS))  # warm up: every worker's caches and pools
+        sessions = [signed_in(base) for _ in range(CLIENTS)]  # (argon2: not in the figures)
+        hammer(sessions, seeded, min(3.0, SECONDS))  # warm up: every worker's caches and pools
         load = os.getloadavg()[0]
-        cpu_before = tree_cpu(pids)
-        requests, errors, statuses, wall = hammer(base, seeded, SECONDS)
-        cpu = tree_cpu(pids) - cpu_before
-    return Round(workers, requests, errors, statuses, wall, cpu, load)
+        before = tree_cpu(pids[1:]), tree_cpu(pids[:1]), time.process_time()
+        requests, errors, statuses, wall = hammer(sessions, seeded, SECONDS)
+        after = tree_cpu(pids[1:]), tree_cpu(pids[:1]), time.process_time()
+        for session, _ in sessions:
+            session.close()
+    return Round(workers, requests, errors, statuses, wall,
+                 *(later - earlier for later, earlier in zip(after, before, strict=True)), load)
+
+
+def per_request(result: Round, seconds: float) -> str:
+    return f"{1000 * seconds / max(1, result.requests):.1f} ms"
 
 
 def measure(backend: str) -> list[str]:
@@ -179,8 +187,10 @@ def measure(backend: str) -> list[str]:
             f"{backend}, {workers} worker{'s' if workers > 1 else ''} + follow: best "
             f"{best[workers].rate:.1f} requests/s (rounds: "
             f"{', '.join(f'{r.rate:.0f}' for r in mine)}); errors {errors}"
-            f"{f' (statuses {statuses})' if statuses else ''}; server+worker CPU "
-            f"{1000 * best[workers].cpu / max(1, best[workers].requests):.1f} ms per request; "
+            f"{f' (statuses {statuses})' if statuses else ''}; CPU per request: servers "
+            f"{per_request(best[workers], best[workers].cpu)}, follow "
+            f"{per_request(best[workers], best[workers].follow_cpu)}, client "
+            f"{per_request(best[workers], best[workers].client_cpu)}; "
             f"load average {best[workers].load:.1f}")
     ratio = best[2].rate / best[1].rate
     lines.append(f"{backend}: 2 workers / 1 = {ratio:.2f}x"
