@@ -101,7 +101,9 @@ def processes(url: str, var_dir: Path, workers: int) -> Iterator[tuple[str, list
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline or started[1].poll() is not None:
-                raise RuntimeError(f"the server did not start; see {log.name}")
+                log.flush()
+                tail = Path(log.name).read_text(errors="replace").splitlines()[-30:]
+                raise RuntimeError("the server did not start; its log ends:\n" + "\n".join(tail))
             time.sleep(0.1)
         pids = [p.pid for p in started] + children_of(started[1].pid)
         yield base, pids  # (the follow worker first)
@@ -164,6 +166,50 @@ def one_round(url: str, var_dir: Path, seeded: Seeded, workers: int) -> Round:
                  *(later - earlier for later, earlier in zip(after, before, strict=True)), load)
 
 
+def _save_loop(url: str, var_dir: Path, commitment_id: str, seconds: float, out) -> None:
+    """In a process of its own: report progress on one commitment held in memory, saving each
+    event, for `seconds`; put how many saves went through."""
+    from datetime import date
+
+    from bench.load import MEMBER, settings_for
+    from domain.base import Meta
+    from tracker.bootstrap import build_application
+
+    saved = 0
+    tracker = build_application(settings_for(url, var_dir))
+    try:
+        commitment = tracker.commitment(commitment_id)
+        meta = Meta(actor=str(tracker.account_by_name(MEMBER).id), occurred_on=date(2026, 1, 15),
+                    party=commitment.responsible_party)
+        stop_at = time.perf_counter() + seconds
+        while time.perf_counter() < stop_at:
+            commitment.report_progress(percent=saved % 101, meta=meta)
+            tracker.save(commitment)
+            saved += 1
+    finally:
+        out.put(saved)  # (what went through, should a save fail)
+        tracker.close()
+
+
+def write_ceiling(url: str, var_dir: Path, seeded: Seeded, writers: int,
+                  seconds: float = 5.0) -> float:
+    """Saves per second of one event each (a progress report on a commitment held in memory: no
+    load, no read models) from `writers` processes at once: how fast the log takes writes in its
+    single order (each save holds the events table's lock from its insert to its commit)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    savers = [context.Process(target=_save_loop, args=(url, var_dir, commitment, seconds, out))
+              for commitment in seeded.commitments[:writers]]
+    for saver in savers:
+        saver.start()
+    total = sum(out.get(timeout=seconds + 120) for _ in savers)
+    for saver in savers:
+        saver.join(timeout=30)
+    return total / seconds
+
+
 def per_request(result: Round, seconds: float) -> str:
     return f"{1000 * seconds / max(1, result.requests):.1f} ms"
 
@@ -176,6 +222,7 @@ def measure(backend: str) -> list[str]:
         for n in range(ROUNDS):
             for workers in ((1, 2) if n % 2 == 0 else (2, 1)):
                 rounds.append(one_round(url, var_dir, seeded, workers))
+        ceiling = {n: write_ceiling(url, var_dir, seeded, n) for n in (1, 2, 4)}
     lines = []
     best = {}
     for workers in (1, 2):
@@ -192,6 +239,9 @@ def measure(backend: str) -> list[str]:
             f"{per_request(best[workers], best[workers].follow_cpu)}, client "
             f"{per_request(best[workers], best[workers].client_cpu)}; "
             f"load average {best[workers].load:.1f}")
+    lines.append(f"{backend}: the log's write ceiling, bare saves of one event: "
+                 f"{ceiling[1]:,.0f}/s from 1 process, {ceiling[2]:,.0f}/s from 2, "
+                 f"{ceiling[4]:,.0f}/s from 4")
     ratio = best[2].rate / best[1].rate
     lines.append(f"{backend}: 2 workers / 1 = {ratio:.2f}x"
                  + (f" (target {TARGET}x)" if backend == "postgres" else ""))
