@@ -166,9 +166,10 @@ def one_round(url: str, var_dir: Path, seeded: Seeded, workers: int) -> Round:
                  *(later - earlier for later, earlier in zip(after, before, strict=True)), load)
 
 
-def _save_loop(url: str, var_dir: Path, commitment_id: str, seconds: float, out) -> None:
-    """In a process of its own: report progress on one commitment held in memory, saving each
-    event, for `seconds`; put how many saves went through."""
+def _save_loop(url: str, var_dir: Path, commitment_id: str, seconds: float, out, go) -> None:
+    """In a process of its own: once `go` is set, report progress on one commitment held in
+    memory, saving each event, for `seconds`; put None when ready, then how many saves went
+    through."""
     from datetime import date
 
     from bench.load import MEMBER, settings_for
@@ -181,6 +182,8 @@ def _save_loop(url: str, var_dir: Path, commitment_id: str, seconds: float, out)
         commitment = tracker.commitment(commitment_id)
         meta = Meta(actor=str(tracker.account_by_name(MEMBER).id), occurred_on=date(2026, 1, 15),
                     party=commitment.responsible_party)
+        out.put(None)
+        go.wait()
         stop_at = time.perf_counter() + seconds
         while time.perf_counter() < stop_at:
             commitment.report_progress(percent=saved % 101, meta=meta)
@@ -199,11 +202,13 @@ def write_ceiling(url: str, var_dir: Path, seeded: Seeded, writers: int,
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    out = context.Queue()
-    savers = [context.Process(target=_save_loop, args=(url, var_dir, commitment, seconds, out))
+    out, go = context.Queue(), context.Event()
+    savers = [context.Process(target=_save_loop, args=(url, var_dir, commitment, seconds, out, go))
               for commitment in seeded.commitments[:writers]]
-    for saver in savers:
+    for saver in savers:  # one after the other: the event store's DDL races at start
         saver.start()
+        assert out.get(timeout=120) is None
+    go.set()
     total = sum(out.get(timeout=seconds + 120) for _ in savers)
     for saver in savers:
         saver.join(timeout=30)

@@ -163,16 +163,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers == 1:
         started = serve_on(sock, args, settings)
     else:
-        started = supervise(args.workers, lambda: 0 if serve_on(sock, args, settings)
+        started = supervise(args.workers, lambda ready: 0 if serve_on(sock, args, settings, ready)
                             else STARTUP_FAILURE)
     if not started:  # the app did not start (its own log said why)
         raise UsageError("the server did not start; see the lines above")
     return 0
 
 
-def serve_on(sock: socket.socket, args: argparse.Namespace, settings: Settings) -> bool:
+def serve_on(sock: socket.socket, args: argparse.Namespace, settings: Settings,
+             ready: Callable[[], None] = lambda: None) -> bool:
     """One uvicorn server on the bound socket, until SIGTERM or Ctrl-C; whether it started.
-    httptools and uvloop (uvicorn[standard]) are used when installed ("auto")."""
+    `ready()` is called once it serves. httptools and uvloop (uvicorn[standard]) are used when
+    installed ("auto")."""
     import uvicorn
 
     from web.app import create_app
@@ -180,6 +182,11 @@ def serve_on(sock: socket.socket, args: argparse.Namespace, settings: Settings) 
     app = create_app(settings)
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                ready()
+
         def handle_exit(self, sig: int, frame: Any) -> None:
             app.state.stopping.set()  # answers from now on close their connection (web.security)
             super().handle_exit(sig, frame)
@@ -192,12 +199,16 @@ def serve_on(sock: socket.socket, args: argparse.Namespace, settings: Settings) 
     return server.started
 
 
-def supervise(count: int, work: Callable[[], int], restart_after: float = 10.0) -> bool:
-    """Run `work` in `count` forked processes (the workers, sharing the socket the parent bound:
-    the kernel hands each connection to one of them) until SIGTERM or Ctrl-C, which every worker
-    then gets and ends on gracefully (uvicorn finishes the requests under way). A worker that
-    dies after `restart_after` seconds of service is replaced; one that fails at start stops the
-    others (the same failure would repeat). False: the workers did not start."""
+def supervise(count: int, work: Callable[[Callable[[], None]], int],
+              restart_after: float = 10.0) -> bool:
+    """Run `work(ready)` in `count` forked processes (the workers, sharing the socket the parent
+    bound: the kernel hands each connection to one of them) until SIGTERM or Ctrl-C, which every
+    worker then gets and ends on gracefully (uvicorn finishes the requests under way). They start
+    one after the other, each once the one before calls `ready()` (or ends): starting at once,
+    they raced on the event store's idempotent DDL, which PostgreSQL then refuses ("tuple
+    concurrently updated"). A worker that dies after `restart_after` seconds of service is
+    replaced; one that fails at start stops the others (the same failure would repeat). False:
+    the workers did not start."""
     import os
     import signal
     import time
@@ -206,19 +217,30 @@ def supervise(count: int, work: Callable[[], int], restart_after: float = 10.0) 
     stopping = False
 
     def start_worker() -> None:
+        reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker: its own signal handling (uvicorn's), its own exit
+            os.close(reader)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
+
+            def ready() -> None:
+                os.write(writer, b"!")
+                os.close(writer)
+
             code = STARTUP_FAILURE
             try:
-                code = work()
+                code = work(ready)
             except Exception as error:  # one line, as the parent's own errors
                 print(f"tracker: error in worker {os.getpid()}: {one_line(error, None)}",
                       file=sys.stderr, flush=True)
             finally:
                 os._exit(code)
+        os.close(writer)
         children[pid] = time.monotonic()
+        with suppress(OSError):  # (interrupted: the stop signal)
+            os.read(reader, 1)  # "!" once it serves; nothing (end of file) if it ended first
+        os.close(reader)
 
     def stop(sig: int, frame: Any) -> None:
         nonlocal stopping
@@ -231,7 +253,8 @@ def supervise(count: int, work: Callable[[], int], restart_after: float = 10.0) 
     failed = False
     try:
         for _ in range(count):
-            start_worker()
+            if not stopping:
+                start_worker()
         print(f"tracker: {count} workers serving (pids {', '.join(map(str, children))})",
               file=sys.stderr, flush=True)
         while children:

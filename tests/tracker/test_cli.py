@@ -194,13 +194,11 @@ def test_serve_with_two_workers_answers_from_both_and_stops_them_all_on_sigterm(
         [*tracker_command(), "serve", "--port", str(port), "--workers", "2"],
         env=tracker_env(env.database_url, tmp_path), stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        deadline = time.monotonic() + 60  # the workers start one after the other
+        while time.monotonic() < deadline and server.poll() is None and \
+                "2 workers serving" not in (tmp_path / "serve.log").read_text():
+            time.sleep(0.1)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
         workers = children_of(server.pid)
         assert len(workers) == 2, (workers, (tmp_path / "serve.log").read_text())
         # Both workers take connections on the one port (each request on a new connection).
