@@ -209,3 +209,14 @@ def serialize_writes(datastore: Any) -> None:
             yield cursor
 
     datastore.transaction = locked_transaction
+
+
+def create_tables(*recorders: Any) -> None:
+    """Create the recorders' tables (idempotent DDL). Processes that start at once race on it and
+    PostgreSQL refuses the losers ("tuple concurrently updated"): they simply try again."""
+    from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
+    from eventsourcing.utils import retry
+
+    for recorder in recorders:
+        retry((InternalError, IntegrityError, ProgrammingError), max_attempts=10, wait=0.2)(
+            recorder.create_table)()
