@@ -47,6 +47,7 @@ class Round:
     cpu: float  # the servers' CPU seconds
     follow_cpu: float  # the follow worker's
     client_cpu: float  # this process's (the client threads)
+    database_cpu: float  # PostgreSQL's processes serving the store
     load: float  # the load average at the start
 
     @property
@@ -60,6 +61,23 @@ def tree_cpu(pids: list[int]) -> float:
         with suppress(OSError):  # (it ended)
             total += cpu_seconds(pid)
     return total
+
+
+def database_cpu(url: str) -> float:
+    """CPU seconds of the PostgreSQL server processes serving this database so far (their
+    command lines name it; 0 on SQLite, which runs inside the tracker's processes)."""
+    from projections.database import is_postgres, postgres_params
+
+    if not is_postgres(url):
+        return 0.0
+    name = postgres_params(url)["dbname"].encode()
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with suppress(OSError):
+            text = cmdline.read_bytes()
+            if text.startswith(b"postgres: ") and b" " + name + b" " in text:
+                pids.append(int(cmdline.parent.name))
+    return tree_cpu(pids)
 
 
 def children_of(pid: int) -> list[int]:
@@ -157,9 +175,11 @@ def one_round(url: str, var_dir: Path, seeded: Seeded, workers: int) -> Round:
         sessions = [signed_in(base) for _ in range(CLIENTS)]  # (argon2: not in the figures)
         hammer(sessions, seeded, min(3.0, SECONDS))  # warm up: every worker's caches and pools
         load = os.getloadavg()[0]
-        before = tree_cpu(pids[1:]), tree_cpu(pids[:1]), time.process_time()
+        before = (tree_cpu(pids[1:]), tree_cpu(pids[:1]), time.process_time(),
+                  database_cpu(url))
         requests, errors, statuses, wall = hammer(sessions, seeded, SECONDS)
-        after = tree_cpu(pids[1:]), tree_cpu(pids[:1]), time.process_time()
+        after = (tree_cpu(pids[1:]), tree_cpu(pids[:1]), time.process_time(),
+                 database_cpu(url))
         for session, _ in sessions:
             session.close()
     return Round(workers, requests, errors, statuses, wall,
@@ -242,7 +262,9 @@ def measure(backend: str) -> list[str]:
             f"{f' (statuses {statuses})' if statuses else ''}; CPU per request: servers "
             f"{per_request(best[workers], best[workers].cpu)}, follow "
             f"{per_request(best[workers], best[workers].follow_cpu)}, client "
-            f"{per_request(best[workers], best[workers].client_cpu)}; "
+            f"{per_request(best[workers], best[workers].client_cpu)}"
+            + (f", PostgreSQL {per_request(best[workers], best[workers].database_cpu)}"
+               if backend == "postgres" else "") + "; "
             f"load average {best[workers].load:.1f}")
     lines.append(f"{backend}: the log's write ceiling, bare saves of one event: "
                  f"{ceiling[1]:,.0f}/s from 1 process, {ceiling[2]:,.0f}/s from 2, "
