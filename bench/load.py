@@ -217,6 +217,29 @@ def signed_in(base: str):
     return client, TOKEN.search(client.get("/login").text)[1]
 
 
+def send(client, token: str, seeded: Seeded, kind: str, commitment: str, public_slug: str,
+         percent: int) -> tuple[bool, int]:
+    """One request of the mix; (success, status), status 0 when no answer came."""
+    import httpx
+
+    try:
+        if kind == "workspace":
+            answer = client.get(f"/dialogues/{seeded.slug}")
+        elif kind == "commitment":
+            answer = client.get(f"/commitments/{commitment}")
+        elif kind == "api":
+            answer = client.get(f"/api/v1/commitments/{commitment}")
+        elif kind == "public":
+            answer = client.get(f"/public/dialogues/{public_slug}")
+        else:
+            answer = client.post(f"/commitments/{commitment}/progress",
+                                 data={"percent": str(percent), "public": "on"},
+                                 headers={"HX-Request": "true", "X-CSRF-Token": token})
+    except httpx.HTTPError:
+        return False, 0
+    return answer.status_code < 400, answer.status_code
+
+
 def drive(base: str, seeded: Seeded, sessions: list, duration: float,
           rate: float = RATE) -> tuple[list[Result], float]:
     """Offer `rate` requests/s for `duration` seconds from these signed-in sessions; returns every
@@ -246,24 +269,9 @@ def drive(base: str, seeded: Seeded, sessions: list, duration: float,
             pause = start + due - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
-            try:
-                if kind == "workspace":
-                    answer = client.get(f"/dialogues/{seeded.slug}")
-                elif kind == "commitment":
-                    answer = client.get(f"/commitments/{commitment}")
-                elif kind == "api":
-                    answer = client.get(f"/api/v1/commitments/{commitment}")
-                elif kind == "public":
-                    answer = client.get(f"/public/dialogues/{public_slug}")
-                else:
-                    with lock:
-                        value = next(percent) % 101
-                    answer = client.post(f"/commitments/{commitment}/progress",
-                                         data={"percent": str(value), "public": "on"},
-                                         headers={"HX-Request": "true", "X-CSRF-Token": token})
-                ok, status = answer.status_code < 400, answer.status_code
-            except httpx.HTTPError:
-                ok, status = False, 0
+            with lock:
+                value = next(percent) % 101
+            ok, status = send(client, token, seeded, kind, commitment, public_slug, value)
             latency = (time.perf_counter() - (start + due)) * 1000
             with lock:
                 results.append(Result(kind, latency, ok, status))

@@ -7,8 +7,13 @@ neither reaches up to the other for it; it knows nothing of the settings class.
 
 from __future__ import annotations
 
-from contextlib import closing
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
@@ -125,3 +130,93 @@ def check_database(url: str) -> None:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except (OSError, sqlite3.Error) as error:
         raise DatabaseUnavailable(f"cannot use the {describe(url)}: {error}") from None
+
+
+class WriteLock:
+    """One writer at a time on a SQLite file, for every thread and process that writes to it.
+
+    SQLite lets one transaction write at a time; the others sleep and try again (its busy
+    handler: sleeps of 1 to 100 ms, then "database is locked" after the timeout). Writers that
+    take this lock first instead wait in the kernel's queue on a file lock beside the database
+    (`fcntl.flock`) and start the moment the writer before them commits: no sleeps, no timeout.
+    Threads of one process queue on a lock of their own first (the file lock is the process's).
+    Re-entrant: a write begun inside another in the same thread does not wait on itself."""
+
+    def __init__(self, path: str) -> None:
+        # A shared in-memory database has no file beside it: its process's threads queue alone.
+        self.path = None if path.startswith("file:") else f"{path}-write.lock"
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._threads:
+            if self._depth == 0 and self.path is not None:
+                if self._fd is None:
+                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._fd is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_write_locks: dict[str, WriteLock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def _forget_write_locks() -> None:
+    # A forked process (a `tracker serve --workers N` worker) shares its parent's open files, and
+    # with them its file locks: it opens its own.
+    global _write_locks_guard
+    _write_locks.clear()
+    _write_locks_guard = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_write_locks)
+
+
+def write_lock(path: str) -> WriteLock:
+    """The process's one write lock of this SQLite database (every connection pool on it)."""
+    key = path if path.startswith("file:") else os.path.realpath(path)
+    with _write_locks_guard:
+        if key not in _write_locks:
+            _write_locks[key] = WriteLock(key)
+        return _write_locks[key]
+
+
+def serialize_writes(datastore: Any) -> None:
+    """Make every writing transaction of this eventsourcing datastore wait on the database's
+    `WriteLock` (SQLite only: PostgreSQL's writers already wait on its row and table locks)."""
+    from eventsourcing.sqlite import SQLiteDatastore
+
+    if not isinstance(datastore, SQLiteDatastore):
+        return
+    lock = write_lock(datastore.pool.db_name)
+    transaction = datastore.transaction
+
+    @contextmanager
+    def locked_transaction(*, commit: bool) -> Iterator[Any]:
+        if not commit:
+            with transaction(commit=False) as cursor:
+                yield cursor
+            return
+        with lock.held(), transaction(commit=True) as cursor:
+            yield cursor
+
+    datastore.transaction = locked_transaction
+
+
+def create_tables(*recorders: Any) -> None:
+    """Create the recorders' tables (idempotent DDL). Processes that start at once race on it and
+    PostgreSQL refuses the losers ("tuple concurrently updated"): they simply try again."""
+    from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
+    from eventsourcing.utils import retry
+
+    for recorder in recorders:
+        retry((InternalError, IntegrityError, ProgrammingError), max_attempts=10, wait=0.2)(
+            recorder.create_table)()

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,7 +222,8 @@ def _stored(ledger: LedgerView, batch: int) -> Iterator[tuple[int, str]]:
 
 
 def verify(app: Any, ledger: LedgerView, checkpoint: dict[str, Any] | None = None,
-           trusted_key: str | None = None, batch: int = BATCH) -> VerifyResult:
+           trusted_key: str | None = None, batch: int = BATCH,
+           progress: Callable[[int], None] | None = None) -> VerifyResult:
     """Check every stored row of the event table, recompute the chain and compare it with the
     stored ledger, the checkpoints kept in the store and, if given, a signed checkpoint. The first
     disagreement, in position order, is the first bad position: a row out of place (position 0 or
@@ -231,7 +232,7 @@ def verify(app: Any, ledger: LedgerView, checkpoint: dict[str, Any] | None = Non
 
     Rows beyond the ledger's head (not yet projected) must be bound too; they are hashed but have
     nothing to compare with. A checkpoint beyond the end of the log is a failure (events were
-    removed).
+    removed). `progress(n)` hears how many rows were checked, once a batch.
     """
     head = {"position": 0, "head_hash": GENESIS.hex()}
     if checkpoint is not None:
@@ -274,6 +275,8 @@ def verify(app: Any, ledger: LedgerView, checkpoint: dict[str, Any] | None = Non
             return bad(position, f"the row at position {position} is not bound by this "
                                  f"tracker's keys: {problem} (written outside the tracker)")
         count += 1
+        if progress is not None and count % batch == 0:
+            progress(count)
         previous = entry(previous, topic, originator_id, version, state)
         head_position = position
         if pending is not None:

@@ -37,7 +37,7 @@ from eventsourcing.utils import retry
 from psycopg import RawCursor
 from psycopg.sql import SQL, Identifier
 
-from projections.database import is_postgres, postgres_params, sqlite_path
+from projections.database import is_postgres, postgres_params, serialize_writes, sqlite_path
 from projections.sealing import PLAIN, Plain
 
 _PLACEHOLDER = re.compile(r"\?")
@@ -251,6 +251,7 @@ def open_store(url: str, sealer: Plain = PLAIN) -> Store:
         datastore = SQLiteDatastore(sqlite_path(url))
         datastore.pool.close()
         datastore.pool = _ReadModelPool(db_name=sqlite_path(url), secure_delete=sealer.active)
+        serialize_writes(datastore)  # (projections.database.WriteLock)
         store = SQLiteStore(datastore)
     store.sealer = sealer
     # Several processes starting at once race on the same DDL (PostgreSQL answers "tuple

@@ -47,7 +47,7 @@ from domain.commitment import Commitment
 from domain.dialogue import Dialogue, check_slug
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from projections.binding import Binder, BindingMapper
-from projections.database import ConfigurationError
+from projections.database import ConfigurationError, create_tables, serialize_writes
 from tracker import policy
 from tracker.commands import (
     CASE_COMMANDS,
@@ -230,7 +230,11 @@ class Tracker(Application[UUID]):
 
     def __init__(self, env: Mapping[str, str] | None = None,
                  today: Callable[[], date] = date.today) -> None:
-        super().__init__(env=env)
+        # The tables are created here, not by the library: several processes (the workers, the
+        # `follow` worker) start at once, and PostgreSQL refuses all but one of their DDL.
+        super().__init__(env={**(env or {}), "CREATE_TABLE": "false"})
+        create_tables(self.recorder, *([self.snapshots.recorder] if self.snapshots else []))
+        serialize_writes(getattr(self.factory, "datastore", None))  # SQLite: writers queue, no sleeps
         self.today = today
         # account id -> (the account's version, its principal); see principal_by_id
         self._principals: dict[str, tuple[int, Principal | None]] = {}

@@ -7,8 +7,8 @@ import json
 import socket
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -52,6 +52,71 @@ def port_number(text: str) -> int:
     return port
 
 
+@contextmanager
+def progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error while the block runs (events done, events per second,
+    time left), on a terminal only: piped, redirected or under tests nothing is written and the
+    output stays what it was. Yields `done(n)`: n events are done so far."""
+    if not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.speed or (task.completed / task.elapsed if task.finished and
+                                   task.elapsed else None)  # (at the end: the average)
+            return Text(f"{speed:,.0f} events/s" if speed else "- events/s")
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                  TextColumn("left"), TimeRemainingColumn(),
+                  console=Console(stderr=True)) as bar:
+        task = bar.add_task(what, total=total or None)
+        yield lambda done: bar.update(task, completed=done)
+        bar.update(task, total=bar.tasks[0].completed)  # done: the bar full
+        bar.stop_task(task)
+
+
+@contextmanager
+def progress_polled(what: str, total: int | None, poll: Callable[[], int]) -> Iterator[None]:
+    """`progress` for work that cannot report itself: `poll()` (how many events are done, read
+    from the database by another connection) is asked a few times a second."""
+    import threading
+
+    if not sys.stderr.isatty():
+        yield
+        return
+    finished = threading.Event()
+    with progress(what, total) as done:
+        def watch() -> None:
+            while not finished.wait(0.25):
+                with suppress(Exception):  # (a busy moment of the database: the next poll)
+                    done(poll())
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            finished.set()
+            watcher.join()
+            with suppress(Exception):
+                done(poll())
+
+
+def log_head(app: Tracker) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
 def _with_app(settings: Settings, work: Callable[[Tracker], int]) -> int:
     check_database(settings.database_url)  # unreachable, missing: one line, within seconds
     app = build_application(settings)
@@ -75,18 +140,53 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+def worker_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of workers is a whole number, not "
+                                         f"{text[:20]!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"a number of workers is at least 1, not {count}")
+    return count
 
+
+STARTUP_FAILURE = 3  # a worker's exit status when its app did not start
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from projections.binding import Binder
-    from web.app import create_app
 
     Binder.from_text(settings.ensure_binding_keys())  # a malformed key list: one line, exit 2
     _with_app(settings, lambda app: 0)  # reachable, and opened by the encryption key
     sock = listening_socket(args.host, args.port)
+    if args.workers == 1:
+        started = serve_on(sock, args, settings)
+    else:
+        started = supervise(args.workers, lambda ready: 0 if serve_on(sock, args, settings, ready)
+                            else STARTUP_FAILURE)
+    if not started:  # the app did not start (its own log said why)
+        raise UsageError("the server did not start; see the lines above")
+    return 0
+
+
+def serve_on(sock: socket.socket, args: argparse.Namespace, settings: Settings,
+             ready: Callable[[], None] = lambda: None) -> bool:
+    """One uvicorn server on the bound socket, until SIGTERM or Ctrl-C; whether it started.
+    `ready()` is called once it serves. httptools and uvloop (uvicorn[standard]) are used when
+    installed ("auto")."""
+    import uvicorn
+
+    from web.app import create_app
+
     app = create_app(settings)
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                ready()
+
         def handle_exit(self, sig: int, frame: Any) -> None:
             app.state.stopping.set()  # answers from now on close their connection (web.security)
             super().handle_exit(sig, frame)
@@ -94,11 +194,88 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     trusted = settings.trusted_proxies.strip()
     server = Server(uvicorn.Config(app, host=args.host, port=args.port,
                                    proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
-                                   log_level="info"))
+                                   log_level="info", loop="auto", http="auto"))
     server.run(sockets=[sock])
-    if not server.started:  # the app did not start (its own log said why)
-        raise UsageError("the server did not start; see the lines above")
-    return 0
+    return server.started
+
+
+def supervise(count: int, work: Callable[[Callable[[], None]], int],
+              restart_after: float = 10.0) -> bool:
+    """Run `work(ready)` in `count` forked processes (the workers, sharing the socket the parent
+    bound: the kernel hands each connection to one of them) until SIGTERM or Ctrl-C, which every
+    worker then gets and ends on gracefully (uvicorn finishes the requests under way). They start
+    one after the other, each once the one before calls `ready()` (or ends): starting at once,
+    they raced on the event store's idempotent DDL, which PostgreSQL then refuses ("tuple
+    concurrently updated"). A worker that dies after `restart_after` seconds of service is
+    replaced; one that fails at start stops the others (the same failure would repeat). False:
+    the workers did not start."""
+    import os
+    import signal
+    import time
+
+    children: dict[int, float] = {}  # pid -> when it started
+    stopping = False
+
+    def start_worker() -> None:
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: its own signal handling (uvicorn's), its own exit
+            os.close(reader)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+            def ready() -> None:
+                os.write(writer, b"!")
+                os.close(writer)
+
+            code = STARTUP_FAILURE
+            try:
+                code = work(ready)
+            except Exception as error:  # one line, as the parent's own errors
+                print(f"tracker: error in worker {os.getpid()}: {one_line(error, None)}",
+                      file=sys.stderr, flush=True)
+            finally:
+                os._exit(code)
+        os.close(writer)
+        children[pid] = time.monotonic()
+        with suppress(OSError):  # (interrupted: the stop signal)
+            os.read(reader, 1)  # "!" once it serves; nothing (end of file) if it ended first
+        os.close(reader)
+
+    def stop(sig: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    failed = False
+    try:
+        for _ in range(count):
+            if not stopping:
+                start_worker()
+        print(f"tracker: {count} workers serving (pids {', '.join(map(str, children))})",
+              file=sys.stderr, flush=True)
+        while children:
+            pid, status = os.wait()
+            since = children.pop(pid, None)
+            if since is None or stopping:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if code == STARTUP_FAILURE or time.monotonic() - since < restart_after:
+                print(f"tracker: worker {pid} ended at start (status {code}); stopping the others",
+                      file=sys.stderr, flush=True)
+                failed = True
+                stop(signal.SIGTERM, None)
+            else:
+                print(f"tracker: worker {pid} ended (status {code}); starting another",
+                      file=sys.stderr, flush=True)
+                start_worker()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return not failed
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -108,7 +285,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         if args.if_empty and not store_is_empty(app):
             print("demo: the store is not empty, demo data not loaded")
             return 0
-        added = load_demo(app)
+        with progress_polled("demo", None, lambda: log_head(app)):
+            added = load_demo(app)
         print(f"demo: {added} dialogues added" if added else "demo: already loaded, nothing added")
         print(f"demo accounts, all with the password {DEMO_PASSWORD!r}:")
         for name, role, acts_for in demo_accounts():
@@ -225,7 +403,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     def work(app: Tracker, models: ReadModels) -> int:
         checkpoints = models.ledger.checkpoints()
-        count = export_log(app, args.file, checkpoints)
+        with progress("export", log_head(app)) as done:
+            count = export_log(app, args.file, checkpoints, progress=done)
         print(f"exported {count} events and {len(checkpoints)} checkpoints to {args.file}",
               file=sys.stderr)
         return 0
@@ -237,11 +416,24 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from tracker.transfer import import_log
 
     def work(app: Tracker, models: ReadModels) -> int:
-        count = import_log(app, args.file, models.ledger)
+        with progress("import", event_lines(args.file)) as done:
+            count = import_log(app, args.file, models.ledger, progress=done)
         print(f"imported {count} events from {args.file}", file=sys.stderr)
         return 0
 
     return _with_read_models(settings, work)
+
+
+def event_lines(path: str) -> int | None:
+    """About how many events an exported file holds (its lines), for the progress bar only;
+    None on a terminal-less run or when it cannot be read (the import then says why)."""
+    if not sys.stderr.isatty():
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for _ in handle)
+    except OSError:
+        return None
 
 
 def _with_read_models(settings: Settings, work: Callable[[Tracker, ReadModels], int]) -> int:
@@ -274,7 +466,10 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
         if args.name and args.name not in models.views:
             raise UsageError(f"no read model is called {args.name!r}; there are: "
                              f"{', '.join(models.views)}")
-        count = models.rebuild(args.name)
+        names = [args.name] if args.name else [n for n in models.views if n not in models.kept]
+        with progress_polled("rebuild", log_head(app),
+                             lambda: min(models.positions(names).values())):
+            count = models.rebuild(args.name)
         print(f"rebuilt {args.name or 'every read model but the ledger and the tree'}: "
               f"replayed {count} events")
         return 0
@@ -464,7 +659,9 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         # tracker did not write, which verify then names.
         with suppress(UnboundEvent):
             models.catch_up(["ledger"])
-        result = verify(app, models.ledger, checkpoint, trusted_key=trusted)
+        with progress("verify", log_head(app)) as done:
+            result = verify(app, models.ledger, checkpoint, trusted_key=trusted, progress=done)
+            done(result.checked)
         if result.ok:
             print(f"intact: {result.checked} events, head position {result.head['position']}, "
                   f"head hash {result.head['head_hash']}"
@@ -486,6 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=port_number, default=None)
+    serve.add_argument("--workers", type=worker_count, default=1, metavar="N",
+                       help="worker processes sharing the port (default 1; on PostgreSQL, "
+                            "about one per core)")
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="load the demo dialogues (idempotent)")

@@ -35,7 +35,7 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -53,9 +53,10 @@ CHECKPOINT_FIELDS = ("position", "head_hash", "signed_at", "signature", "public_
 
 
 def export_log(app: Tracker, path: str | os.PathLike[str],
-               checkpoints: Sequence[dict[str, Any]] = ()) -> int:
+               checkpoints: Sequence[dict[str, Any]] = (),
+               progress: Callable[[int], None] | None = None) -> int:
     """Write the signed checkpoints, then every stored event, to `path` as JSON Lines, in log
-    order; return how many events."""
+    order; return how many events. `progress(n)` hears how many were written, once a batch."""
     target = Path(path)
     partial = target.with_name(target.name + ".part")
     readable = app.mapper.cipher is None and app.mapper.compressor is None
@@ -88,6 +89,8 @@ def export_log(app: Tracker, path: str | os.PathLike[str],
                         row["data"] = json.loads(inner_state(state))
                     out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
                     count += 1
+                if progress is not None:
+                    progress(count)
                 if len(batch) < BATCH:
                     break
                 position = batch[-1].id
@@ -97,10 +100,11 @@ def export_log(app: Tracker, path: str | os.PathLike[str],
     return count
 
 
-def import_log(app: Tracker, path: str | os.PathLike[str], ledger: LedgerView | None = None
-               ) -> int:
+def import_log(app: Tracker, path: str | os.PathLike[str], ledger: LedgerView | None = None,
+               progress: Callable[[int], None] | None = None) -> int:
     """Insert the events of an exported file into this empty store, and its checkpoints into
-    `ledger`'s (when given); return how many events.
+    `ledger`'s (when given); return how many events. `progress(n)` hears how many were
+    inserted, once a batch.
 
     Raises Conflict when the store already holds events and InvalidInput when the file is malformed;
     in both cases nothing is written.
@@ -115,6 +119,8 @@ def import_log(app: Tracker, path: str | os.PathLike[str], ledger: LedgerView | 
             _insert(app, cursor, batch, gap=batch[0][0] != last + 1)
             count += len(batch)
             last = batch[-1][0]
+            if progress is not None:
+                progress(count)
     if ledger is not None:
         kept = {(c["position"], c["signed_at"], c["signature"]) for c in ledger.checkpoints()}
         for checkpoint in checkpoints:

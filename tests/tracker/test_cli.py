@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -145,6 +146,9 @@ def test_each_account_command_refuses_bad_input_in_one_line_and_changes_nothing(
         (("projections", "follow", "--pause", "0"), "", "--pause"),
         (("serve", "--port", "99999"), "", "1 to 65535"),
         (("serve", "--port", "http"), "", "a port is a number"),
+        (("serve", "--workers", "0"), "", "at least 1, not 0"),
+        (("serve", "--workers", "-3"), "", "at least 1, not -3"),
+        (("serve", "--workers", "two"), "", "a whole number, not 'two'"),
     ]:
         refused(capsys, monkeypatch, tracker, *args, stdin=stdin, says=says)
     tracker.deactivate_account(SYSTEM, "clerk", reason="left")
@@ -160,6 +164,58 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(env, tracker, capsys, monkey
                 says=f"cannot listen on 127.0.0.1:{port}")
     refused(capsys, monkeypatch, tracker, "serve", "--host", "192.0.2.1", "--port", "8000",
             says="cannot listen on 192.0.2.1:8000")
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_serve_with_two_workers_answers_from_both_and_stops_them_all_on_sigterm(env, tmp_path):
+    import signal
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from tests.browser_support import ServerProcess, tracker_command, tracker_env
+
+    port = ServerProcess(env.database_url, tmp_path).port
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [*tracker_command(), "serve", "--port", str(port), "--workers", "2"],
+        env=tracker_env(env.database_url, tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60  # the workers start one after the other
+        while time.monotonic() < deadline and server.poll() is None and \
+                "2 workers serving" not in (tmp_path / "serve.log").read_text():
+            time.sleep(0.1)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+        workers = children_of(server.pid)
+        assert len(workers) == 2, (workers, (tmp_path / "serve.log").read_text())
+        # Both workers take connections on the one port (each request on a new connection).
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: httpx.get(f"http://127.0.0.1:{port}/login",
+                                                        timeout=10).status_code, range(40)))
+        assert answers == [200] * 40, (tmp_path / "serve.log").read_text()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0, (tmp_path / "serve.log").read_text()
+        assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    finally:
+        if server.poll() is None:
+            server.kill()
+        log.close()
+    text = (tmp_path / "serve.log").read_text()
+    assert text.count("Application startup complete") == 2, text
+    assert text.count("Application shutdown complete") == 2, text  # each ended gracefully
 
 
 def test_serve_with_a_malformed_binding_key_list_says_so_in_one_line(env, tracker, capsys,
@@ -259,3 +315,60 @@ def test_every_command_fails_fast_in_one_line_when_the_database_cannot_be_used(
         assert "s3cret-pw" not in err
         assert time.monotonic() - started < 10, (command, url)
     assert not (tmp_path / "out.jsonl").exists()
+
+
+# --- progress on long work ---------------------------------------------------------------------
+
+def under_terminal(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run `tracker ARGS` with its standard streams on a pseudo-terminal; its exit status and
+    everything it wrote there."""
+    import os
+    import subprocess
+
+    from tests.browser_support import tracker_command
+
+    master, slave = os.openpty()
+    process = subprocess.Popen([*tracker_command(), *args], stdin=slave, stdout=slave,
+                               stderr=slave, env={**env, "COLUMNS": "120"})
+    os.close(slave)
+    written = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # (the terminal closes when the process ends)
+            break
+        if not chunk:
+            break
+        written += chunk
+    os.close(master)
+    return process.wait(timeout=120), written.decode(errors="replace")
+
+
+def test_long_commands_show_progress_on_a_terminal_and_nothing_when_piped(tmp_path):
+    import subprocess
+
+    from tests.browser_support import tracker_command, tracker_env
+
+    first = tracker_env(f"sqlite:///{tmp_path / 'first.db'}", tmp_path)
+    other = tracker_env(f"sqlite:///{tmp_path / 'other.db'}", tmp_path)  # (the same keys)
+    runs = [  # (environment, arguments, the bar's name, what the command says either way)
+        (first, ("demo",), "demo", "dialogues added"),
+        (first, ("export", str(tmp_path / "log.jsonl")), "export", "exported "),
+        (first, ("verify",), "verify", "intact: "),
+        (first, ("projections", "rebuild"), "rebuild", "rebuilt every read model"),
+        (other, ("import", str(tmp_path / "log.jsonl")), "import", "imported "),
+    ]
+    for env, args, name, says in runs:
+        code, text = under_terminal(env, *args)
+        assert code == 0, (args, text)
+        assert says in text, (args, text)
+        bar = text[:text.index(says)]  # drawn before the command's own answer
+        assert name in bar and "events/s" in bar and "left" in bar, (args, text)
+    # The same commands piped: no progress, the output as it always was (one line).
+    for env, args, _, says in runs[1:4]:
+        piped = subprocess.run([*tracker_command(), *args], env=env, capture_output=True,
+                               text=True, timeout=120)
+        output = piped.stdout + piped.stderr
+        assert piped.returncode == 0, output
+        assert says in output and output.count("\n") == 1, (args, output)
+        assert "events/s" not in output and "\x1b" not in output, (args, output)
