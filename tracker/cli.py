@@ -67,12 +67,24 @@ def listening_socket(host: str, port: int) -> socket.socket:
     this machine's is then one line (exit 2), not a traceback from inside the server."""
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # (IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so; without it
+        # every answer written in two parts waited 40 ms for the client's delayed ACK)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     return sock
+
+
+def server_config(app: Any, host: str, port: int, trusted_proxies: str = "") -> Any:
+    """uvicorn's settings for `tracker serve` (also those of the command bench's floor server,
+    bench/command.py, so both are served alike)."""
+    import uvicorn
+
+    trusted = trusted_proxies.strip()
+    return uvicorn.Config(app, host=host, port=port, proxy_headers=bool(trusted),
+                          forwarded_allow_ips=trusted or None, log_level="info")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -91,10 +103,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             app.state.stopping.set()  # answers from now on close their connection (web.security)
             super().handle_exit(sig, frame)
 
-    trusted = settings.trusted_proxies.strip()
-    server = Server(uvicorn.Config(app, host=args.host, port=args.port,
-                                   proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
-                                   log_level="info"))
+    server = Server(server_config(app, args.host, args.port, settings.trusted_proxies))
     server.run(sockets=[sock])
     if not server.started:  # the app did not start (its own log said why)
         raise UsageError("the server did not start; see the lines above")
