@@ -18,10 +18,9 @@ from tracker.settings import Settings
 from web.i18n import LANGUAGE_NAMES, direction, format_locale, request_language, translator
 from web.security import csrf_token, end_session
 
-
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
+# Dependencies that do no blocking work are coroutines: FastAPI runs a plain `def` dependency in
+# the thread pool, a hop (and an event-loop wake-up) per dependency per request. Those that ask the
+# database stay plain functions, one hop each.
 
 def get_tracker(request: Request) -> Tracker:
     return request.app.state.tracker
@@ -32,14 +31,26 @@ def get_read_models(request: Request) -> ReadModels:
     return request.app.state.read_models
 
 
-def get_photos(request: Request) -> PhotoStore:
+async def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def _tracker(request: Request) -> Tracker:
+    return get_tracker(request)
+
+
+async def _read_models(request: Request) -> ReadModels:
+    return get_read_models(request)
+
+
+async def _photos(request: Request) -> PhotoStore:
     return request.app.state.photos
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-PhotosDep = Annotated[PhotoStore, Depends(get_photos)]
-TrackerDep = Annotated[Tracker, Depends(get_tracker)]
-ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+PhotosDep = Annotated[PhotoStore, Depends(_photos)]
+TrackerDep = Annotated[Tracker, Depends(_tracker)]
+ReadModelsDep = Annotated[ReadModels, Depends(_read_models)]
 
 
 def get_fresh_read_models(request: Request) -> ReadModels:
@@ -63,7 +74,7 @@ def read_models_reached(request: Request, position: int) -> None:
 FreshReadModelsDep = Annotated[ReadModels, Depends(get_fresh_read_models)]
 
 
-def get_proofs(read_models: FreshReadModelsDep, request: Request) -> ProofService:
+async def get_proofs(read_models: FreshReadModelsDep, request: Request) -> ProofService:
     """Signed tree heads and proofs, over read models brought up to the end of the log."""
     return request.app.state.proofs
 
@@ -119,7 +130,7 @@ def pending_sign_in(principal: Principal, *, enrol: bool, next_url: str) -> dict
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def current_principal(principal: OptionalPrincipal) -> Principal:
+async def current_principal(principal: OptionalPrincipal) -> Principal:
     """The acting account, or 401 for an anonymous request."""
     if principal is None:
         raise NotSignedIn()
