@@ -351,7 +351,9 @@ def get_commitment(
     if len(asked) > 1:
         raise InvalidInput(f"ask for one point in time, not {' and '.join(asked)}", asked[1])
     today = tracker.today()
-    state = tracker.commitment(commitment_id).state()  # NotFound unless it is a commitment
+    state = read_models.views["states"].state(commitment_id)  # type: ignore[attr-defined]
+    if state is None:
+        raise NotFound(f"no commitment has the id {commitment_id[:60]!r}")
     _check_reader(principal, state["dialogue_id"])
     if asked:
         state = tracker.state_as_of(commitment_id, version=version, as_of=as_of,
