@@ -33,16 +33,21 @@ class StatesView(View):
                                  "version": s["version"], "state": dumps(s)}
         self.upsert(cursor, "rm_states", rows.values())
 
-    def state(self, commitment_id: str) -> dict[str, Any] | None:
-        """The commitment's state now (as `Commitment.state()` gives it, with its due date as a
-        date), or None if there is no such commitment."""
-        row = self.store.fetchone("SELECT state FROM rm_states WHERE id=?", (commitment_id,))
+    def present(self, commitment_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The commitment's state now (as `Commitment.state()` gives it, its due date a date)
+        and its dialogue's slug, name and parties (from the directory view's tables), in two
+        queries; None if there is no such commitment."""
+        row = self.store.fetchone(
+            "SELECT s.state, d.slug, d.name FROM rm_states s "
+            "LEFT JOIN rm_dialogues d ON d.id = s.dialogue_id WHERE s.id=?", (commitment_id,))
         if row is None:
             return None
         state = json.loads(row["state"])
         if state.get("due_date"):
             state["due_date"] = date.fromisoformat(state["due_date"])
-        return state
+        parties = self.store.fetchall("SELECT id, name FROM rm_parties WHERE dialogue_id=? "
+                                      "ORDER BY ord", (state["dialogue_id"],))
+        return state, {"slug": row["slug"], "name": row["name"], "parties": parties}
 
 
 def states_view(store: Store, feed: Feed) -> StatesView:

@@ -31,7 +31,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    JSONTranscoder,
+    Mapper,
+    OperationalError,
+)
+from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.sqlite import SQLiteAggregateRecorder
+from eventsourcing.utils import retry
 
 from domain.account import Account, ApiToken, account_id, check_account_name
 from domain.base import (
@@ -901,19 +910,26 @@ class Tracker(Application[UUID]):
                          session_epoch=account.session_epoch,
                          second_factor=account.totp_secret is not None)
 
-    def principal_by_id(self, account_id_: str) -> Principal | None:
+    def latest_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last stored version of each of these aggregates (none stored: absent), in one
+        query that reads no event's body."""
+        return _latest_versions(self.recorder, list(ids))
+
+    def principal_by_id(self, account_id_: str, latest: int | None = None) -> Principal | None:
         """The principal of a signed-in account (None if it is gone or deactivated).
 
         Asked on every request, so it is kept per account version: an account changes only by
         its own events (deactivated, access granted or revoked: each a new version), so when its
-        last stored version is the one kept, one query replaces loading and decoding it."""
+        last stored version is the one kept, one query replaces loading and decoding it.
+        `latest`: that version, when the caller has just asked for it."""
         try:
-            latest = self.recorder.select_events(parse_uuid(account_id_, "account"),
-                                                 desc=True, limit=1)
+            uid = parse_uuid(account_id_, "account")
         except NotFound:
             return None
+        if latest is None:
+            latest = self.latest_versions([uid]).get(uid)
         kept = self._principals.get(str(account_id_))
-        if latest and kept and kept[0] == latest[0].originator_version:
+        if latest is not None and kept and kept[0] == latest:
             return kept[1]
         try:
             account = self._load(Account, account_id_, "account")
@@ -1029,11 +1045,13 @@ class Tracker(Application[UUID]):
         if not token or len(token) > 200:
             return None
         token_id = ApiToken.create_id(token_digest(token))
-        latest = self.recorder.select_events(token_id, desc=True, limit=1)
-        if not latest:
-            return None
         kept = self._tokens.get(token_id)
-        if kept is None or kept[0] != latest[0].originator_version:
+        # The token's and (when known) its account's last versions, in one query.
+        account = UUID(kept[1]) if kept and kept[1] else None
+        latest = self.latest_versions([token_id, *([account] if account else [])])
+        if token_id not in latest:
+            return None
+        if kept is None or kept[0] != latest[token_id]:
             try:
                 api_token = self._load(ApiToken, token_id, "token")
             except NotFound:
@@ -1042,7 +1060,35 @@ class Tracker(Application[UUID]):
                 self._tokens.clear()
             kept = self._tokens[token_id] = (
                 api_token.version, None if api_token.revoked else api_token.account_id)
-        return self.principal_by_id(kept[1]) if kept[1] else None
+        if not kept[1]:
+            return None
+        return self.principal_by_id(kept[1], latest.get(UUID(kept[1])) if account else None)
+
+
+@retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # (as the library's reads)
+def _latest_versions(recorder: Any, ids: list[UUID]) -> dict[UUID, int]:
+    if not ids:
+        return {}
+    if isinstance(recorder, PostgresAggregateRecorder):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL("SELECT originator_id, MAX(originator_version) AS version FROM "
+                        "{schema}.{table} WHERE originator_id = ANY(%s) GROUP BY originator_id"
+                        ).format(schema=Identifier(recorder.datastore.schema),
+                                 table=Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, [ids], prepare=True)
+            return {row["originator_id"]: row["version"] for row in cursor.fetchall()}
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        # (the recorder's own table name; the ids are parameters)
+        statement = (f"SELECT originator_id, MAX(originator_version) AS version FROM "  # noqa: S608
+                     f"{recorder.events_table_name} WHERE originator_id IN "
+                     f"({','.join('?' * len(ids))}) GROUP BY originator_id")
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, [i.hex for i in ids])
+            return {UUID(str(row["originator_id"])): row["version"] for row in cursor.fetchall()}
+    found = {i: recorder.select_events(i, desc=True, limit=1) for i in ids}  # (in memory)
+    return {i: events[0].originator_version for i, events in found.items() if events}
 
 
 def with_meta(fields: Mapping[str, Any] | None, **meta: Any) -> dict[str, Any]:

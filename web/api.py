@@ -44,6 +44,7 @@ from web.deps import (
     ReadModelsDep,
     SettingsDep,
     TrackerDep,
+    get_fresh_read_models,
 )
 from web.errors import error_json, error_response
 from web.forms import command_from_form
@@ -339,8 +340,8 @@ def propose_commitment(slug: str, body: c.ProposeCommitment, principal: CurrentP
 
 
 @v1.get("/commitments/{commitment_id}", response_model=m.CommitmentOut, tags=["commitments"])
-def get_commitment(
-    commitment_id: str, principal: CurrentPrincipal, tracker: TrackerDep, read_models: FreshReadModelsDep,
+async def get_commitment(
+    commitment_id: str, request: Request, principal: CurrentPrincipal, tracker: TrackerDep,
     version: Annotated[int | None, Query(ge=1, description="its state at this version")] = None,
     as_of: Annotated[AwareDatetime | None, Query(description="its state at this recorded time")] = None,
     as_of_date: Annotated[date | None, Query(description="its state on this business date")] = None,
@@ -350,16 +351,22 @@ def get_commitment(
                                       ("as_of_date", as_of_date)) if value is not None]
     if len(asked) > 1:
         raise InvalidInput(f"ask for one point in time, not {' and '.join(asked)}", asked[1])
-    today = tracker.today()
-    state = read_models.views["states"].state(commitment_id)  # type: ignore[attr-defined]
-    if state is None:
-        raise NotFound(f"no commitment has the id {commitment_id[:60]!r}")
-    _check_reader(principal, state["dialogue_id"])
-    if asked:
-        state = tracker.state_as_of(commitment_id, version=version, as_of=as_of,
-                                    as_of_date=as_of_date)
-        today = as_of_date or (as_of.date() if as_of else today)
-    return commitment_out(state, read_models.dialogue_by_id(state["dialogue_id"]), today)
+
+    def read() -> dict[str, Any]:  # (the database work in one thread-pool hop)
+        read_models = get_fresh_read_models(request)
+        today = tracker.today()
+        found = read_models.views["states"].present(commitment_id)  # type: ignore[attr-defined]
+        if found is None:
+            raise NotFound(f"no commitment has the id {commitment_id[:60]!r}")
+        state, dialogue = found
+        _check_reader(principal, state["dialogue_id"])
+        if asked:
+            state = tracker.state_as_of(commitment_id, version=version, as_of=as_of,
+                                        as_of_date=as_of_date)
+            today = as_of_date or (as_of.date() if as_of else today)
+        return commitment_out(state, dialogue, today)
+
+    return await run_in_threadpool(read)
 
 
 @v1.get("/commitments/{commitment_id}/history", response_model=m.History, tags=["commitments"])

@@ -2,7 +2,8 @@
 the library's cache with fast-forward). Commands sent to each in turn must act on the version
 the other one stored: each names the version the last answer gave and is accepted (a process
 acting on the version it kept would refuse it: 409), a stale version is refused by either one,
-and commands without a version, sent to both at once, all land: none is lost.
+and commands without a version, sent to both at once, all land: none is lost. A token both
+keep (tracker/application.py keeps tokens per version) stops working in both once revoked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 from tests.browser_support import ServerProcess
 from tests.drill_support import bearer, drill_settings, seed
+from tracker.application import SYSTEM
 from tracker.bootstrap import build_application
 
 ROUNDS = 10
@@ -83,6 +85,19 @@ def test_two_processes_caching_one_commitment_never_act_on_a_stale_version(store
             assert answer.json()["version"] == version
             assert progress(url, 7, version).status_code == 200
             version += 1
+
+        # A token both processes keep, revoked by a third (the command line's way): refused by
+        # both at their next request.
+        vigilante = bearer(seeded.tokens["vigilante"])
+        for url in urls:
+            assert httpx.get(f"{url}/api/v1/dialogues", headers=vigilante).status_code == 200
+        other = build_application(settings)
+        try:
+            other.revoke_tokens(SYSTEM, f"{seeded.slug}-vigilante")
+        finally:
+            other.close()
+        for url in urls:
+            assert httpx.get(f"{url}/api/v1/dialogues", headers=vigilante).status_code == 401
     finally:
         for server in servers:
             server.stop()
