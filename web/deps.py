@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -142,6 +142,29 @@ class NotSignedIn(Exception):
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def deferred_principal(request: Request) -> Callable[[], Principal]:
+    """`CurrentPrincipal` for an endpoint that asks the database anyway: who acts is looked up
+    (`optional_principal`) when the endpoint calls the answer, in the endpoint's own thread-pool
+    hop instead of one of its own. A request with no credentials at all is refused here, before
+    its body is read (401, as with `CurrentPrincipal`)."""
+    session = request.scope.get("session")
+    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    if not bearer and not (session is not None and session.get("account_id")):
+        raise NotSignedIn()
+    tracker = get_tracker(request)
+
+    def resolve() -> Principal:
+        principal = optional_principal(request, tracker)
+        if principal is None:
+            raise NotSignedIn()
+        return principal
+
+    return resolve
+
+
+DeferredPrincipal = Annotated[Callable[[], Principal], Depends(deferred_principal)]
 
 
 # --- rendering ------------------------------------------------------------------------------------
