@@ -35,19 +35,21 @@ class StatesView(View):
 
     def present(self, commitment_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The commitment's state now (as `Commitment.state()` gives it, its due date a date)
-        and its dialogue's slug, name and parties (from the directory view's tables), in two
-        queries; None if there is no such commitment."""
-        row = self.store.fetchone(
-            "SELECT s.state, d.slug, d.name FROM rm_states s "
-            "LEFT JOIN rm_dialogues d ON d.id = s.dialogue_id WHERE s.id=?", (commitment_id,))
-        if row is None:
+        and its dialogue's slug, name and parties (from the directory view's tables), in one
+        query (a row per party); None if there is no such commitment."""
+        rows = self.store.fetchall(
+            "SELECT s.state, d.slug, d.name, p.id AS party_id, p.name AS party_name "
+            "FROM rm_states s LEFT JOIN rm_dialogues d ON d.id = s.dialogue_id "
+            "LEFT JOIN rm_parties p ON p.dialogue_id = s.dialogue_id WHERE s.id=? "
+            "ORDER BY p.ord", (commitment_id,))
+        if not rows:
             return None
-        state = json.loads(row["state"])
+        first = rows[0]
+        state = json.loads(first["state"])
         if state.get("due_date"):
             state["due_date"] = date.fromisoformat(state["due_date"])
-        parties = self.store.fetchall("SELECT id, name FROM rm_parties WHERE dialogue_id=? "
-                                      "ORDER BY ord", (state["dialogue_id"],))
-        return state, {"slug": row["slug"], "name": row["name"], "parties": parties}
+        parties = [{"id": r["party_id"], "name": r["party_name"]} for r in rows if r["party_id"]]
+        return state, {"slug": first["slug"], "name": first["name"], "parties": parties}
 
 
 def states_view(store: Store, feed: Feed) -> StatesView:

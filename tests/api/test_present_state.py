@@ -39,3 +39,25 @@ def test_the_present_state_from_the_read_models_is_the_aggregates_own(client, wo
     missing = client.get("/api/v1/commitments/00000000-0000-0000-0000-000000000000",
                          headers=as_("police"))
     assert missing.status_code == 404
+
+
+def test_with_an_encryption_key_the_present_state_is_kept_sealed(settings):
+    from eventsourcing.cryptography import AESCipher
+
+    from tests.webclient import running_app, world_and_people
+
+    sealed = settings.model_copy(update={"encryption_key": AESCipher.create_key(32)})
+    with running_app(sealed) as client:
+        world, people = world_and_people(client.app.state.tracker)
+        body = {"title": "Street lights", "required_parties": [world.parties["police"]],
+                "private_note": "the informant's name"}
+        cid = client.post(f"/api/v1/dialogues/{world.slug}/commitments", json=body,
+                          headers=people("police")).json()["id"]
+        answer = client.get(f"/api/v1/commitments/{cid}", headers=people("police"))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["private_note"] == "the informant's name"
+        store = client.app.state.read_models.store
+        with store.transaction(commit=False) as cursor:  # the row as stored, not opened
+            cursor.execute(store.sql("SELECT state FROM rm_states WHERE id=?"), (cid,))
+            stored = cursor.fetchone()
+        assert "informant" not in str(dict(stored)["state"])
