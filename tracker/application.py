@@ -248,6 +248,8 @@ class Tracker(Application[UUID]):
         # token id -> (the token's version, its account id or None once revoked); see
         # principal_for_token
         self._tokens: dict[UUID, tuple[int, str | None]] = {}
+        # token id -> (the log's last position when it was checked, its principal then)
+        self._token_heads: dict[UUID, tuple[int, Principal | None]] = {}
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper, binding every event written and checking every event read
@@ -1037,14 +1039,30 @@ class Tracker(Application[UUID]):
                                               label=label, meta=meta)])
         return token
 
-    def principal_for_token(self, token: str) -> Principal | None:
+    def principal_for_token(self, token: str, head: int | None = None) -> Principal | None:
         """The principal of an API token's account (None: no such token, revoked, or its
         account is gone or deactivated). Asked on every API request, so kept per token version
         as principals are (`principal_by_id`): a token changes only by its own events (revoked),
-        so when its last stored version is the one kept, one query replaces loading it."""
+        so when its last stored version is the one kept, one query replaces loading it.
+
+        `head`: the log's last position, read by the caller just before (a read asks for it
+        anyway, to catch the read models up): when the log has not grown since this token was
+        last checked, nothing can have changed it or its account, and no query is needed."""
         if not token or len(token) > 200:
             return None
         token_id = ApiToken.create_id(token_digest(token))
+        if head is not None:
+            checked = self._token_heads.get(token_id)
+            if checked is not None and checked[0] == head:
+                return checked[1]
+        principal = self._token_principal(token_id)
+        if head is not None:
+            if len(self._token_heads) >= 10_000:
+                self._token_heads.clear()
+            self._token_heads[token_id] = (head, principal)
+        return principal
+
+    def _token_principal(self, token_id: UUID) -> Principal | None:
         kept = self._tokens.get(token_id)
         # The token's and (when known) its account's last versions, in one query.
         account = UUID(kept[1]) if kept and kept[1] else None

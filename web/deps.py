@@ -58,11 +58,20 @@ def get_fresh_read_models(request: Request) -> ReadModels:
     worker or by the command line show at once. When the log has not grown since the last catch-up
     this costs one query (the log's last position) instead of one per view."""
     read_models = get_read_models(request)
-    head = get_tracker(request).recorder.max_notification_id() or 0
+    head = log_head(request)
     if head > getattr(request.app.state, "read_models_at", -1):
         read_models.catch_up()
         read_models_reached(request, head)
     return read_models
+
+
+def log_head(request: Request) -> int:
+    """The log's last position, asked once per request (the read models' catch-up and an API
+    token's check both use it)."""
+    head = getattr(request.state, "log_head", None)
+    if head is None:
+        head = request.state.log_head = get_tracker(request).recorder.max_notification_id() or 0
+    return head
 
 
 def read_models_reached(request: Request, position: int) -> None:
@@ -89,7 +98,9 @@ def optional_principal(request: Request, tracker: TrackerDep) -> Principal | Non
     header = request.headers.get("authorization", "")
     principal = None
     if header.lower().startswith("bearer "):
-        principal = tracker.principal_for_token(header[7:].strip())
+        # A read asks for the log's head anyway; a command moves it, so it checks versions.
+        head = log_head(request) if request.method in ("GET", "HEAD") else None
+        principal = tracker.principal_for_token(header[7:].strip(), head=head)
     else:
         principal = session_principal(request, tracker)
     request.state.principal = principal  # for the page layout (who is signed in)
