@@ -31,7 +31,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    JSONTranscoder,
+    Mapper,
+    OperationalError,
+)
+from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.sqlite import SQLiteAggregateRecorder
+from eventsourcing.utils import retry
 
 from domain.account import Account, ApiToken, account_id, check_account_name
 from domain.base import (
@@ -227,6 +236,13 @@ class Tracker(Application[UUID]):
 
     name = "tracker"
     snapshotting_intervals: ClassVar = {Commitment: 50, Dialogue: 50, Case: 50, Account: 50}
+    # The library's aggregate cache: an aggregate this process has loaded is kept, and each
+    # later load only reads the events stored after the kept version (fast-forward), one query
+    # that usually finds none, instead of a snapshot and up to 50 events to decode. Events
+    # written by another process are among those read, so no command acts on a stale version;
+    # two writers of the same version still meet the store's unique key (IntegrityError). Each
+    # load is a copy (commands change it; a refused save leaves the kept one as stored).
+    env: ClassVar = {"AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     def __init__(self, env: Mapping[str, str] | None = None,
                  today: Callable[[], date] = date.today) -> None:
@@ -238,6 +254,11 @@ class Tracker(Application[UUID]):
         self.today = today
         # account id -> (the account's version, its principal); see principal_by_id
         self._principals: dict[str, tuple[int, Principal | None]] = {}
+        # token id -> (the token's version, its account id or None once revoked); see
+        # principal_for_token
+        self._tokens: dict[UUID, tuple[int, str | None]] = {}
+        # token id -> (the log's last position when it was checked, its principal then)
+        self._token_heads: dict[UUID, tuple[int, Principal | None]] = {}
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper, binding every event written and checking every event read
@@ -900,19 +921,26 @@ class Tracker(Application[UUID]):
                          session_epoch=account.session_epoch,
                          second_factor=account.totp_secret is not None)
 
-    def principal_by_id(self, account_id_: str) -> Principal | None:
+    def latest_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last stored version of each of these aggregates (none stored: absent), in one
+        query that reads no event's body."""
+        return _latest_versions(self.recorder, list(ids))
+
+    def principal_by_id(self, account_id_: str, latest: int | None = None) -> Principal | None:
         """The principal of a signed-in account (None if it is gone or deactivated).
 
         Asked on every request, so it is kept per account version: an account changes only by
         its own events (deactivated, access granted or revoked: each a new version), so when its
-        last stored version is the one kept, one query replaces loading and decoding it."""
+        last stored version is the one kept, one query replaces loading and decoding it.
+        `latest`: that version, when the caller has just asked for it."""
         try:
-            latest = self.recorder.select_events(parse_uuid(account_id_, "account"),
-                                                 desc=True, limit=1)
+            uid = parse_uuid(account_id_, "account")
         except NotFound:
             return None
+        if latest is None:
+            latest = self.latest_versions([uid]).get(uid)
         kept = self._principals.get(str(account_id_))
-        if latest and kept and kept[0] == latest[0].originator_version:
+        if latest is not None and kept and kept[0] == latest:
             return kept[1]
         try:
             account = self._load(Account, account_id_, "account")
@@ -1020,16 +1048,74 @@ class Tracker(Application[UUID]):
                                               label=label, meta=meta)])
         return token
 
-    def principal_for_token(self, token: str) -> Principal | None:
+    def principal_for_token(self, token: str, head: int | None = None) -> Principal | None:
+        """The principal of an API token's account (None: no such token, revoked, or its
+        account is gone or deactivated). Asked on every API request, so kept per token version
+        as principals are (`principal_by_id`): a token changes only by its own events (revoked),
+        so when its last stored version is the one kept, one query replaces loading it.
+
+        `head`: the log's last position, read by the caller just before (a read asks for it
+        anyway, to catch the read models up): when the log has not grown since this token was
+        last checked, nothing can have changed it or its account, and no query is needed."""
         if not token or len(token) > 200:
             return None
-        try:
-            api_token = self._load(ApiToken, ApiToken.create_id(token_digest(token)), "token")
-        except NotFound:
+        token_id = ApiToken.create_id(token_digest(token))
+        if head is not None:
+            checked = self._token_heads.get(token_id)
+            if checked is not None and checked[0] == head:
+                return checked[1]
+        principal = self._token_principal(token_id)
+        if head is not None:
+            if len(self._token_heads) >= 10_000:
+                self._token_heads.clear()
+            self._token_heads[token_id] = (head, principal)
+        return principal
+
+    def _token_principal(self, token_id: UUID) -> Principal | None:
+        kept = self._tokens.get(token_id)
+        # The token's and (when known) its account's last versions, in one query.
+        account = UUID(kept[1]) if kept and kept[1] else None
+        latest = self.latest_versions([token_id, *([account] if account else [])])
+        if token_id not in latest:
             return None
-        if api_token.revoked:
+        if kept is None or kept[0] != latest[token_id]:
+            try:
+                api_token = self._load(ApiToken, token_id, "token")
+            except NotFound:
+                return None
+            if len(self._tokens) >= 10_000:
+                self._tokens.clear()
+            kept = self._tokens[token_id] = (
+                api_token.version, None if api_token.revoked else api_token.account_id)
+        if not kept[1]:
             return None
-        return self.principal_by_id(api_token.account_id)
+        return self.principal_by_id(kept[1], latest.get(UUID(kept[1])) if account else None)
+
+
+@retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # (as the library's reads)
+def _latest_versions(recorder: Any, ids: list[UUID]) -> dict[UUID, int]:
+    if not ids:
+        return {}
+    if isinstance(recorder, PostgresAggregateRecorder):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL("SELECT originator_id, MAX(originator_version) AS version FROM "
+                        "{schema}.{table} WHERE originator_id = ANY(%s) GROUP BY originator_id"
+                        ).format(schema=Identifier(recorder.datastore.schema),
+                                 table=Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, [ids], prepare=True)
+            return {row["originator_id"]: row["version"] for row in cursor.fetchall()}
+    if isinstance(recorder, SQLiteAggregateRecorder):
+        # (the recorder's own table name; the ids are parameters)
+        statement = (f"SELECT originator_id, MAX(originator_version) AS version FROM "  # noqa: S608
+                     f"{recorder.events_table_name} WHERE originator_id IN "
+                     f"({','.join('?' * len(ids))}) GROUP BY originator_id")
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, [i.hex for i in ids])
+            return {UUID(str(row["originator_id"])): row["version"] for row in cursor.fetchall()}
+    found = {i: recorder.select_events(i, desc=True, limit=1) for i in ids}  # (in memory)
+    return {i: events[0].originator_version for i, events in found.items() if events}
 
 
 def with_meta(fields: Mapping[str, Any] | None, **meta: Any) -> dict[str, Any]:

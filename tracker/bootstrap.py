@@ -54,13 +54,15 @@ def check_encryption(settings: Settings, app: Tracker) -> None:
 
 def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
     """The read models and the ledger, in the same database as the application's events; with
-    the outbox (who is to be told of what: `tracker.notices`)."""
+    the outbox (who is to be told of what: `tracker.notices`) and the commitments' present
+    states (`projections.states`)."""
     from projections.readmodels import ReadModels
+    from projections.states import states_view
     from tracker.notices import outbox_view
 
     return ReadModels(app, open_sealed_store(settings, app),
                       default_timeout=settings.read_your_writes_timeout,
-                      extra_views=(outbox_view,))
+                      extra_views=(outbox_view, states_view))
 
 
 def build_sessions(settings: Settings, read_models: ReadModels) -> SessionStore:

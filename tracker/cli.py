@@ -132,7 +132,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
     this machine's is then one line (exit 2), not a traceback from inside the server."""
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # (IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so; without it
+        # every answer written in two parts waited 40 ms for the client's delayed ACK)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
     except OSError as error:
@@ -149,6 +151,18 @@ def worker_count(text: str) -> int:
     if count < 1:
         raise argparse.ArgumentTypeError(f"a number of workers is at least 1, not {count}")
     return count
+
+
+def server_config(app: Any, host: str, port: int, trusted_proxies: str = "") -> Any:
+    """uvicorn's settings for `tracker serve` (also those of the command bench's floor server,
+    bench/command.py, so both are served alike): httptools and uvloop (uvicorn[standard]) when
+    installed ("auto")."""
+    import uvicorn
+
+    trusted = trusted_proxies.strip()
+    return uvicorn.Config(app, host=host, port=port, proxy_headers=bool(trusted),
+                          forwarded_allow_ips=trusted or None, log_level="info",
+                          loop="auto", http="auto")
 
 
 STARTUP_FAILURE = 3  # a worker's exit status when its app did not start
@@ -191,10 +205,7 @@ def serve_on(sock: socket.socket, args: argparse.Namespace, settings: Settings,
             app.state.stopping.set()  # answers from now on close their connection (web.security)
             super().handle_exit(sig, frame)
 
-    trusted = settings.trusted_proxies.strip()
-    server = Server(uvicorn.Config(app, host=args.host, port=args.port,
-                                   proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
-                                   log_level="info", loop="auto", http="auto"))
+    server = Server(server_config(app, args.host, args.port, settings.trusted_proxies))
     server.run(sockets=[sock])
     return server.started
 

@@ -36,7 +36,7 @@ from tracker.bootstrap import (
 from tracker.settings import Settings
 from web import i18n
 from web.compression import Compression, PrecompressedStatic
-from web.deps import NotSignedIn, current_principal, render, wants_fragment
+from web.deps import NotSignedIn, current_principal, deferred_principal, render, wants_fragment
 from web.errors import described, error_json, in_reader_language
 from web.idempotency import IdempotencyKeys
 from web.limits import BodyLimit
@@ -135,7 +135,8 @@ def install_offline_files(app: FastAPI) -> None:
 
 def _needs_account(dependant: Dependant) -> bool:
     """Whether answering needs a signed-in account: `current_principal` among its dependencies."""
-    return any(d.call is current_principal or _needs_account(d) for d in dependant.dependencies)
+    return any(d.call in (current_principal, deferred_principal) or _needs_account(d)
+               for d in dependant.dependencies)
 
 
 def install_bearer_scheme(app: FastAPI) -> None:

@@ -38,7 +38,7 @@ LIST_LIMIT = 200
 HISTORY_PAGE = 200
 
 
-def auditor(principal: CurrentPrincipal) -> Principal:
+async def auditor(principal: CurrentPrincipal) -> Principal:
     """Auditors and administrators read everything here; anyone else is refused."""
     policy.require_rule(principal, policy.AUDITING)
     return principal

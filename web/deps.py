@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -18,10 +18,9 @@ from tracker.settings import Settings
 from web.i18n import LANGUAGE_NAMES, direction, format_locale, request_language, translator
 from web.security import csrf_token, end_session
 
-
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
+# Dependencies that do no blocking work are coroutines: FastAPI runs a plain `def` dependency in
+# the thread pool, a hop (and an event-loop wake-up) per dependency per request. Those that ask the
+# database stay plain functions, one hop each.
 
 def get_tracker(request: Request) -> Tracker:
     return request.app.state.tracker
@@ -32,14 +31,26 @@ def get_read_models(request: Request) -> ReadModels:
     return request.app.state.read_models
 
 
-def get_photos(request: Request) -> PhotoStore:
+async def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def _tracker(request: Request) -> Tracker:
+    return get_tracker(request)
+
+
+async def _read_models(request: Request) -> ReadModels:
+    return get_read_models(request)
+
+
+async def _photos(request: Request) -> PhotoStore:
     return request.app.state.photos
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-PhotosDep = Annotated[PhotoStore, Depends(get_photos)]
-TrackerDep = Annotated[Tracker, Depends(get_tracker)]
-ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+PhotosDep = Annotated[PhotoStore, Depends(_photos)]
+TrackerDep = Annotated[Tracker, Depends(_tracker)]
+ReadModelsDep = Annotated[ReadModels, Depends(_read_models)]
 
 
 def get_fresh_read_models(request: Request) -> ReadModels:
@@ -47,11 +58,20 @@ def get_fresh_read_models(request: Request) -> ReadModels:
     worker or by the command line show at once. When the log has not grown since the last catch-up
     this costs one query (the log's last position) instead of one per view."""
     read_models = get_read_models(request)
-    head = get_tracker(request).recorder.max_notification_id() or 0
+    head = log_head(request)
     if head > getattr(request.app.state, "read_models_at", -1):
         read_models.catch_up()
         read_models_reached(request, head)
     return read_models
+
+
+def log_head(request: Request) -> int:
+    """The log's last position, asked once per request (the read models' catch-up and an API
+    token's check both use it)."""
+    head = getattr(request.state, "log_head", None)
+    if head is None:
+        head = request.state.log_head = get_tracker(request).recorder.max_notification_id() or 0
+    return head
 
 
 def read_models_reached(request: Request, position: int) -> None:
@@ -63,7 +83,7 @@ def read_models_reached(request: Request, position: int) -> None:
 FreshReadModelsDep = Annotated[ReadModels, Depends(get_fresh_read_models)]
 
 
-def get_proofs(read_models: FreshReadModelsDep, request: Request) -> ProofService:
+async def get_proofs(read_models: FreshReadModelsDep, request: Request) -> ProofService:
     """Signed tree heads and proofs, over read models brought up to the end of the log."""
     return request.app.state.proofs
 
@@ -78,7 +98,9 @@ def optional_principal(request: Request, tracker: TrackerDep) -> Principal | Non
     header = request.headers.get("authorization", "")
     principal = None
     if header.lower().startswith("bearer "):
-        principal = tracker.principal_for_token(header[7:].strip())
+        # A read asks for the log's head anyway; a command moves it, so it checks versions.
+        head = log_head(request) if request.method in ("GET", "HEAD") else None
+        principal = tracker.principal_for_token(header[7:].strip(), head=head)
     else:
         principal = session_principal(request, tracker)
     request.state.principal = principal  # for the page layout (who is signed in)
@@ -119,7 +141,7 @@ def pending_sign_in(principal: Principal, *, enrol: bool, next_url: str) -> dict
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def current_principal(principal: OptionalPrincipal) -> Principal:
+async def current_principal(principal: OptionalPrincipal) -> Principal:
     """The acting account, or 401 for an anonymous request."""
     if principal is None:
         raise NotSignedIn()
@@ -131,6 +153,29 @@ class NotSignedIn(Exception):
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def deferred_principal(request: Request) -> Callable[[], Principal]:
+    """`CurrentPrincipal` for an endpoint that asks the database anyway: who acts is looked up
+    (`optional_principal`) when the endpoint calls the answer, in the endpoint's own thread-pool
+    hop instead of one of its own. A request with no credentials at all is refused here, before
+    its body is read (401, as with `CurrentPrincipal`)."""
+    session = request.scope.get("session")
+    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    if not bearer and not (session is not None and session.get("account_id")):
+        raise NotSignedIn()
+    tracker = get_tracker(request)
+
+    def resolve() -> Principal:
+        principal = optional_principal(request, tracker)
+        if principal is None:
+            raise NotSignedIn()
+        return principal
+
+    return resolve
+
+
+DeferredPrincipal = Annotated[Callable[[], Principal], Depends(deferred_principal)]
 
 
 # --- rendering ------------------------------------------------------------------------------------

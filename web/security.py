@@ -136,7 +136,8 @@ class ServerSessions:
 
         async def send_with_session(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await run_in_threadpool(self._store, store, session)
+                if self._to_store(session):  # (most answers change no session: no hop)
+                    await run_in_threadpool(self._store, store, session)
                 if session.new_cookie and session.id is not None:
                     headers = MutableHeaders(scope=message)
                     value = self.signer.sign(session.id).decode()
@@ -146,6 +147,17 @@ class ServerSessions:
             await send(message)
 
         await self.app(scope, receive, send_with_session)
+
+    @staticmethod
+    def _to_store(session: Session) -> bool:
+        """Whether the answer changes a session row."""
+        if session.ended:
+            return True
+        if session.id is None:
+            return False
+        data = dict(session)
+        return bool(data and (data != session.original or not session.stored)
+                    or (not data and session.stored))
 
     @staticmethod
     def _store(store: Any, session: Session) -> None:
