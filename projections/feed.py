@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -211,7 +212,8 @@ class Feed:
         self.app = app
         # id (as an int) -> (version, the aggregate or None when its state moved on without it,
         # state, id as text)
-        self._cache: dict[int, tuple[int, Any, dict[str, Any], str]] = {}
+        # (an OrderedDict, for the same reason as projections.binding's cache of checked rows)
+        self._cache: OrderedDict[int, tuple[int, Any, dict[str, Any], str]] = OrderedDict()
         self._updates = UPDATES if direct else {}
         self._kinds: dict[str, tuple[str, str, Any]] = {}
 
@@ -269,7 +271,7 @@ class Feed:
                 changes = diff(before, after)
             cache[originator_id.int] = (version, aggregate, after, key)
             if len(cache) > CACHE_LIMIT:
-                del cache[next(iter(cache))]
+                cache.popitem(last=False)
             append(Item(notification.id, notification, event, kind, name, before, after, changes,
                         iso_time(event.timestamp), key, version, getattr(event, "meta", None)))
         return items

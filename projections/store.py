@@ -97,11 +97,38 @@ class Store(TrackingRecorder):
 
     def lock_position(self, cursor: Any, key: str) -> int:
         """Inside a writing transaction: take the tracking row's lock, return its position."""
+        return self.lock_positions(cursor, [key])[key]
+
+    def lock_positions(self, cursor: Any, keys: Sequence[str]) -> dict[str, int]:
+        """Inside a writing transaction: take the lock of every one of these tracking rows, in
+        one statement, and return their positions (a row missing is made, at 0: a newer
+        version of the view, started by another process, took its place)."""
+        found = self._lock_rows(cursor, keys)
+        missing = [key for key in keys if key not in found]
+        if missing:
+            cursor.execute(self.sql(f"INSERT INTO {self.tracking_table} VALUES "
+                                    f"{','.join('(?, 0)' for _ in missing)} "
+                                    "ON CONFLICT DO NOTHING"), missing)
+            found.update(self._lock_rows(cursor, missing))
+        return found
+
+    def _lock_rows(self, cursor: Any, keys: Sequence[str]) -> dict[str, int]:
         raise NotImplementedError
 
     def set_position(self, cursor: Any, key: str, position: int) -> None:
-        cursor.execute(self.sql(f"UPDATE {self.tracking_table} SET notification_id=? "
-                                "WHERE application_name=?"), (position, key))
+        self.set_positions(cursor, {key: position})
+
+    def set_positions(self, cursor: Any, positions: dict[str, int]) -> None:
+        """Inside the transaction that locked them: the new positions of these tracking rows,
+        in ONE statement (the views that move together write their positions together)."""
+        if not positions:
+            return
+        cases = " ".join("WHEN ? THEN ?" for _ in positions)
+        params: list[Any] = [value for pair in positions.items() for value in pair]
+        cursor.execute(self.sql(f"UPDATE {self.tracking_table} SET notification_id="
+                                f"CASE application_name {cases} END WHERE application_name IN "
+                                f"({','.join('?' * len(positions))})"),
+                       (*params, *positions))
 
     def stored_events(self, table: str, after: int | None, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:
@@ -123,11 +150,13 @@ class SQLiteStore(SQLiteTrackingRecorder, Store):
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
-    def lock_position(self, cursor: Any, key: str) -> int:
-        # A write first: it takes SQLite's write lock, so what we read next is the latest state.
-        cursor.execute("INSERT INTO tracking VALUES (?, 0) ON CONFLICT DO NOTHING", (key,))
-        cursor.execute("SELECT notification_id FROM tracking WHERE application_name=?", (key,))
-        return int(cursor.fetchone()[0])
+    def _lock_rows(self, cursor: Any, keys: Sequence[str]) -> dict[str, int]:
+        # A write first: it takes SQLite's write lock (the whole database's, so the order of the
+        # rows does not matter), and what it returns is then the latest state.
+        cursor.execute(f"UPDATE tracking SET notification_id=notification_id "
+                       f"WHERE application_name IN ({','.join('?' * len(keys))}) "
+                       "RETURNING application_name, notification_id", tuple(keys))
+        return {row[0]: int(row[1]) for row in cursor.fetchall()}
 
     def stored_events(self, table: str, after: int | None, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:
@@ -189,18 +218,14 @@ class PostgresStore(PostgresTrackingRecorder, Store):
             cursor.execute(self.sql(statement), tuple(params))
             return self.sealer.open_rows([dict(row) for row in cursor.fetchall()])
 
-    def lock_position(self, cursor: Any, key: str) -> int:
-        # The row is there (View.ensure made it) unless a newer version of the view, started by
-        # another process, took its place: only then is it inserted, saving a round trip per view
-        # in every catch-up.
-        select = ("SELECT notification_id FROM notification_tracking "
-                  "WHERE application_name=%s FOR UPDATE")
-        row = cursor.execute(select, (key,)).fetchone()
-        if row is None:
-            cursor.execute("INSERT INTO notification_tracking VALUES (%s, 0) "
-                           "ON CONFLICT DO NOTHING", (key,))
-            row = cursor.execute(select, (key,)).fetchone()
-        return int(row["notification_id"])
+    def _lock_rows(self, cursor: Any, keys: Sequence[str]) -> dict[str, int]:
+        # In the order of their keys, whoever asks and for whichever views: two processes
+        # locking overlapping sets of rows queue, never deadlock (ORDER BY sorts below FOR
+        # UPDATE's locking).
+        rows = cursor.execute("SELECT application_name, notification_id "
+                              "FROM notification_tracking WHERE application_name = ANY(%s) "
+                              "ORDER BY application_name FOR UPDATE", (list(keys),)).fetchall()
+        return {row["application_name"]: int(row["notification_id"]) for row in rows}
 
     def stored_events(self, table: str, after: int | None, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:

@@ -123,10 +123,19 @@ class View(Projection[Store]):
             return self.apply_locked(cursor, items, after)
 
     def apply_locked(self, cursor: Any, items: Sequence[Item], after: int) -> int:
-        """`apply_batch` within a writing transaction the caller commits (which may hold other
-        views' batches too: every view's rows still commit with its own position)."""
+        """`apply_batch` within a writing transaction the caller commits."""
         store = self.store
         position = store.lock_position(cursor, self.key)
+        moved = self.apply_at(cursor, items, after, position)
+        if moved != position:
+            store.set_position(cursor, self.key, moved)
+        return moved
+
+    def apply_at(self, cursor: Any, items: Sequence[Item], after: int, position: int) -> int:
+        """Within a writing transaction that holds the lock of this view's tracking row, which
+        says `position`: apply the items past it and return the position to write (`position`
+        itself when nothing was applied). The caller writes it, with the positions of the other
+        views of the transaction (`Store.set_positions`)."""
         if position < after:
             return position
         todo = items if items and items[0].position > position else [
@@ -135,7 +144,6 @@ class View(Projection[Store]):
             return position
         self.applying_after = position  # (a view that keeps state in memory checks it is current)
         self.apply(cursor, todo)
-        store.set_position(cursor, self.key, todo[-1].position)
         return todo[-1].position
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
