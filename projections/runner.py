@@ -114,7 +114,7 @@ class CatchUpRunner:
         wanted = {self.views[name].name for name in (views or self.views)}
         chosen = [view for name, view in self.views.items() if name in wanted]
         applied = 0
-        decode = self.feed.decode if any(v.needs_events for v in chosen) else self.feed.wrap
+        events = any(v.needs_events for v in chosen)
         with self._lock, ExitStack() as long_catch_up:
             if known is None or not wanted <= known.keys():
                 positions = self.positions([view.name for view in chosen])
@@ -133,16 +133,15 @@ class CatchUpRunner:
                     size = self.batch if limit is None else min(self.batch, limit - applied)
                     notifications = self.feed.read(start, size)
                     end_of_log = len(notifications) < size
-                    refused = self._unbound(notifications)
-                    if refused is not None:  # the bound events before it are applied first
-                        notifications = [n for n in notifications if n.id < refused]
-                    if not notifications:
+                    if len(notifications) >= LONG_BATCH and applied == 0:
+                        long_catch_up.enter_context(_collector_paused())
+                    # The bound events before one the tracker did not write are applied first.
+                    items, refused = self._decode(notifications, events)
+                    if not items:
                         if refused is not None:
                             raise self._refusal(refused)
                         break
-                    if len(notifications) >= LONG_BATCH and applied == 0:
-                        long_catch_up.enter_context(_collector_paused())
-                    items = decode(notifications)
+                    notifications = notifications[:len(items)]
                     self._apply(chosen, items, positions)
                     applied += len(notifications)
                     if refused is not None:
@@ -181,10 +180,19 @@ class CatchUpRunner:
             store.set_positions(cursor, moved)
         positions.update(now)
 
-    def _unbound(self, notifications: Sequence[Any]) -> int | None:
-        """The position of the first event of a batch the tracker did not write (no binding, or
-        a wrong one): no view adopts it, the ledger least of all (see projections.binding)."""
-        return self.binder.check_notifications(notifications)
+    def _decode(self, notifications: Sequence[Any], events: bool
+                ) -> tuple[list[Any], int | None]:
+        """The items of a batch before the first event the tracker did not write (no binding,
+        or a wrong one), and that event's position (None: every one is bound): no view adopts
+        it, the ledger least of all (see projections.binding). Each binding is checked once,
+        by decoding (`events`: some view needs the decoded events) or by itself."""
+        if events:
+            items, refused = self.feed.decode_bound(notifications)
+            return items, None if refused is None else int(notifications[len(items)].id)
+        position = self.binder.check_notifications(notifications)
+        if position is not None:
+            notifications = [n for n in notifications if n.id < position]
+        return self.feed.wrap(notifications), position
 
     @staticmethod
     def _refusal(position: int) -> UnboundEvent:

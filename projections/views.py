@@ -424,26 +424,36 @@ class TimelineView(View):
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         rows = []
         append = rows.append
-        seal = self.store.sealer.seal
+        sealer = self.store.sealer
+        seal = sealer.seal if sealer.active else None  # (no call per value without a key)
         hidden = []  # (commitment id, position): made private there
         for item in items:
             meta = item.meta
-            public = entry_is_public(item)
+            kind = item.kind
             shown = None
-            if item.kind == "commitment":
+            if kind == "commitment":
+                after = item.after
+                public = after["public"] and getattr(item.event, "public", True) is not False
                 if public:
                     changes = public_changes(item)
                     shown = item.changes_text() if changes is item.changes else dumps(changes)
-                elif item.type == "VisibilityChanged" and not item.after["public"]:
+                elif item.type == "VisibilityChanged" and not after["public"]:
                     hidden.append((item.aggregate_id, item.position))
-            append((
-                item.position, item.aggregate_id, item.kind, dialogue_of(item), item.version,
-                item.type, item.recorded_at,
-                meta.occurred_on.isoformat() if meta else None,
-                meta.actor if meta else None, meta.party if meta else None,
-                seal(item.changes_text()), seal(reason_of(item)), seal(meta.note if meta else None),
-                flag(public), shown, getattr(meta, "meeting", None),
-            ))
+                dialogue_id = after.get("dialogue_id")
+            else:
+                public = kind in ("dialogue", "case")  # (entry_is_public, inlined)
+                dialogue_id = dialogue_of(item)
+            if meta is None:
+                occurred_on = actor = party = note = meeting = None
+            else:
+                occurred_on, actor, party = meta.occurred_on.isoformat(), meta.actor, meta.party
+                note, meeting = meta.note, getattr(meta, "meeting", None)
+            changes_text, reason = item.changes_text(), reason_of(item)
+            if seal is not None:
+                changes_text, reason, note = seal(changes_text), seal(reason), seal(note)
+            append((item.position, item.aggregate_id, kind, dialogue_id, item.version,
+                    item.type, item.recorded_at, occurred_on, actor, party, changes_text, reason,
+                    note, 1 if public else 0, shown, meeting))
         self.execute_many(cursor,
                           "INSERT INTO rm_timeline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         self.execute_many(cursor, "UPDATE rm_timeline SET public_changes=NULL "
