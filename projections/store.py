@@ -152,6 +152,14 @@ class SQLiteStore(SQLiteTrackingRecorder, Store):
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """One read without BEGIN and ROLLBACK around it: the pool's connections are in
+        autocommit mode, where a single SELECT is a transaction of its own (the same snapshot).
+        Two statements fewer for each of the dozen queries of a page."""
+        with self.datastore.get_connection(commit=False) as connection, connection.cursor() as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+            return self.sealer.open_rows([dict(row) for row in cursor.fetchall()])
+
     def _lock_rows(self, cursor: Any, keys: Sequence[str]) -> dict[str, int]:
         # A write first: it takes SQLite's write lock (the whole database's, so the order of the
         # rows does not matter), and what it returns is then the latest state.
