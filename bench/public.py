@@ -6,16 +6,19 @@ assigned to one of three parties with due dates over the past and next year; som
 completed (on time or late) and some verified. The read models catch up, then the app answers through
 Starlette's test client (in process, gzip on): the first page, a later page, the CSV download, the
 Atom feed, the first view after a change (which reads every public commitment again) and a 304
-revalidation.
+revalidation; and, alternating with the first page, a static template of the same size through the
+same stack (the ratio says what the page's own work costs over the framework's, as in bench/web.py).
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from datetime import timedelta
 from tempfile import TemporaryDirectory
 
+from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
 
 from bench.stores import backends, fresh_store
@@ -25,7 +28,7 @@ from tracker.application import SYSTEM
 from tracker.bootstrap import build_application
 from tracker.settings import Settings
 
-COMMITMENTS = 10_000
+COMMITMENTS = int(os.environ.get("BENCH_PUBLIC_COMMITMENTS", "10000"))  # smaller: a quick look
 CHUNK = 500
 REQUESTS = 200
 
@@ -110,10 +113,15 @@ def run() -> list[str]:
             lines.append(f"[{backend}] {COMMITMENTS} commitments ({events} events) written in "
                          f"{seeded:.1f} s; read models caught up in {caught_up:.1f} s")
 
-            with TestClient(create_app(settings)) as client:
+            app = create_app(settings)
+            with TestClient(app) as client:
                 gzip = {"Accept-Encoding": "gzip"}
                 page = f"/public/dialogues/{slug}"
-                client.get(page, headers=gzip)  # warm up
+                html = client.get(page, headers=gzip).text  # (also the warm-up)
+                # The yardstick: a static template of the same size through the same stack.
+                static = app.state.templates.env.from_string(html.replace("{", "&#123;"))
+                app.add_api_route("/bench-static", lambda: HTMLResponse(static.render()),  # noqa: B023 (used in this iteration only)
+                                  methods=["GET"])
                 for label, target, extra, count in (
                         ("dialogue page 1", page, {}, REQUESTS),
                         ("dialogue page 150", f"{page}?page=150", {}, REQUESTS),
@@ -122,6 +130,17 @@ def run() -> list[str]:
                     times, status, size = timed(client, target, {**gzip, **extra}, count)
                     lines.append(f"[{backend}] {label:<20} {quantiles(times)}  "
                                  f"{size / 1024:6.1f} KB on the wire (status {status}, n={count})")
+                    if target == page:
+                        # Alternating with the page, so both see the same machine.
+                        ours, yardstick = [], []
+                        for _ in range(REQUESTS // 2):
+                            ours += timed(client, page, gzip, 1)[0]
+                            yardstick += timed(client, "/bench-static", gzip, 1)[0]
+                        lines.append(
+                            f"[{backend}] {'static template':<20} {quantiles(yardstick)}  "
+                            f"({len(html) / 1024:.0f} KB, the dialogue page's size); page 1 / "
+                            f"static: p50 x{statistics.median(ours) / statistics.median(yardstick):.1f}"
+                            f" (target <= 2)")
                 # After every change the page reads the 10,000 rows again (one new event each time).
                 tracker_in_app = client.app.state.tracker
                 cold = []

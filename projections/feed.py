@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import json.encoder
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import Notification
@@ -27,6 +29,7 @@ from domain.case import Case
 from domain.commitment import Commitment
 from domain.dialogue import Dialogue
 from domain.lifecycle import Status
+from projections.binding import BindingMapper, UnboundEvent
 
 CACHE_LIMIT = 20_000  # aggregates kept in memory (a few kB each)
 
@@ -211,7 +214,8 @@ class Feed:
         self.app = app
         # id (as an int) -> (version, the aggregate or None when its state moved on without it,
         # state, id as text)
-        self._cache: dict[int, tuple[int, Any, dict[str, Any], str]] = {}
+        # (an OrderedDict, for the same reason as projections.binding's cache of checked rows)
+        self._cache: OrderedDict[int, tuple[int, Any, dict[str, Any], str]] = OrderedDict()
         self._updates = UPDATES if direct else {}
         self._kinds: dict[str, tuple[str, str, Any]] = {}
 
@@ -230,13 +234,30 @@ class Feed:
                 for n in notifications]
 
     def decode(self, notifications: Sequence[Notification]) -> list[Item]:
-        to_domain_event = self.app.mapper.to_domain_event
+        """The items of these notifications; an event the tracker did not write (see
+        projections.binding) raises UnboundEvent (`decode_bound` stops before it instead)."""
+        items, refused = self.decode_bound(notifications)
+        if refused is not None:
+            raise refused
+        return items
+
+    def decode_bound(self, notifications: Sequence[Notification]
+                     ) -> tuple[list[Item], UnboundEvent | None]:
+        """The items of the notifications before the first one the tracker did not write, and
+        why that one is refused (None: all of them are bound). Each binding is checked once,
+        as its event is decoded; what is checked is not kept (a log read once)."""
+        mapper = self.app.mapper
+        to_domain_event = (partial(mapper.to_domain_event, keep=False)
+                           if isinstance(mapper, BindingMapper) else mapper.to_domain_event)
         cache = self._cache
         kinds = self._kinds
-        items = []
+        items: list[Item] = []
         append = items.append
         for notification in notifications:
-            event = to_domain_event(notification)
+            try:
+                event = to_domain_event(notification)
+            except UnboundEvent as refused:
+                return items, refused
             originator_id = notification.originator_id
             version = notification.originator_version
             # Per stored topic, once: the aggregate type, the event's name, its entry in UPDATES.
@@ -269,10 +290,10 @@ class Feed:
                 changes = diff(before, after)
             cache[originator_id.int] = (version, aggregate, after, key)
             if len(cache) > CACHE_LIMIT:
-                del cache[next(iter(cache))]
+                cache.popitem(last=False)
             append(Item(notification.id, notification, event, kind, name, before, after, changes,
                         iso_time(event.timestamp), key, version, getattr(event, "meta", None)))
-        return items
+        return items, None
 
     def _kind(self, notification: Notification, event: Any) -> tuple[str, str, Any]:
         kind = notification.topic.split(".", 1)[0]

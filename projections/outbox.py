@@ -119,7 +119,7 @@ class OutboxView(View):
             public = s["public"] and entry_is_public(item)
             if told or public:
                 rows.append((item.position, dialogue_id, commitment_id, item.type,
-                             item.recorded_at, dumps(told), flag(public)))
+                             item.recorded_at, dumps(told) if told else "[]", flag(public)))
         self._write_accounts(cursor, accounts)
         self.execute_many(cursor, "INSERT INTO ob_events VALUES (?,?,?,?,?,?,?)", rows)
         self._known_at = items[-1].position

@@ -1,11 +1,13 @@
 """Catching up: the read models follow the event log, batch by batch, exactly once.
 
 `CatchUpRunner.catch_up()` pulls the log in batches (`select_notifications` after the lowest view
-position), decodes each batch once, and hands it to every view that is behind; each view writes its
-rows and its new position in one transaction (one per batch, shared by the views). Any number of
-processes may do this at once on one database: each view's tracking row is locked while a batch is
-applied, so every event is applied once (see `projections.store`). The queries the pages and the
-API ask are in `projections.queries`; `projections.readmodels.ReadModels` is both.
+position), decodes each batch once, and hands it to every view that is behind, in one transaction
+per batch shared by the views: their tracking rows locked in one statement, their rows, their new
+positions written in one statement. Any number of processes may do this at once on one database:
+the tracking rows stay locked while a batch is applied, so every event is applied once per view
+(see `projections.store`). A command's read-your-writes wait (`wait_for`) asks the positions once.
+The queries the pages and the API ask are in `projections.queries`; `projections.readmodels.ReadModels`
+is both.
 """
 
 from __future__ import annotations
@@ -102,12 +104,22 @@ class CatchUpRunner:
     def catch_up(self, views: Sequence[str] | None = None, limit: int | None = None) -> int:
         """Apply every pending event (at most `limit`) to the views; returns how many events were
         read and applied to at least one view."""
+        return self._catch_up(views, limit)[0]
+
+    def _catch_up(self, views: Sequence[str] | None, limit: int | None,
+                  known: dict[str, int] | None = None) -> tuple[int, dict[str, int]]:
+        """`catch_up`, and each chosen view's position afterwards. `known`: the positions the
+        caller just read (not asked again; a view another process moved on meanwhile shows its
+        true position when its row is locked)."""
         wanted = {self.views[name].name for name in (views or self.views)}
-        chosen = [view for name, view in self.views.items() if name in wanted]  # lock order
+        chosen = [view for name, view in self.views.items() if name in wanted]
         applied = 0
-        decode = self.feed.decode if any(v.needs_events for v in chosen) else self.feed.wrap
+        events = any(v.needs_events for v in chosen)
         with self._lock, ExitStack() as long_catch_up:
-            positions = self.positions([view.name for view in chosen])
+            if known is None or not wanted <= known.keys():
+                positions = self.positions([view.name for view in chosen])
+            else:
+                positions = {view.name: known[view.name] for view in chosen}
             start = min(positions.values(), default=0)
             bulk = [view for view in chosen if positions[view.name] == 0 and view.indexes]
             if bulk and (self.app.recorder.max_notification_id() or 0) < self.bulk_load:
@@ -120,40 +132,67 @@ class CatchUpRunner:
                 while limit is None or applied < limit:
                     size = self.batch if limit is None else min(self.batch, limit - applied)
                     notifications = self.feed.read(start, size)
-                    refused = self._unbound(notifications)
-                    if refused is not None:  # the bound events before it are applied first
-                        notifications = [n for n in notifications if n.id < refused]
-                    if not notifications:
+                    end_of_log = len(notifications) < size
+                    if len(notifications) >= LONG_BATCH and applied == 0:
+                        long_catch_up.enter_context(_collector_paused())
+                    # The bound events before one the tracker did not write are applied first.
+                    items, refused = self._decode(notifications, events)
+                    if not items:
                         if refused is not None:
                             raise self._refusal(refused)
                         break
-                    if len(notifications) >= LONG_BATCH and applied == 0:
-                        long_catch_up.enter_context(_collector_paused())
-                    items = decode(notifications)
-                    # One transaction for every view's batch (one commit instead of one per
-                    # view); each view still locks its tracking row and writes its position
-                    # with its rows. The views always lock in the same order.
-                    with self.store.transaction(commit=True) as cursor:
-                        for view in chosen:
-                            behind = positions[view.name]
-                            if items[-1].position > behind:
-                                positions[view.name] = view.apply_locked(cursor, items, behind)
+                    notifications = notifications[:len(items)]
+                    self._apply(chosen, items, positions)
                     applied += len(notifications)
                     if refused is not None:
                         raise self._refusal(refused)
                     # Usually the end of this batch; lower if someone reset a view meanwhile.
                     start = min(positions.values())
+                    if end_of_log and start >= items[-1].position:
+                        break  # (the log ended there: no second read to find it empty)
             finally:
                 if bulk:  # (ensure() also creates them, should this process stop before here)
                     with self.store.transaction(commit=True) as cursor:
                         for view in bulk:
                             view.create_indexes(cursor)
-        return applied
+        return applied, positions
 
-    def _unbound(self, notifications: Sequence[Any]) -> int | None:
-        """The position of the first event of a batch the tracker did not write (no binding, or
-        a wrong one): no view adopts it, the ledger least of all (see projections.binding)."""
-        return self.binder.check_notifications(notifications)
+    def _apply(self, chosen: Sequence[View], items: Sequence[Any],
+               positions: dict[str, int]) -> None:
+        """One transaction for every view behind the end of the batch: their tracking rows
+        locked in ONE statement, each view's rows, and their new positions written in ONE
+        statement; `positions` is updated to what was committed. Every view's rows still
+        commit with its own position, so each event is applied once per view, however many
+        processes catch up at once (they queue on the tracking rows' locks)."""
+        behind = [view for view in chosen if items[-1].position > positions[view.name]]
+        if not behind:
+            return
+        store = self.store
+        with store.transaction(commit=True) as cursor:
+            locked = store.lock_positions(cursor, [view.key for view in behind])
+            moved: dict[str, int] = {}
+            now: dict[str, int] = {}
+            for view in behind:
+                at = locked[view.key]
+                now[view.name] = reached = view.apply_at(cursor, items, positions[view.name], at)
+                if reached != at:
+                    moved[view.key] = reached
+            store.set_positions(cursor, moved)
+        positions.update(now)
+
+    def _decode(self, notifications: Sequence[Any], events: bool
+                ) -> tuple[list[Any], int | None]:
+        """The items of a batch before the first event the tracker did not write (no binding,
+        or a wrong one), and that event's position (None: every one is bound): no view adopts
+        it, the ledger least of all (see projections.binding). Each binding is checked once,
+        by decoding (`events`: some view needs the decoded events) or by itself."""
+        if events:
+            items, refused = self.feed.decode_bound(notifications)
+            return items, None if refused is None else int(notifications[len(items)].id)
+        position = self.binder.check_notifications(notifications)
+        if position is not None:
+            notifications = [n for n in notifications if n.id < position]
+        return self.feed.wrap(notifications), position
 
     @staticmethod
     def _refusal(position: int) -> UnboundEvent:
@@ -167,11 +206,12 @@ class CatchUpRunner:
         deadline = time.monotonic() + timeout
         pause = 0.01
         while True:
-            lagging = {name: p for name, p in self.positions().items() if p < position}
-            if not lagging:
+            # Asked once per round: catching up says where it left every view.
+            positions = self.positions()
+            if all(p >= position for p in positions.values()):
                 return
-            self.catch_up()
-            lagging = {name: p for name, p in self.positions().items() if p < position}
+            _, positions = self._catch_up(None, None, positions)
+            lagging = {name: p for name, p in positions.items() if p < position}
             if not lagging:
                 return
             if time.monotonic() >= deadline:

@@ -43,6 +43,8 @@ from projections.sealing import PLAIN, Plain
 _PLACEHOLDER = re.compile(r"\?")
 _VALUES = re.compile(r"VALUES \(([?,]+)\)")
 _MAX_PARAMETERS = 60_000  # PostgreSQL takes at most 65,535 parameters in one statement
+_PLAIN_INSERT = re.compile(r"INSERT INTO (\w+)( \([\w, ]+\))? VALUES \([?,]+\)")
+_COPY_FROM = 50  # rows: fewer go as one INSERT (a COPY costs a few round trips more)
 
 
 def _uuid_text(stored: str) -> str:
@@ -97,11 +99,38 @@ class Store(TrackingRecorder):
 
     def lock_position(self, cursor: Any, key: str) -> int:
         """Inside a writing transaction: take the tracking row's lock, return its position."""
+        return self.lock_positions(cursor, [key])[key]
+
+    def lock_positions(self, cursor: Any, keys: Sequence[str]) -> dict[str, int]:
+        """Inside a writing transaction: take the lock of every one of these tracking rows, in
+        one statement, and return their positions (a row missing is made, at 0: a newer
+        version of the view, started by another process, took its place)."""
+        found = self._lock_rows(cursor, keys)
+        missing = [key for key in keys if key not in found]
+        if missing:
+            cursor.execute(self.sql(f"INSERT INTO {self.tracking_table} VALUES "
+                                    f"{','.join('(?, 0)' for _ in missing)} "
+                                    "ON CONFLICT DO NOTHING"), missing)
+            found.update(self._lock_rows(cursor, missing))
+        return found
+
+    def _lock_rows(self, cursor: Any, keys: Sequence[str]) -> dict[str, int]:
         raise NotImplementedError
 
     def set_position(self, cursor: Any, key: str, position: int) -> None:
-        cursor.execute(self.sql(f"UPDATE {self.tracking_table} SET notification_id=? "
-                                "WHERE application_name=?"), (position, key))
+        self.set_positions(cursor, {key: position})
+
+    def set_positions(self, cursor: Any, positions: dict[str, int]) -> None:
+        """Inside the transaction that locked them: the new positions of these tracking rows,
+        in ONE statement (the views that move together write their positions together)."""
+        if not positions:
+            return
+        cases = " ".join("WHEN ? THEN ?" for _ in positions)
+        params: list[Any] = [value for pair in positions.items() for value in pair]
+        cursor.execute(self.sql(f"UPDATE {self.tracking_table} SET notification_id="
+                                f"CASE application_name {cases} END WHERE application_name IN "
+                                f"({','.join('?' * len(positions))})"),
+                       (*params, *positions))
 
     def stored_events(self, table: str, after: int | None, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:
@@ -123,11 +152,21 @@ class SQLiteStore(SQLiteTrackingRecorder, Store):
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
-    def lock_position(self, cursor: Any, key: str) -> int:
-        # A write first: it takes SQLite's write lock, so what we read next is the latest state.
-        cursor.execute("INSERT INTO tracking VALUES (?, 0) ON CONFLICT DO NOTHING", (key,))
-        cursor.execute("SELECT notification_id FROM tracking WHERE application_name=?", (key,))
-        return int(cursor.fetchone()[0])
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """One read without BEGIN and ROLLBACK around it: the pool's connections are in
+        autocommit mode, where a single SELECT is a transaction of its own (the same snapshot).
+        Two statements fewer for each of the dozen queries of a page."""
+        with self.datastore.get_connection(commit=False) as connection, connection.cursor() as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+            return self.sealer.open_rows([dict(row) for row in cursor.fetchall()])
+
+    def _lock_rows(self, cursor: Any, keys: Sequence[str]) -> dict[str, int]:
+        # A write first: it takes SQLite's write lock (the whole database's, so the order of the
+        # rows does not matter), and what it returns is then the latest state.
+        cursor.execute(f"UPDATE tracking SET notification_id=notification_id "
+                       f"WHERE application_name IN ({','.join('?' * len(keys))}) "
+                       "RETURNING application_name, notification_id", tuple(keys))
+        return {row[0]: int(row[1]) for row in cursor.fetchall()}
 
     def stored_events(self, table: str, after: int | None, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:
@@ -149,7 +188,12 @@ class PostgresStore(PostgresTrackingRecorder, Store):
         return _PLACEHOLDER.sub("%s", statement)
 
     def execute_many(self, cursor: Any, statement: str, params: Sequence[Sequence[Any]]) -> None:
-        """An INSERT goes as multi-row INSERTs (`VALUES (..),(..),..`): psycopg's executemany
+        """A plain INSERT of many rows (no ON CONFLICT: the timeline, the ledger, the tree's
+        nodes, the outbox's events) goes as one COPY, which psycopg's C extension encodes
+        several times faster than it binds the parameters of a multi-row INSERT (the client's
+        CPU, not PostgreSQL's, was most of a rebuild's writing).
+
+        Any other INSERT goes as multi-row INSERTs (`VALUES (..),(..),..`): psycopg's executemany
         sends, and without its C extension flushes, one query per row, which made writing the
         rows several times slower than computing them. They go through a raw cursor (`$n`
         placeholders) on the same connection: psycopg would otherwise parse the long text for
@@ -157,6 +201,14 @@ class PostgresStore(PostgresTrackingRecorder, Store):
         values = _VALUES.search(statement) if statement.startswith("INSERT") else None
         if values is None or len(params) < 2:
             cursor.executemany(self.sql(statement), params)
+            return
+        plain = _PLAIN_INSERT.fullmatch(statement) if len(params) >= _COPY_FROM else None
+        if plain is not None:
+            table, columns = plain.group(1), plain.group(2) or ""
+            with cursor.copy(f"COPY {table}{columns} FROM STDIN") as copy:
+                write_row = copy.write_row
+                for row in params:
+                    write_row(row)
             return
         width = values.group(1).count("?")
         head, tail = statement[:values.start()] + "VALUES ", statement[values.end():]
@@ -189,18 +241,14 @@ class PostgresStore(PostgresTrackingRecorder, Store):
             cursor.execute(self.sql(statement), tuple(params))
             return self.sealer.open_rows([dict(row) for row in cursor.fetchall()])
 
-    def lock_position(self, cursor: Any, key: str) -> int:
-        # The row is there (View.ensure made it) unless a newer version of the view, started by
-        # another process, took its place: only then is it inserted, saving a round trip per view
-        # in every catch-up.
-        select = ("SELECT notification_id FROM notification_tracking "
-                  "WHERE application_name=%s FOR UPDATE")
-        row = cursor.execute(select, (key,)).fetchone()
-        if row is None:
-            cursor.execute("INSERT INTO notification_tracking VALUES (%s, 0) "
-                           "ON CONFLICT DO NOTHING", (key,))
-            row = cursor.execute(select, (key,)).fetchone()
-        return int(row["notification_id"])
+    def _lock_rows(self, cursor: Any, keys: Sequence[str]) -> dict[str, int]:
+        # In the order of their keys, whoever asks and for whichever views: two processes
+        # locking overlapping sets of rows queue, never deadlock (ORDER BY sorts below FOR
+        # UPDATE's locking).
+        rows = cursor.execute("SELECT application_name, notification_id "
+                              "FROM notification_tracking WHERE application_name = ANY(%s) "
+                              "ORDER BY application_name FOR UPDATE", (list(keys),)).fetchall()
+        return {row["application_name"]: int(row["notification_id"]) for row in rows}
 
     def stored_events(self, table: str, after: int | None, limit: int
                       ) -> list[tuple[int, str, str, int, bytes]]:

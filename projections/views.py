@@ -123,10 +123,19 @@ class View(Projection[Store]):
             return self.apply_locked(cursor, items, after)
 
     def apply_locked(self, cursor: Any, items: Sequence[Item], after: int) -> int:
-        """`apply_batch` within a writing transaction the caller commits (which may hold other
-        views' batches too: every view's rows still commit with its own position)."""
+        """`apply_batch` within a writing transaction the caller commits."""
         store = self.store
         position = store.lock_position(cursor, self.key)
+        moved = self.apply_at(cursor, items, after, position)
+        if moved != position:
+            store.set_position(cursor, self.key, moved)
+        return moved
+
+    def apply_at(self, cursor: Any, items: Sequence[Item], after: int, position: int) -> int:
+        """Within a writing transaction that holds the lock of this view's tracking row, which
+        says `position`: apply the items past it and return the position to write (`position`
+        itself when nothing was applied). The caller writes it, with the positions of the other
+        views of the transaction (`Store.set_positions`)."""
         if position < after:
             return position
         todo = items if items and items[0].position > position else [
@@ -135,7 +144,6 @@ class View(Projection[Store]):
             return position
         self.applying_after = position  # (a view that keeps state in memory checks it is current)
         self.apply(cursor, todo)
-        store.set_position(cursor, self.key, todo[-1].position)
         return todo[-1].position
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
@@ -416,26 +424,36 @@ class TimelineView(View):
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
         rows = []
         append = rows.append
-        seal = self.store.sealer.seal
+        sealer = self.store.sealer
+        seal = sealer.seal if sealer.active else None  # (no call per value without a key)
         hidden = []  # (commitment id, position): made private there
         for item in items:
             meta = item.meta
-            public = entry_is_public(item)
+            kind = item.kind
             shown = None
-            if item.kind == "commitment":
+            if kind == "commitment":
+                after = item.after
+                public = after["public"] and getattr(item.event, "public", True) is not False
                 if public:
                     changes = public_changes(item)
                     shown = item.changes_text() if changes is item.changes else dumps(changes)
-                elif item.type == "VisibilityChanged" and not item.after["public"]:
+                elif item.type == "VisibilityChanged" and not after["public"]:
                     hidden.append((item.aggregate_id, item.position))
-            append((
-                item.position, item.aggregate_id, item.kind, dialogue_of(item), item.version,
-                item.type, item.recorded_at,
-                meta.occurred_on.isoformat() if meta else None,
-                meta.actor if meta else None, meta.party if meta else None,
-                seal(item.changes_text()), seal(reason_of(item)), seal(meta.note if meta else None),
-                flag(public), shown, getattr(meta, "meeting", None),
-            ))
+                dialogue_id = after.get("dialogue_id")
+            else:
+                public = kind in ("dialogue", "case")  # (entry_is_public, inlined)
+                dialogue_id = dialogue_of(item)
+            if meta is None:
+                occurred_on = actor = party = note = meeting = None
+            else:
+                occurred_on, actor, party = meta.occurred_on.isoformat(), meta.actor, meta.party
+                note, meeting = meta.note, getattr(meta, "meeting", None)
+            changes_text, reason = item.changes_text(), reason_of(item)
+            if seal is not None:
+                changes_text, reason, note = seal(changes_text), seal(reason), seal(note)
+            append((item.position, item.aggregate_id, kind, dialogue_id, item.version,
+                    item.type, item.recorded_at, occurred_on, actor, party, changes_text, reason,
+                    note, 1 if public else 0, shown, meeting))
         self.execute_many(cursor,
                           "INSERT INTO rm_timeline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         self.execute_many(cursor, "UPDATE rm_timeline SET public_changes=NULL "

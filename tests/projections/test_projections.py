@@ -272,6 +272,30 @@ def test_a_new_view_version_starts_afresh(tracker, models, settings, monkeypatch
         again.close()
 
 
+def test_waiting_for_a_command_is_one_round_trip_on_the_tracking_rows(tracker, models,
+                                                                      store_url):
+    """After a command, the wait for its position asks the views' positions once, locks every
+    view's tracking row in one statement and writes their new positions in one: three
+    statements on the tracking table however many views move (they were three per view)."""
+    if not store_url.startswith("sqlite"):
+        pytest.skip("the statements are traced on SQLite's connections")
+    world = make_world(tracker)
+    result = propose(tracker, world)
+    models.catch_up()
+    pool = models.store.datastore.pool
+    statements: list[str] = []
+    for connection in [*pool._pool, *pool._in_use.values()]:
+        connection._sqlite_conn.set_trace_callback(statements.append)
+    position = tracker.commitment_action(world.members["police"], result.id, "amend",
+                                         {"title": "Patrols at night too", "reason": "Feasts"}).position
+    models.wait_for(position, timeout=5)
+    statements = list(statements)
+    assert all(p == position for p in models.positions().values())
+    on_tracking = [s.split()[0] for s in statements if " tracking" in s]
+    assert len(models.views) >= 6 and on_tracking == ["SELECT", "UPDATE", "UPDATE"], statements
+    assert [s for s in statements if s == "BEGIN"] == ["BEGIN"]  # one writing transaction
+
+
 @pytest.mark.postgres
 def test_several_processes_apply_every_event_once(settings, tracker, models, store_url):
     if not store_url.startswith("postgresql"):
