@@ -302,13 +302,20 @@ class PrivateQueries(Queries):
 
     tables = PRIVATE
 
-    def open_commitments(self, dialogue_id: str) -> list[dict[str, Any]]:
+    def open_commitments(self, dialogue_id: str, party: str | None = None) -> list[dict[str, Any]]:
         """The dialogue's commitments that may wait for a party (proposed, in progress,
-        completed), with what `tracker.notices.waiting_for` reads, soonest due first."""
-        return self._all("SELECT id, title, status, required_parties, endorsements, "
-                         "responsible_party, due_date, completed_by FROM rm_commitments "
-                         "WHERE dialogue_id=? AND status IN ('proposed','in_progress','completed') "
-                         "ORDER BY due_date, title", (dialogue_id,))
+        completed), with what `tracker.notices.waiting_for` reads, soonest due first. With
+        `party`, only those that concern it (its responsibility, or it is required): a superset
+        of what waits for it, which `waiting_for` narrows (a workspace need not read the whole
+        dialogue)."""
+        statement = ("SELECT id, title, status, required_parties, endorsements, "
+                     "responsible_party, due_date, completed_by FROM rm_commitments "
+                     "WHERE dialogue_id=? AND status IN ('proposed','in_progress','completed')")
+        params: list[Any] = [dialogue_id]
+        if party is not None:  # (required_parties is JSON text: the id stands in quotes)
+            statement += " AND (responsible_party=? OR required_parties LIKE ?)"
+            params += [party, f'%"{party}"%']
+        return self._all(statement + " ORDER BY due_date, title", params)
 
     def watching(self, account_id: str | None) -> set[str]:
         """The ids of the commitments and dialogues the account watches (the outbox's rows)."""

@@ -148,14 +148,19 @@ class Refused:
 
 # --- home -------------------------------------------------------------------------------------------
 
+WAITING_SHOWN = 10  # the first of what waits for a party, soonest due first; `?waiting=all`: all
+
+
 def waiting_context(principal: Principal, tracker: Tracker, read_models: ReadModels,
-                    dialogue: dict, today: date) -> dict[str, Any]:
-    """What waits for the member's party in this dialogue (the list the reminders use), whether
-    the account watches the dialogue, and how it is told."""
+                    dialogue: dict, today: date, everything: bool = False) -> dict[str, Any]:
+    """What waits for the member's party in this dialogue (the list the reminders use: its first
+    WAITING_SHOWN unless `everything`, and how many in all), whether the account watches the
+    dialogue, and how it is told."""
     party = principal.party_in(dialogue["id"])
-    waiting = notices.waiting_for(party, read_models.open_commitments(dialogue["id"]), today) \
-        if party else []
-    return {"waiting": waiting, "cause_text": notices.CAUSE_TEXT,
+    waiting = notices.waiting_for(party, read_models.open_commitments(dialogue["id"], party),
+                                  today) if party else []
+    return {"waiting": waiting if everything else waiting[:WAITING_SHOWN],
+            "waiting_total": len(waiting), "cause_text": notices.CAUSE_TEXT,
             "watching": read_models.watching(principal.account_id),
             "mail_mode": tracker.mail_mode(principal)}
 
@@ -178,7 +183,7 @@ def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadM
     if (own := own_workspace(principal, dialogues)) is not None:
         return RedirectResponse(own, status_code=303)
     today = tracker.today()
-    waiting = {d["id"]: waiting_context(principal, tracker, read_models, d, today)["waiting"]
+    waiting = {d["id"]: waiting_context(principal, tracker, read_models, d, today)
                for d in dialogues}
     return render(request, "home.html", {"dialogues": dialogues, "statuses": STATUSES,
                                          "today": today, "waiting_by_dialogue": waiting,
@@ -221,7 +226,8 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
     query = {k: ("1" if v is True else v) for k, v in filters.items() if v}
     cases = read_models.cases(dialogue["id"])
     return {
-        **waiting_context(principal, tracker, read_models, dialogue, today),
+        **waiting_context(principal, tracker, read_models, dialogue, today,
+                          everything=request.query_params.get("waiting") == "all"),
         "dialogue": dialogue,
         "parties": party_names(dialogue),
         "commitments": rows,

@@ -26,6 +26,30 @@ def test_the_workspace_shows_what_needs_my_party(site):
     assert "What needs my party" not in site.get("women", "/dialogues/saaba").text
 
 
+
+def test_a_long_list_of_what_needs_my_party_shows_its_first_ten_and_a_way_to_all(site):
+    """Twelve proposals wait for the police's endorsement, one waits for nobody of theirs (the
+    women's own, the police not required): the workspace shows the first ten, says there are
+    twelve and links to all of them."""
+    tracker, world = site.tracker, site.world
+    for number in range(12):
+        propose(tracker, world, by="vigilante", title=f"Lamp {number:02}")
+    tracker.propose_commitment(world.members["women"], world.slug, title="Women's own walk",
+                               required_parties=[world.parties["women"]])
+
+    def waiting_titles(path: str) -> list[str]:
+        page = site.get("member", path).text
+        section = page.split("What needs my party", 1)[1].split("</section>", 1)[0]
+        return [part.split("<", 1)[0] for part in section.split('">')[1:]
+                if part.startswith("Lamp") or part.startswith("Women")]
+
+    assert waiting_titles("/dialogues/saaba") == [f"Lamp {n:02}" for n in range(10)]
+    page = site.get("member", "/dialogues/saaba").text
+    assert f'href="/dialogues/saaba?waiting=all#h-waiting-{world.dialogue_id}">Show all (12)' in page
+    assert waiting_titles("/dialogues/saaba?waiting=all") == [f"Lamp {n:02}" for n in range(12)]
+    assert "Show all" not in site.get("member", "/dialogues/saaba?waiting=all").text
+
+
 def test_a_member_watches_and_stops_watching_a_commitment(site):
     tracker, world = site.tracker, site.world
     cid = propose(tracker, world).id
