@@ -73,15 +73,19 @@ class OutboxView(View):
         if self._known_at is None or self._known_at != getattr(self, "applying_after", None):
             self._load(cursor)
         self._known_at = None  # (until this batch is written: a failed one reloads)
-        members, watchers = self._members, self._watchers
+        members, watchers, told_of = self._members, self._watchers, self.told
         accounts: dict[str, dict[str, Any]] = {}
         rows: list[tuple[Any, ...]] = []
+        # Each dialogue's members by party, made once for the events between two account events
+        # (a rebuild's long runs of commitment events would otherwise regroup them each time).
+        by_party_of: dict[str, dict[str, list[str]]] = {}
         for item in items:
             kind = item.kind
             if kind == "account":
                 after = item.after
                 key = item.aggregate_id
                 accounts[key] = after
+                by_party_of.clear()
                 own = after["memberships"] if after["role"] == "member" else {}
                 for dialogue_id, found in members.items():
                     if dialogue_id not in own:
@@ -97,24 +101,28 @@ class OutboxView(View):
                 continue
             s = item.after
             dialogue_id, commitment_id = s["dialogue_id"], item.aggregate_id
-            actor = item.meta.actor if item.meta else None
+            meta = item.meta
+            actor = meta.actor if meta else None
             told: list[tuple[str, str]] = []
-            told_now = set()
-            parties = self.told(item.type, item.before, s)
+            parties = told_of(item.type, item.before, s)
             if parties:
-                by_party: dict[str, list[str]] = {}
-                for account, party in members.get(dialogue_id, {}).items():
-                    by_party.setdefault(party, []).append(account)
+                by_party = by_party_of.get(dialogue_id)
+                if by_party is None:
+                    by_party = by_party_of[dialogue_id] = {}
+                    for account, party in members.get(dialogue_id, {}).items():
+                        by_party.setdefault(party, []).append(account)
                 for cause, party in parties:
                     for account in by_party.get(party, ()):
                         if account != actor and (account, cause) not in told:
-                            told_now.add(account)
                             told.append((account, cause))
             watching = watchers.get(commitment_id)
             in_dialogue = watchers.get(dialogue_id)
             if watching or in_dialogue:
-                for account in sorted((watching or set()) | (in_dialogue or set())):
-                    if account != actor and account not in told_now:
+                already = {account for account, _ in told}
+                everyone = watching | in_dialogue if watching and in_dialogue else \
+                    watching or in_dialogue
+                for account in sorted(everyone):
+                    if account != actor and account not in already:
                         told.append((account, WATCHED))
             public = s["public"] and entry_is_public(item)
             if told or public:
