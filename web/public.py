@@ -250,10 +250,12 @@ def summary(request: Request, public: PublicQueries, dialogue_id: str, position:
     return figures_cache(request).get(("summary", dialogue_id, position, today), compute)
 
 
-def figures_cache(request: Request) -> FiguresCache:
-    cache = getattr(request.app.state, "public_figures", None)
+def figures_cache(request: Request, name: str = "public_figures") -> FiguresCache:
+    """The app's cache called `name` (the public figures, or another kept per position)."""
+    cache = getattr(request.app.state, name, None)
     if cache is None:
-        cache = request.app.state.public_figures = FiguresCache()
+        cache = FiguresCache()
+        setattr(request.app.state, name, cache)
     return cache
 
 

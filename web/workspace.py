@@ -47,6 +47,7 @@ from web.deps import (
 from web.errors import status_of
 from web.forms import ActionForm, action_form, command_from_form, typed_values
 from web.labels import CATEGORY_LABELS
+from web.public import figures_cache
 from web.reading import party_filter, photo_response
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -151,14 +152,22 @@ class Refused:
 WAITING_SHOWN = 10  # the first of what waits for a party, soonest due first; `?waiting=all`: all
 
 
-def waiting_context(principal: Principal, tracker: Tracker, read_models: ReadModels,
-                    dialogue: dict, today: date, everything: bool = False) -> dict[str, Any]:
+def waiting_context(request: Request, principal: Principal, tracker: Tracker,
+                    read_models: ReadModels, dialogue: dict, today: date,
+                    everything: bool = False) -> dict[str, Any]:
     """What waits for the member's party in this dialogue (the list the reminders use: its first
     WAITING_SHOWN unless `everything`, and how many in all), whether the account watches the
-    dialogue, and how it is told."""
+    dialogue, and how it is told. The list is kept per position of the commitments view (read
+    before the rows, so a kept list is never older than its key): between two changes the members
+    of a party share one read of it."""
     party = principal.party_in(dialogue["id"])
-    waiting = notices.waiting_for(party, read_models.open_commitments(dialogue["id"], party),
-                                  today) if party else []
+    waiting = []
+    if party:
+        at = read_models.positions(["commitments"])["commitments"]
+        waiting = figures_cache(request, "waiting_lists").get(
+            ("waiting", dialogue["id"], party, at, today),
+            lambda: notices.waiting_for(party, read_models.open_commitments(dialogue["id"], party),
+                                        today))
     return {"waiting": waiting if everything else waiting[:WAITING_SHOWN],
             "waiting_total": len(waiting), "cause_text": notices.CAUSE_TEXT,
             "watching": read_models.watching(principal.account_id),
@@ -183,7 +192,7 @@ def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadM
     if (own := own_workspace(principal, dialogues)) is not None:
         return RedirectResponse(own, status_code=303)
     today = tracker.today()
-    waiting = {d["id"]: waiting_context(principal, tracker, read_models, d, today)
+    waiting = {d["id"]: waiting_context(request, principal, tracker, read_models, d, today)
                for d in dialogues}
     return render(request, "home.html", {"dialogues": dialogues, "statuses": STATUSES,
                                          "today": today, "waiting_by_dialogue": waiting,
@@ -226,7 +235,7 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
     query = {k: ("1" if v is True else v) for k, v in filters.items() if v}
     cases = read_models.cases(dialogue["id"])
     return {
-        **waiting_context(principal, tracker, read_models, dialogue, today,
+        **waiting_context(request, principal, tracker, read_models, dialogue, today,
                           everything=request.query_params.get("waiting") == "all"),
         "dialogue": dialogue,
         "parties": party_names(dialogue),

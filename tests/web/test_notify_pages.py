@@ -32,8 +32,8 @@ def test_a_long_list_of_what_needs_my_party_shows_its_first_ten_and_a_way_to_all
     women's own, the police not required): the workspace shows the first ten, says there are
     twelve and links to all of them."""
     tracker, world = site.tracker, site.world
-    for number in range(12):
-        propose(tracker, world, by="vigilante", title=f"Lamp {number:02}")
+    lamps = [propose(tracker, world, by="vigilante", title=f"Lamp {number:02}").id
+             for number in range(12)]
     tracker.propose_commitment(world.members["women"], world.slug, title="Women's own walk",
                                required_parties=[world.parties["women"]])
 
@@ -48,6 +48,10 @@ def test_a_long_list_of_what_needs_my_party_shows_its_first_ten_and_a_way_to_all
     assert f'href="/dialogues/saaba?waiting=all#h-waiting-{world.dialogue_id}">Show all (12)' in page
     assert waiting_titles("/dialogues/saaba?waiting=all") == [f"Lamp {n:02}" for n in range(12)]
     assert "Show all" not in site.get("member", "/dialogues/saaba?waiting=all").text
+    # The list is kept between changes; the police's endorsement is one: Lamp 00 leaves it.
+    tracker.commitment_action(world.members["police"], lamps[0], "endorse", {})
+    assert waiting_titles("/dialogues/saaba") == [f"Lamp {n:02}" for n in range(1, 11)]
+    assert "Show all (11)" in site.get("member", "/dialogues/saaba").text
 
 
 def test_a_member_watches_and_stops_watching_a_commitment(site):
