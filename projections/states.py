@@ -25,13 +25,13 @@ class StatesView(View):
     sealed: ClassVar = {"rm_states": ("state",)}  # titles, notes, evidence: private text
 
     def apply(self, cursor: Any, items: Sequence[Item]) -> None:
-        rows: dict[str, dict[str, Any]] = {}
+        last: dict[str, dict[str, Any]] = {}  # each commitment's last state in the batch
         for item in items:
             if item.kind == "commitment":
-                s = item.after
-                rows[s["id"]] = {"id": s["id"], "dialogue_id": s["dialogue_id"],
-                                 "version": s["version"], "state": dumps(s)}
-        self.upsert(cursor, "rm_states", rows.values())
+                last[item.aggregate_id] = item.after
+        self.upsert(cursor, "rm_states", (
+            {"id": s["id"], "dialogue_id": s["dialogue_id"], "version": s["version"],
+             "state": dumps(s)} for s in last.values()))
 
     def present(self, commitment_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The commitment's state now (as `Commitment.state()` gives it, its due date a date)
