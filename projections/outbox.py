@@ -27,6 +27,16 @@ def notice_key(account_id: str, cause: str, commitment_id: str, position: int) -
     return f"{account_id}/{cause}/{commitment_id}/{position}"
 
 
+def _text(texts: dict[tuple[tuple[str, str], ...], str], told: list[tuple[str, str]]) -> str:
+    """`told` as JSON text, from `texts` when the same list was encoded before (the same members
+    are told of event after event)."""
+    key = tuple(told)
+    text = texts.get(key)
+    if text is None:
+        text = texts[key] = dumps(told)
+    return text
+
+
 class OutboxView(View):
     name = "outbox"
     version = 1
@@ -79,6 +89,7 @@ class OutboxView(View):
         # Each dialogue's members by party, made once for the events between two account events
         # (a rebuild's long runs of commitment events would otherwise regroup them each time).
         by_party_of: dict[str, dict[str, list[str]]] = {}
+        texts: dict[tuple[tuple[str, str], ...], str] = {}  # a `told` list's JSON, made once
         for item in items:
             kind = item.kind
             if kind == "account":
@@ -127,7 +138,7 @@ class OutboxView(View):
             public = s["public"] and entry_is_public(item)
             if told or public:
                 rows.append((item.position, dialogue_id, commitment_id, item.type,
-                             item.recorded_at, dumps(told) if told else "[]", flag(public)))
+                             item.recorded_at, _text(texts, told), flag(public)))
         self._write_accounts(cursor, accounts)
         self.execute_many(cursor, "INSERT INTO ob_events VALUES (?,?,?,?,?,?,?)", rows)
         self._known_at = items[-1].position
