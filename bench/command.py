@@ -75,9 +75,7 @@ def serve_floor(port: int) -> None:
 
 @contextmanager
 def floor_server(log: Path) -> Iterator[tuple[str, int]]:
-    import httpx
-
-    from tests.browser_support import free_port
+    from tests.browser_support import answers_health, free_port
 
     port = free_port()
     with log.open("wb") as out:
@@ -85,15 +83,8 @@ def floor_server(log: Path) -> Iterator[tuple[str, int]]:
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"the floor server did not start: {log.read_text()}") from None
-                time.sleep(0.05)
+        if not answers_health(base, process, 60):
+            raise RuntimeError(f"the floor server did not start: {log.read_text()}")
         yield base, process.pid
     finally:
         process.terminate()

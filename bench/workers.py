@@ -95,9 +95,7 @@ def children_of(pid: int) -> list[int]:
 def processes(url: str, var_dir: Path, workers: int) -> Iterator[tuple[str, list[int]]]:
     """`tracker serve --workers N` on a free loopback port and `tracker projections follow`;
     yields the base URL and every pid whose CPU counts (the servers and the worker)."""
-    import httpx
-
-    from tests.browser_support import free_port, tracker_command, tracker_env
+    from tests.browser_support import answers_health, free_port, tracker_command, tracker_env
 
     env = tracker_env(url, var_dir, TRACKER_SECRET_KEY=SECRET, TRACKER_VAR_DIR=str(var_dir),
                       TRACKER_SIGNING_KEY_FILE=str(var_dir / "signing_key.pem"))
@@ -111,18 +109,10 @@ def processes(url: str, var_dir: Path, workers: int) -> Iterator[tuple[str, list
     ]
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or started[1].poll() is not None:
-                log.flush()
-                tail = Path(log.name).read_text(errors="replace").splitlines()[-30:]
-                raise RuntimeError("the server did not start; its log ends:\n" + "\n".join(tail))
-            time.sleep(0.1)
+        if not answers_health(base, started[1], 120):
+            log.flush()
+            tail = Path(log.name).read_text(errors="replace").splitlines()[-30:]
+            raise RuntimeError("the server did not start; its log ends:\n" + "\n".join(tail))
         pids = [p.pid for p in started] + children_of(started[1].pid)
         yield base, pids  # (the follow worker first)
     finally:

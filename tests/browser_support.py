@@ -67,6 +67,24 @@ def run_tracker(database_url: str, directory: Path, *args: str, timeout: float =
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def answers_health(url: str, process: subprocess.Popen, timeout: float) -> bool:
+    """Whether `url`/healthz answers 200 within `timeout` seconds, while `process` (the server)
+    runs: False as soon as it ends."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 class ServerProcess:
     """`tracker serve` on 127.0.0.1 in a process of its own; its output goes to a log file."""
 
@@ -87,8 +105,6 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> ServerProcess:
         """Start the server and return once /healthz answers (or raise, quoting its log)."""
-        import httpx
-
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts}\n".encode())
@@ -97,16 +113,8 @@ class ServerProcess:
                 [*tracker_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 env=tracker_env(self.database_url, self.directory, **self.extra_env), stdout=log,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+        if answers_health(self.url, self.process, timeout):
+            return self
         self.stop()
         raise RuntimeError(f"{self.name} did not start; its log ends:\n{self.log_tail()}")
 
@@ -192,3 +200,22 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def police_on(browser, server, cid: str, *, javascript: bool):  # noqa: ANN001, ANN201
+    """A page at 360 px in French, signed in as the Saaba police's member through the sign-in
+    form, on the commitment's page."""
+    import re
+
+    from tests.factories import PASSWORD
+
+    context = browser.new_context(locale="fr-FR", java_script_enabled=javascript,
+                                  viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Nom du compte").fill("saaba-police")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(re.compile(r"/dialogues/saaba$"))
+    page.goto(f"{server.url}/commitments/{cid}")
+    return page

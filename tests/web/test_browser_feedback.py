@@ -5,11 +5,9 @@ comes back to the forms' anchor)."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.browser_support import screenshot
+from tests.browser_support import police_on, screenshot
 from tests.factories import PASSWORD, advance, make_world, propose
 
 pytestmark = pytest.mark.browser
@@ -42,19 +40,6 @@ def long_commitment(server) -> str:
                                   {"title": f"Lampadaire n° {number + 1} posé et branché"})
     server.app.state.read_models.catch_up()
     return cid
-
-
-def police_on(browser, server, cid: str, *, javascript: bool):
-    context = browser.new_context(locale="fr-FR", java_script_enabled=javascript,
-                                  viewport={"width": 360, "height": 740})
-    page = context.new_page()
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Nom du compte").fill("saaba-police")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(re.compile(r"/dialogues/saaba$"))
-    page.goto(f"{server.url}/commitments/{cid}")
-    return page
 
 
 def progress_form(page):

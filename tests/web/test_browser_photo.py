@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 
 import pytest
 from PIL import ExifTags, Image
 
-from tests.browser_support import screenshot
-from tests.factories import PASSWORD, advance, make_world, propose
+from tests.browser_support import police_on, screenshot
+from tests.factories import advance, make_world, propose
 from tests.web.test_photo_evidence import phone_photo
 
 pytestmark = pytest.mark.browser
@@ -31,15 +30,7 @@ def test_a_photo_taken_with_gps_is_stored_without_it(live_server, chromium, java
     taken = phone_photo()
     assert Image.open(io.BytesIO(taken)).getexif().get_ifd(ExifTags.IFD.GPSInfo), "GPS is in it"
 
-    context = chromium.new_context(locale="fr-FR", java_script_enabled=javascript,
-                                   viewport={"width": 360, "height": 740})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Nom du compte").fill("saaba-police")
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(re.compile(r"/dialogues/saaba$"))
-    page.goto(f"{live_server.url}/commitments/{cid}")
+    page = police_on(chromium, live_server, cid, javascript=javascript)
     page.locator("details:has(form[action$='/attach-evidence']) > summary").click()
     form = page.locator("form[action$='/attach-evidence']")
     camera = form.locator("input[type=file]")
@@ -68,4 +59,4 @@ def test_a_photo_taken_with_gps_is_stored_without_it(live_server, chromium, java
     assert not image.getexif() and "exif" not in image.info
     assert not image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
     assert b"GPS" not in data and b"PhoneMaker" not in data and b"Exif" not in data
-    context.close()
+    page.context.close()
