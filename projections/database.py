@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -211,12 +211,18 @@ def serialize_writes(datastore: Any) -> None:
     datastore.transaction = locked_transaction
 
 
-def create_tables(*recorders: Any) -> None:
-    """Create the recorders' tables (idempotent DDL). Processes that start at once race on it and
-    PostgreSQL refuses the losers ("tuple concurrently updated"): they simply try again."""
+def idempotent_ddl(create: Callable[[], Any], attempts: int = 5) -> None:
+    """Run `create`, idempotent DDL (CREATE ... IF NOT EXISTS). Processes that start at once race
+    on it and PostgreSQL refuses the losers ("tuple concurrently updated"): they simply try again,
+    up to `attempts` times."""
     from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
     from eventsourcing.utils import retry
 
+    retry((InternalError, IntegrityError, ProgrammingError), max_attempts=attempts, wait=0.2)(
+        create)()
+
+
+def create_tables(*recorders: Any) -> None:
+    """Create the recorders' tables (`idempotent_ddl`)."""
     for recorder in recorders:
-        retry((InternalError, IntegrityError, ProgrammingError), max_attempts=10, wait=0.2)(
-            recorder.create_table)()
+        idempotent_ddl(recorder.create_table, attempts=10)

@@ -21,10 +21,9 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
-from eventsourcing.utils import retry
 
 from projections.binding import Binder, UnboundEvent
+from projections.database import idempotent_ddl
 from projections.feed import Feed
 from projections.ledger import LedgerView
 from projections.store import Store, close_store
@@ -84,9 +83,7 @@ class CatchUpRunner:
             view = make(store, self.feed)
             self.views[view.name] = view
         for view in self.views.values():
-            # Idempotent DDL: a process that loses a start-up race with another one tries again.
-            retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(
-                view.ensure)()
+            idempotent_ddl(view.ensure)
         self.ledger: LedgerView = self.views["ledger"]  # type: ignore[assignment]
         self.tree: TreeView = self.views["tree"]  # type: ignore[assignment]
         self.ledger.ensure_checkpoints()

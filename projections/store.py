@@ -20,12 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import (
-    IntegrityError,
-    InternalError,
-    ProgrammingError,
-    TrackingRecorder,
-)
+from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import (
     SQLiteConnection,
@@ -33,11 +28,16 @@ from eventsourcing.sqlite import (
     SQLiteDatastore,
     SQLiteTrackingRecorder,
 )
-from eventsourcing.utils import retry
 from psycopg import RawCursor
 from psycopg.sql import SQL, Identifier
 
-from projections.database import is_postgres, postgres_params, serialize_writes, sqlite_path
+from projections.database import (
+    idempotent_ddl,
+    is_postgres,
+    postgres_params,
+    serialize_writes,
+    sqlite_path,
+)
 from projections.sealing import PLAIN, Plain
 
 _PLACEHOLDER = re.compile(r"\?")
@@ -302,10 +302,7 @@ def open_store(url: str, sealer: Plain = PLAIN) -> Store:
         serialize_writes(datastore)  # (projections.database.WriteLock)
         store = SQLiteStore(datastore)
     store.sealer = sealer
-    # Several processes starting at once race on the same DDL (PostgreSQL answers "tuple
-    # concurrently updated"); the statements are idempotent, so the loser simply tries again.
-    retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(
-        store.create_table)()
+    idempotent_ddl(store.create_table)
     return store
 
 
