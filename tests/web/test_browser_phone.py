@@ -168,7 +168,8 @@ def test_every_kind_of_page_loads_cold_in_at_most_25_kb(demo, chromium):
             weighed.append((size, name, url))
             if size > COLD_LOAD_LIMIT:
                 heavy.append((name, url, size))
-    print(f"\n{len(kinds)} kinds of page; the heaviest cold loads:", *sorted(weighed, reverse=True)[:5],
+    print(f"\n{len(kinds)} kinds of page; the heaviest cold loads:",
+          *sorted(weighed, key=lambda found: found[0], reverse=True)[:5],
           sep="\n  ")
     assert len(kinds) > 20, kinds
     assert heavy == [], heavy
