@@ -77,3 +77,16 @@ def test_scripts_and_styles_carry_no_page_policy_pages_and_the_service_worker_do
         assert headers["x-content-type-options"] == "nosniff"
     for path in ("/sw.js", "/login", "/static/icon-1.svg"):
         assert "frame-ancestors 'none'" in client.get(path).headers["content-security-policy"]
+
+
+def test_pages_are_packed_hard_and_json_quickly(site):
+    """A page (what a phone waits for on a slow link) at brotli's quality 10; a JSON answer at
+    quality 5: on 1 KB of JSON quality 10 saves some 15 bytes for 27 times the CPU."""
+    client = TestClient(site.app)
+    answer, body = raw_get(client, "/public/", "br")
+    page = brotli.decompress(body)
+    assert body == brotli.compress(page, quality=10) != brotli.compress(page, quality=5)
+    answer, body = raw_get(client, "/api/v1/public/dialogues", "br")
+    assert answer.headers["content-type"].startswith("application/json")
+    data = brotli.decompress(body)
+    assert len(data) > 500 and body == brotli.compress(data, quality=5)
