@@ -21,7 +21,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -46,9 +46,12 @@ from web.deps import (
     SettingsDep,
     TrackerDep,
     get_fresh_read_models,
+    log_head,
+    read_hop,
 )
 from web.errors import error_json, error_response
 from web.forms import command_from_form
+from web.public import figures_cache
 from web.reading import ledger_summary, party_filter, table_download
 
 API_PREFIX = "/api/v1"
@@ -353,22 +356,44 @@ async def get_commitment(
     if len(asked) > 1:
         raise InvalidInput(f"ask for one point in time, not {' and '.join(asked)}", asked[1])
 
-    def read() -> dict[str, Any]:  # (the database work, who asks included, in one hop)
+    def read() -> dict[str, Any] | Response:  # (the database work, who asks included, one hop)
         reader = principal()
         read_models = get_fresh_read_models(request)
         today = tracker.today()
-        found = read_models.views["states"].present(commitment_id)  # type: ignore[attr-defined]
-        if found is None:
-            raise NotFound(f"no commitment has the id {commitment_id[:60]!r}")
-        state, dialogue = found
+        if not asked:  # the present: one answer per position of the log, for every reader
+            dialogue_id, body = figures_cache(request, "commitment_answers", PRESENT_ANSWERS).get(
+                (commitment_id, log_head(request), today),
+                lambda: present_answer(read_models, commitment_id, today))
+            _check_reader(reader, dialogue_id)
+            return Response(body, media_type="application/json")
+        state, dialogue = present_state(read_models, commitment_id)
         _check_reader(reader, state["dialogue_id"])
-        if asked:
-            state = tracker.state_as_of(commitment_id, version=version, as_of=as_of,
-                                        as_of_date=as_of_date)
-            today = as_of_date or (as_of.date() if as_of else today)
-        return commitment_out(state, dialogue, today)
+        state = tracker.state_as_of(commitment_id, version=version, as_of=as_of,
+                                    as_of_date=as_of_date)
+        return commitment_out(state, dialogue, as_of_date or (as_of.date() if as_of else today))
 
-    return await run_in_threadpool(read)
+    return await read_hop(request, read)
+
+
+PRESENT_ANSWERS = 256  # commitments whose present answer is kept (each a few KB)
+COMMITMENT_OUT = TypeAdapter(m.CommitmentOut)
+
+
+def present_state(read_models: ReadModels, commitment_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A commitment's present state and its dialogue's names, from the read models (or 404)."""
+    found = read_models.views["states"].present(commitment_id)  # type: ignore[attr-defined]
+    if found is None:
+        raise NotFound(f"no commitment has the id {commitment_id[:60]!r}")
+    return found
+
+
+def present_answer(read_models: ReadModels, commitment_id: str, today: date) -> tuple[str, bytes]:
+    """(its dialogue's id, the JSON answer) for a commitment now, as the response model encodes
+    it. Kept per log position and date, so readers between two changes share one read; the
+    reader's right to see it is checked on every request."""
+    state, dialogue = present_state(read_models, commitment_id)
+    return state["dialogue_id"], COMMITMENT_OUT.dump_json(
+        COMMITMENT_OUT.validate_python(commitment_out(state, dialogue, today)))
 
 
 @v1.get("/commitments/{commitment_id}/history", response_model=m.History, tags=["commitments"])

@@ -250,11 +250,12 @@ def summary(request: Request, public: PublicQueries, dialogue_id: str, position:
     return figures_cache(request).get(("summary", dialogue_id, position, today), compute)
 
 
-def figures_cache(request: Request, name: str = "public_figures") -> FiguresCache:
-    """The app's cache called `name` (the public figures, or another kept per position)."""
+def figures_cache(request: Request, name: str = "public_figures", size: int = 8) -> FiguresCache:
+    """The app's cache called `name` (the public figures, or another kept per position), of
+    `size` entries when it is made."""
     cache = getattr(request.app.state, name, None)
     if cache is None:
-        cache = FiguresCache()
+        cache = FiguresCache(size)
         setattr(request.app.state, name, cache)
     return cache
 

@@ -61,3 +61,32 @@ def test_with_an_encryption_key_the_present_state_is_kept_sealed(settings):
             cursor.execute(store.sql("SELECT state FROM rm_states WHERE id=?"), (cid,))
             stored = cursor.fetchone()
         assert "informant" not in str(dict(stored)["state"])
+
+
+def test_the_present_answer_is_shared_between_changes_yet_always_current(client, world, as_,
+                                                                         tracker_of):
+    """Readers between two changes share one answer (kept per log position); a change, by the
+    API or behind it, shows on the next read; and every reader's right to see it is checked on
+    every read, answer kept or not."""
+    from tests.factories import make_world
+    from tracker.application import SYSTEM
+    from tracker.commands import AssignCommitment
+
+    body = {"title": "Street lights", "required_parties": [world.parties["police"]]}
+    cid = client.post(f"/api/v1/dialogues/{world.slug}/commitments", json=body,
+                      headers=as_("police")).json()["id"]
+    url = f"/api/v1/commitments/{cid}"
+    first = client.get(url, headers=as_("police"))
+    assert first.status_code == 200 and first.json()["status"] == "proposed"
+    assert client.get(url, headers=as_("vigilante")).json() == first.json()
+    other = make_world(tracker_of, slug="jos")
+    outsider = {"Authorization": f"Bearer {tracker_of.create_token(SYSTEM, 'jos-police')}"}
+    assert client.get(url, headers=outsider).status_code == 403  # kept, still not theirs
+    assert client.post(f"{url}/agree", json={}, headers=as_("police")).status_code == 200
+    assert client.get(url, headers=as_("vigilante")).json()["status"] == "agreed"
+    tracker_of.act(SYSTEM, cid, AssignCommitment(party_id=world.parties["police"],
+                                                 due_date=date.today()))
+    now = client.get(url, headers=as_("police")).json()  # written behind the API's back
+    assert now["status"] == "in_progress" and now["responsible_party_name"] == "Police nationale"
+    assert now["version"] == first.json()["version"] + 2
+    assert client.get(url, headers=outsider).status_code == 403 and other.slug == "jos"
