@@ -7,8 +7,8 @@ under the same uvicorn settings and socket (`tracker.cli.server_config`, `listen
 One httpx client with keep-alive and the member's bearer token sends, in alternating rounds
 (best round kept, so the other jobs on the machine weigh least):
 
-- command: `POST /api/v1/commitments/{id}/progress` (JSON body; the route waits until the read
-  models include the event, as every command does);
+- command: `POST /api/v1/commitments/{id}/progress` (JSON body; answered once the event is
+  stored, the read models taking it right after the answer, in the server, as every API command);
 - empty POST: the same body and headers to the floor server;
 - bare save: one event of a one-field aggregate saved by a plain eventsourcing `Application` on a
   store of the same backend (in this process; no HTTP);

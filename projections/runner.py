@@ -88,6 +88,8 @@ class CatchUpRunner:
         self.tree: TreeView = self.views["tree"]  # type: ignore[assignment]
         self.ledger.ensure_checkpoints()
         self._lock = threading.Lock()
+        self._soon = threading.Lock()  # guards the two flags of catch_up_coalesced
+        self._soon_running = self._soon_again = False
         self.binder: Binder = app.mapper.binder  # type: ignore[attr-defined]
 
     # --- keeping up ------------------------------------------------------------------------------
@@ -102,6 +104,29 @@ class CatchUpRunner:
         """Apply every pending event (at most `limit`) to the views; returns how many events were
         read and applied to at least one view."""
         return self._catch_up(views, limit)[0]
+
+    def catch_up_coalesced(self) -> None:
+        """`catch_up` for a caller that need not wait for it (after a command, off the answer's
+        path): while another thread is catching up this way, it is asked to go round once more
+        and this call returns at once, so the events of commands that arrive together are
+        applied in one batch, one transaction, instead of one each."""
+        with self._soon:
+            if self._soon_running:
+                self._soon_again = True
+                return
+            self._soon_running = True
+        while True:
+            try:
+                self.catch_up()
+            except BaseException:
+                with self._soon:
+                    self._soon_running = self._soon_again = False
+                raise
+            with self._soon:
+                if not self._soon_again:
+                    self._soon_running = False
+                    return
+                self._soon_again = False
 
     def _catch_up(self, views: Sequence[str] | None, limit: int | None,
                   known: dict[str, int] | None = None) -> tuple[int, dict[str, int]]:

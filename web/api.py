@@ -12,8 +12,8 @@ unknown routes, anonymous calls, big bodies.
 # No `from __future__ import annotations` here: the command routes are built from a table, and
 # FastAPI must see each body model as a real class in the endpoint's signature.
 
+import logging
 from collections.abc import Callable, Coroutine
-from contextlib import suppress
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, TypeAdapter
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -32,7 +33,6 @@ from tracker import commands as c
 from tracker import policy
 from tracker.application import CommandResult, Principal
 from tracker.photos import attach_photo, read_upload
-from tracker.settings import Settings
 from tracker.sheets import XLSX_TYPE, read_table
 from web import api_models as m
 from web.audit import Auditor
@@ -42,10 +42,9 @@ from web.deps import (
     FreshReadModelsDep,
     PhotosDep,
     ProofsDep,
-    ReadModelsDep,
-    SettingsDep,
     TrackerDep,
     get_fresh_read_models,
+    get_read_models,
     log_head,
     read_hop,
 )
@@ -53,6 +52,8 @@ from web.errors import error_json, error_response
 from web.forms import command_from_form
 from web.public import figures_cache
 from web.reading import ledger_summary, party_filter, table_download
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1_000_000
@@ -100,14 +101,28 @@ class ApiRoute(APIRoute):
                 return error_json(413, "too_large",
                                   f"the request body is over the limit of {limit} bytes")
             try:
-                return await handler(request)
+                response = await handler(request)
             except Exception as exc:
                 response = error_response(exc, request)
                 if response is None:
                     raise
                 return response
+            if request.method == "POST" and response.status_code < 300 and response.background is None:
+                response.background = BackgroundTask(catch_up_after_command, request)
+            return response
 
         return guarded
+
+
+def catch_up_after_command(request: Request) -> None:
+    """After an API command's answer is sent: the read models take its event (with those of
+    the commands that arrived meanwhile, in one batch). The answer does not wait for them: it
+    carries the event's position, and every read first brings the read models to the log's end,
+    so what a command did shows in the next read all the same."""
+    try:
+        get_read_models(request).catch_up_coalesced()
+    except Exception:  # the next read catches up again and answers the cause
+        logger.exception("the read models could not take the last command's event yet")
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -125,11 +140,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 # --- helpers ---------------------------------------------------------------------------------------
 
-def _answer(result: CommandResult, read_models: ReadModels, settings: Settings) -> dict[str, Any]:
-    """Wait until the read models include the command's event, then answer what it did."""
-    # If the views lag, the change is still stored: answer anyway, the position says where to look.
-    with suppress(TimeoutError):
-        read_models.wait_for(result.position, timeout=settings.read_your_writes_timeout)
+def _answer(result: CommandResult) -> dict[str, Any]:
+    """What the command did, once its event is stored (the read models take it right after
+    the answer: `catch_up_after_command`)."""
     return {"id": result.id, "version": result.version, "position": result.position,
             **result.extra}
 
@@ -179,18 +192,18 @@ def get_dialogue(slug: str, principal: CurrentPrincipal, read_models: FreshReadM
 
 
 @v1.post("/dialogues", response_model=m.CommandAnswer, status_code=201, tags=["dialogues"])
-def create_dialogue(body: c.StartDialogue, principal: CurrentPrincipal, tracker: TrackerDep,
-                    read_models: ReadModelsDep, settings: SettingsDep) -> dict[str, Any]:
+def create_dialogue(body: c.StartDialogue, principal: CurrentPrincipal,
+                    tracker: TrackerDep) -> dict[str, Any]:
     """Start a dialogue (administrators)."""
-    return _answer(tracker.execute(principal, None, body), read_models, settings)
+    return _answer(tracker.execute(principal, None, body))
 
 
 @v1.post("/dialogues/{slug}/parties", response_model=m.PartyAdded, status_code=201,
          tags=["dialogues"])
-def add_party(slug: str, body: c.AddParty, principal: CurrentPrincipal, tracker: TrackerDep,
-              read_models: ReadModelsDep, settings: SettingsDep) -> dict[str, Any]:
+def add_party(slug: str, body: c.AddParty, principal: CurrentPrincipal,
+              tracker: TrackerDep) -> dict[str, Any]:
     """Add a party to a dialogue (administrators)."""
-    return _answer(tracker.execute(principal, slug, body), read_models, settings)
+    return _answer(tracker.execute(principal, slug, body))
 
 
 # meetings and their decisions -------------------------------------------------------------------------
@@ -198,12 +211,11 @@ def add_party(slug: str, body: c.AddParty, principal: CurrentPrincipal, tracker:
 @v1.post("/dialogues/{slug}/meetings", response_model=m.MeetingRecorded, status_code=201,
          tags=["meetings"])
 def record_meeting(slug: str, body: c.RecordMeeting, principal: CurrentPrincipal,
-                   tracker: TrackerDep, read_models: ReadModelsDep,
-                   settings: SettingsDep) -> dict[str, Any]:
+                   tracker: TrackerDep) -> dict[str, Any]:
     """Record a meeting of the dialogue: held on (its business date), place, people present per
     party (`{party_id: count}`; a party's name is accepted too), summary, and whether the summary
     is public. Its decisions are entered with `POST .../import?meeting=ID`."""
-    return _answer(tracker.execute(principal, slug, body), read_models, settings)
+    return _answer(tracker.execute(principal, slug, body))
 
 
 @v1.get("/dialogues/{slug}/meetings", response_model=list[m.MeetingOut], tags=["meetings"])
@@ -234,7 +246,6 @@ TABLE_BODY = {"requestBody": {"required": True, "content": {
          openapi_extra=TABLE_BODY)
 async def import_decisions(
     slug: str, request: Request, principal: CurrentPrincipal, tracker: TrackerDep,
-    read_models: ReadModelsDep, settings: SettingsDep,
     dry_run: Annotated[bool, Query(description="check every row and say what it would do; "
                                                "write nothing")] = False,
     meeting: Annotated[str | None, Query(max_length=60, description="the meeting where these "
@@ -254,9 +265,6 @@ async def import_decisions(
     def run() -> dict[str, Any]:
         rows = read_table(data, request.headers.get("content-type"))
         result = tracker.import_decisions(principal, slug, command, rows, dry_run=dry_run)
-        if result.position is not None:
-            with suppress(TimeoutError):
-                read_models.wait_for(result.position, timeout=settings.read_your_writes_timeout)
         return {**result.counts(), "dry_run": result.dry_run, "position": result.position,
                 "rows": [vars(p) for p in result.rows]}
 
@@ -276,10 +284,10 @@ def export_decisions(slug: str, principal: CurrentPrincipal, read_models: FreshR
 # cases ----------------------------------------------------------------------------------------------
 
 @v1.post("/dialogues/{slug}/cases", response_model=m.CommandAnswer, status_code=201, tags=["cases"])
-def raise_case(slug: str, body: c.RaiseCase, principal: CurrentPrincipal, tracker: TrackerDep,
-               read_models: ReadModelsDep, settings: SettingsDep) -> dict[str, Any]:
+def raise_case(slug: str, body: c.RaiseCase, principal: CurrentPrincipal,
+               tracker: TrackerDep) -> dict[str, Any]:
     """Raise a case, for your own party (an administrator names the party)."""
-    return _answer(tracker.execute(principal, slug, body), read_models, settings)
+    return _answer(tracker.execute(principal, slug, body))
 
 
 @v1.get("/cases/{case_id}", response_model=m.CaseOut, tags=["cases"])
@@ -297,9 +305,8 @@ def _command_route(command: type[c.Command], tag: str) -> None:
     path = f"/{tag}s/{{{tag}_id}}/{command.action}"
 
     def endpoint(target: Annotated[str, Path(alias=f"{tag}_id")], body: command,  # type: ignore[valid-type]
-                 principal: DeferredPrincipal, tracker: TrackerDep, read_models: ReadModelsDep,
-                 settings: SettingsDep) -> dict[str, Any]:
-        return _answer(tracker.execute(principal(), target, body), read_models, settings)
+                 principal: DeferredPrincipal, tracker: TrackerDep) -> dict[str, Any]:
+        return _answer(tracker.execute(principal(), target, body))
 
     rule = policy.POLICY[command]
     name = f"{tag}_{command.action.replace('-', '_')}"
@@ -337,10 +344,9 @@ def list_commitments(
 @v1.post("/dialogues/{slug}/commitments", response_model=m.CommandAnswer, status_code=201,
          tags=["commitments"])
 def propose_commitment(slug: str, body: c.ProposeCommitment, principal: CurrentPrincipal,
-                       tracker: TrackerDep, read_models: ReadModelsDep,
-                       settings: SettingsDep) -> dict[str, Any]:
+                       tracker: TrackerDep) -> dict[str, Any]:
     """Propose a commitment, for your own party (an administrator names the party)."""
-    return _answer(tracker.execute(principal, slug, body), read_models, settings)
+    return _answer(tracker.execute(principal, slug, body))
 
 
 @v1.get("/commitments/{commitment_id}", response_model=m.CommitmentOut, tags=["commitments"])
@@ -440,8 +446,7 @@ EVIDENCE_BODY = {"required": True, "content": {
                      "`file` (a photo: its SHA-256 as stored is recorded) and the same fields."
                      f"\n\nWho may: {policy.POLICY[c.AttachEvidence].says}.")
 async def attach_evidence(commitment_id: str, request: Request, principal: CurrentPrincipal,
-                          tracker: TrackerDep, read_models: ReadModelsDep, photos: PhotosDep,
-                          settings: SettingsDep) -> dict[str, Any]:
+                          tracker: TrackerDep, photos: PhotosDep) -> dict[str, Any]:
     """Evidence as JSON (a description, a link, a digest) or as a multipart form with a photo."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -463,7 +468,7 @@ async def attach_evidence(commitment_id: str, request: Request, principal: Curre
             raise InvalidInput("the body is a JSON object of the evidence's fields")
         command = c.AttachEvidence.parse(body)
         result = await run_in_threadpool(tracker.act, principal, commitment_id, command)
-    return await run_in_threadpool(_answer, result, read_models, settings)
+    return _answer(result)
 
 
 # public and ledger ----------------------------------------------------------------------------------

@@ -413,3 +413,39 @@ def test_after_a_restart_an_event_is_written_as_a_rebuild_writes_it(settings, tr
         assert dump(restarted, ["timeline", "commitments"]) == incremental
     finally:
         restarted.close()
+
+
+def test_catching_up_after_commands_takes_what_arrives_meanwhile_in_one_more_round(
+        tracker, models, monkeypatch):
+    """`catch_up_coalesced` (what the API runs after each command's answer): while one thread
+    catches up, the calls of commands that land meanwhile return at once and that thread goes
+    round once more for all of them; nothing is left behind."""
+    import threading
+
+    world = make_world(tracker)
+    models.catch_up()
+    rounds, inside, release = [], threading.Event(), threading.Event()
+    real = models.catch_up
+
+    def watched(*args, **kwargs):
+        rounds.append(tracker.recorder.max_notification_id())
+        if len(rounds) == 1:
+            inside.set()
+            assert release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(models, "catch_up", watched)
+    first = threading.Thread(target=models.catch_up_coalesced)
+    first.start()
+    assert inside.wait(10)
+    for _ in range(2):  # two commands land while the first round runs
+        propose(tracker, world)
+        models.catch_up_coalesced()  # returns at once: the running thread will take them
+    assert len(rounds) == 1
+    release.set()
+    first.join(10)
+    head = tracker.recorder.max_notification_id()
+    assert len(rounds) == 2 and rounds[1] == head  # one more round, for both commands
+    assert set(models.positions().values()) == {head}
+    models.catch_up_coalesced()  # and the next call, alone, runs a round itself
+    assert len(rounds) == 3
