@@ -445,11 +445,15 @@ def public_changes(public: Any, rows: list[dict[str, Any]]) -> list[dict[str, An
 def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: TrackerDep) -> Response:
     """An Atom feed of the dialogue's public changes."""
     public = read_models.public
-    dialogue = _public_dialogue(read_models, slug)
     ledger = public_ledger(public)
+    position = ledger["public_position"]
+    dialogue = public_dialogue(request, public, slug, position)
     found = revalidated(request, tracker, ledger, personal=False)
-    rows = all_rows(request, public, dialogue["id"], ledger["public_position"], tracker.today())
-    entries = public_changes(public, rows)
+    today = tracker.today()
+    # The latest changes read once per position (a timeline query for each of 30 commitments).
+    entries = page_cache(request).get(
+        ("feed", dialogue["id"], position, today),
+        lambda: public_changes(public, all_rows(request, public, dialogue["id"], position, today)))
     language = request_language(request)
     context = {"request": request, "locale": language,
                "format_locale": format_locale(request, language),

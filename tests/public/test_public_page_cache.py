@@ -157,3 +157,26 @@ def test_between_two_changes_a_reader_costs_no_read_of_the_public_rows(client, t
     finally:
         for name in ("fetchall", "fetchone"):
             delattr(store, name)
+
+
+def entries(feed: str) -> str:
+    """The feed without its subtitle (the ledger's head, which every event moves)."""
+    return re.sub(r"<subtitle>.*?</subtitle>", "", feed, flags=re.S)
+
+
+def test_the_feed_read_twice_shows_a_public_change_and_never_a_hidden_one(client, tracker_of,
+                                                                          world, done):
+    police = world.members["police"]
+    feed = f"/public/dialogues/{world.slug}/feed.atom"
+    first = client.get(feed).text
+    assert "Street lights" not in first
+    lights = propose(tracker_of, world, title="Street lights").id
+    assert "Street lights" in client.get(feed).text
+    advance(tracker_of, world, lights, "in_progress")
+    before = entries(client.get(feed).text)
+    tracker_of.commitment_action(police, lights, "progress", {"percent": 77, "public": False})
+    assert entries(client.get(feed).text) == before  # a hidden fact changes no entry
+    tracker_of.commitment_action(police, lights, "progress", {"percent": 81, "public": True})
+    shown = entries(client.get(feed).text)
+    assert "progress → 81" in shown and "progress → 81" not in before
+    assert "progress → 77" not in shown
