@@ -180,3 +180,26 @@ def test_the_feed_read_twice_shows_a_public_change_and_never_a_hidden_one(client
     shown = entries(client.get(feed).text)
     assert "progress → 81" in shown and "progress → 81" not in before
     assert "progress → 77" not in shown
+
+
+def test_a_new_checkpoint_shows_at_once_though_no_event_moved(client, world, done, settings):
+    """A checkpoint is signed beside the log (no event): the pages still show the newest one."""
+    from datetime import UTC, datetime
+
+    from projections.ledger import load_signing_key, sign_checkpoint
+
+    read_models = client.app.state.read_models
+    key = load_signing_key(settings.signing_key_file)
+    signed = []
+    for hour in (9, 10):
+        checkpoint = sign_checkpoint(key, read_models.ledger_head(),
+                                     datetime(2026, 11, 30, hour, tzinfo=UTC))
+        read_models.ledger.record_checkpoint(checkpoint)
+        signed.append(checkpoint["signature"])
+        for url in pages(world, done):
+            html = client.get(url).text
+            assert checkpoint["signature"] in html, url
+    older = sign_checkpoint(key, read_models.ledger_head(), datetime(2026, 11, 29, tzinfo=UTC))
+    read_models.ledger.record_checkpoint(older)  # recorded last, signed first: not the latest
+    assert client.get("/public/checkpoint.json").json()["signature"] == signed[-1]
+    assert signed[0] not in client.get(f"/public/dialogues/{world.slug}").text
