@@ -113,8 +113,11 @@ class LedgerView(View):
         return [dict(r, position=int(r["position"])) for r in rows]
 
     def latest_checkpoint(self) -> dict[str, Any] | None:
-        rows = self.checkpoints()
-        return rows[0] if rows else None
+        """The newest checkpoint (the first of `checkpoints()`), read alone: every public answer
+        asks for it, and the history only grows."""
+        rows = self.store.fetchall("SELECT * FROM rm_checkpoints ORDER BY signed_at DESC, "
+                                   "position DESC LIMIT 1")
+        return dict(rows[0], position=int(rows[0]["position"])) if rows else None
 
 
 # --- signing ------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
@@ -16,6 +17,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from jinja2 import Environment
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -114,6 +116,29 @@ def icon_uri() -> str:
     then asks for no /favicon.ico (about 170 bytes in the page instead of a 550-byte request)."""
     svg = (WEB_DIR / "static" / "icon-1.svg").read_text().strip()
     return "data:image/svg+xml," + quote(svg, safe=" =:/-.")  # nothing left for HTML to escape
+
+
+# What `obj.name` finds on a plain dict as an attribute (its methods): jinja2 tries the attribute
+# first and only then the key, so every `row.title` of a dict row raised and caught an
+# AttributeError (a fifth of the time of drawing a public page of 50 rows).
+DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def install_dict_lookup(env: Environment) -> None:
+    """`obj.name` on a plain dict is its key at once when no dict attribute has that name: the
+    same answer as jinja2's getattr (attribute first, then key, else undefined), without the
+    exception."""
+    general = env.getattr
+
+    def getattr_(obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return env.undefined(obj=obj, name=attribute)
+        return general(obj, attribute)
+
+    env.getattr = getattr_  # type: ignore[method-assign]
 
 
 def install_offline_files(app: FastAPI) -> None:
@@ -248,6 +273,7 @@ def create_app(settings: Settings) -> FastAPI:
     templates.env.trim_blocks = True
     templates.env.lstrip_blocks = True
     templates.env.auto_reload = False  # no stat() of every template file on every render
+    install_dict_lookup(templates.env)
     templates.env.globals["icon_uri"] = icon_uri()
     i18n.install(templates.env)
     app.state.templates = templates

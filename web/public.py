@@ -89,6 +89,12 @@ def head_time(tracker: Tracker, position: int) -> datetime | None:
     return tracker.mapper.to_domain_event(notifications[0]).timestamp
 
 
+def last_modified(request: Request, tracker: Tracker, position: int) -> datetime | None:
+    """`head_time` of the last public change, read once per position (an event's recorded time
+    never changes), not once per request."""
+    return page_cache(request).get(("recorded at", position), lambda: head_time(tracker, position))
+
+
 def public_ledger(public: PublicQueries) -> dict[str, Any]:
     """The ledger summary every public answer shows, with `public_position`: the position of the
     last event that changed anything public (what the validators and the figures depend on)."""
@@ -110,7 +116,8 @@ def validators(request: Request, tracker: Tracker, ledger: dict[str, Any], *,
         key += [language, format_locale(request, language), principal.name if principal else "",
                 csrf_token(request), request.headers.get("hx-request", "")]
     digest = hashlib.sha256(json.dumps(key, default=str).encode()).hexdigest()[:32]
-    return Validators(etag=f'W/"{digest}"', last_modified=head_time(tracker, ledger["public_position"]),
+    return Validators(etag=f'W/"{digest}"',
+                      last_modified=last_modified(request, tracker, ledger["public_position"]),
                       cache_control="private, no-cache" if personal else "public, no-cache")
 
 
@@ -260,8 +267,30 @@ def figures_cache(request: Request, name: str = "public_figures", size: int = 8)
     return cache
 
 
+PAGE_ENTRIES = 256  # small entries (a page's 50 rows at most): several pages, filters, dialogues
+
+
+def page_cache(request: Request) -> FiguresCache:
+    """What the public pages read from the public read model for one public position (a
+    dialogue, a page of its rows, a commitment and its timeline, the programme), shared by every
+    reader until the next public change. Every key holds the position (and `today` where the
+    answer depends on the day), so a hit is always current; nothing of a reader (language, CSRF
+    token, who is signed in) is kept: that is drawn at each request."""
+    return figures_cache(request, "public_pages", PAGE_ENTRIES)
+
+
 def _public_dialogue(read_models: ReadModels, slug: str) -> dict[str, Any]:
     dialogue = read_models.public.dialogue(slug)
+    if dialogue is None:
+        raise NotFound(f"no public dialogue is called {slug[:60]!r}")
+    return dialogue
+
+
+def public_dialogue(request: Request, public: PublicQueries, slug: str,
+                    position: int) -> dict[str, Any]:
+    """The dialogue with this slug (its parties, counts and meetings) as of this public
+    position; NotFound when there is none."""
+    dialogue = page_cache(request).get(("dialogue", slug, position), lambda: public.dialogue(slug))
     if dialogue is None:
         raise NotFound(f"no public dialogue is called {slug[:60]!r}")
     return dialogue
@@ -286,9 +315,12 @@ def index(request: Request, principal: OptionalPrincipal, read_models: FreshRead
     """The programme: every dialogue side by side, with a filter by country."""
     ledger = public_ledger(read_models.public)
     found = revalidated(request, tracker, ledger, personal=True)
-    return render(request, "public_index.html",
-                  {**programme_context(read_models.public, tracker.today(), country),
-                   "ledger": ledger}, headers=found.headers())
+    today = tracker.today()
+    programme = page_cache(request).get(
+        ("programme", ledger["public_position"], today, country),
+        lambda: programme_context(read_models.public, today, country))
+    return render(request, "public_index.html", {**programme, "ledger": ledger},
+                  headers=found.headers())
 
 
 @router.get("/ledger")
@@ -327,24 +359,33 @@ def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
                   page: Annotated[int, Query(ge=1, le=100_000)] = 1,
                   status: m.StatusName | None = None) -> Response:
     public = read_models.public
-    dialogue = _public_dialogue(read_models, slug)
     ledger = public_ledger(public)
+    position = ledger["public_position"]
+    dialogue = public_dialogue(request, public, slug, position)
     found = revalidated(request, tracker, ledger, personal=True)
     today = tracker.today()
-    found_summary = summary(request, public, dialogue["id"], ledger["public_position"], today)
-    commitments, page, pages, total = public.commitments_page(
-        dialogue["id"], today=today, status=status, page=page, size=PAGE_SIZE)
-    context = {
-        "dialogue": dialogue, "ledger": ledger, "status": status, "commitments": commitments,
-        "total": total, "page": page, "pages": pages,
-        "overdue": found_summary.overdue,
-        "status_chart": status_chart(dialogue["counts"]),
-        "completion_chart": found_summary.completion_chart,
-        "scorecards": found_summary.scorecards,
-        "parties": {p["id"]: p["name"] for p in dialogue["parties"]},
-    }
-    return render(request, "public_dialogue.html", context, block="commitments",
-                  headers=found.headers())
+
+    def compute() -> dict[str, Any]:
+        found_summary = summary(request, public, dialogue["id"], position, today)
+        commitments, shown, pages, total = public.commitments_page(
+            dialogue["id"], today=today, status=status, page=page, size=PAGE_SIZE)
+        return {
+            "dialogue": dialogue, "status": status, "commitments": commitments,
+            "total": total, "page": shown, "pages": pages,
+            "overdue": found_summary.overdue,
+            "status_chart": status_chart(dialogue["counts"]),
+            "completion_chart": found_summary.completion_chart,
+            "scorecards": found_summary.scorecards,
+            "parties": {p["id"]: p["name"] for p in dialogue["parties"]},
+        }
+
+    # What the page reads depends on the dialogue, the position, the page, the filter and the
+    # day only: one read per position for every reader (the layout's per-reader parts are drawn
+    # by render at each request).
+    context = page_cache(request).get(("dialogue page", dialogue["id"], position, today, page,
+                                       status), compute)
+    return render(request, "public_dialogue.html", {**context, "ledger": ledger},
+                  block="commitments", headers=found.headers())
 
 
 @router.get("/commitments/{commitment_id}")
@@ -352,17 +393,26 @@ def commitment_page(request: Request, commitment_id: str, principal: OptionalPri
                     read_models: FreshReadModelsDep, tracker: TrackerDep,
                     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1) -> Response:
     public = read_models.public
-    commitment = public.commitment(commitment_id, today=tracker.today())
+    ledger = public_ledger(public)
+    position = ledger["public_position"]
+    today = tracker.today()
+    cache = page_cache(request)
+    commitment = cache.get(("commitment", commitment_id, position, today),
+                           lambda: public.commitment(commitment_id, today=today))
     if commitment is None:
         raise NotFound("no public commitment has this id")
-    ledger = public_ledger(public)
     found = revalidated(request, tracker, ledger, personal=True)
-    dialogue = public.dialogue_by_id(commitment["dialogue_id"])
-    # Newest first: the news at the top of the page.
-    timeline, page, pages = page_of(public.timeline(commitment_id)[::-1], page, TIMELINE_PAGE)
+
+    def compute() -> dict[str, Any]:
+        dialogue = public.dialogue_by_id(commitment["dialogue_id"])
+        # Newest first: the news at the top of the page.
+        timeline, shown, pages = page_of(public.timeline(commitment_id)[::-1], page, TIMELINE_PAGE)
+        return {"dialogue": dialogue, "timeline": timeline, "page": shown, "pages": pages}
+
+    context = cache.get(("commitment page", commitment_id, position, page), compute)
     return render(request, "public_commitment.html",
-                  {"commitment": commitment, "dialogue": dialogue, "ledger": ledger,
-                   "timeline": timeline, "page": page, "pages": pages}, headers=found.headers())
+                  {**context, "commitment": commitment, "ledger": ledger},
+                  headers=found.headers())
 
 
 @router.get("/commitments/{commitment_id}/evidence/{evidence_id}/{size}")
@@ -395,11 +445,15 @@ def public_changes(public: Any, rows: list[dict[str, Any]]) -> list[dict[str, An
 def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: TrackerDep) -> Response:
     """An Atom feed of the dialogue's public changes."""
     public = read_models.public
-    dialogue = _public_dialogue(read_models, slug)
     ledger = public_ledger(public)
+    position = ledger["public_position"]
+    dialogue = public_dialogue(request, public, slug, position)
     found = revalidated(request, tracker, ledger, personal=False)
-    rows = all_rows(request, public, dialogue["id"], ledger["public_position"], tracker.today())
-    entries = public_changes(public, rows)
+    today = tracker.today()
+    # The latest changes read once per position (a timeline query for each of 30 commitments).
+    entries = page_cache(request).get(
+        ("feed", dialogue["id"], position, today),
+        lambda: public_changes(public, all_rows(request, public, dialogue["id"], position, today)))
     language = request_language(request)
     context = {"request": request, "locale": language,
                "format_locale": format_locale(request, language),
