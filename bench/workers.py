@@ -229,6 +229,17 @@ def per_request(result: Round, seconds: float) -> str:
     return f"{1000 * seconds / max(1, result.requests):.1f} ms"
 
 
+def last_traceback(var_dir: Path) -> str | None:
+    """The last traceback the servers logged (their logs go with the temporary directory)."""
+    found = None
+    for log in sorted(var_dir.glob("workers-*.log")):
+        text = log.read_text(errors="replace")
+        at = text.rfind("Traceback (most recent call last)")
+        if at >= 0:
+            found = "\n".join(text[at:].splitlines()[:60])
+    return found
+
+
 def measure(backend: str) -> list[str]:
     with fresh_store(backend) as url, tempfile.TemporaryDirectory(prefix="tracker-workers-") as tmp:
         var_dir = Path(tmp)
@@ -238,6 +249,7 @@ def measure(backend: str) -> list[str]:
             for workers in ((1, 2) if n % 2 == 0 else (2, 1)):
                 rounds.append(one_round(url, var_dir, seeded, workers))
         ceiling = {n: write_ceiling(url, var_dir, seeded, n) for n in (1, 2, 4)}
+        failures = last_traceback(var_dir) if any(r.errors for r in rounds) else None
     lines = []
     best = {}
     for workers in (1, 2):
@@ -259,6 +271,8 @@ def measure(backend: str) -> list[str]:
     lines.append(f"{backend}: the log's write ceiling, bare saves of one event: "
                  f"{ceiling[1]:,.0f}/s from 1 process, {ceiling[2]:,.0f}/s from 2, "
                  f"{ceiling[4]:,.0f}/s from 4")
+    if failures:
+        lines.append(f"{backend}: the servers' last traceback (of the errors above):\n{failures}")
     ratio = best[2].rate / best[1].rate
     lines.append(f"{backend}: 2 workers / 1 = {ratio:.2f}x"
                  + (f" (target {TARGET}x)" if backend == "postgres" else ""))

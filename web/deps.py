@@ -62,7 +62,7 @@ def get_fresh_read_models(request: Request) -> ReadModels:
     this costs one query (the log's last position) instead of one per view."""
     read_models = get_read_models(request)
     head = log_head(request)
-    if head > getattr(request.app.state, "read_models_at", -1):
+    if head > read_models_position(request):
         read_models.catch_up()
         read_models_reached(request, head)
     return read_models
@@ -76,7 +76,7 @@ async def read_hop(request: Request, read: Callable[[], T]) -> T:
     models must first catch up (writes, which may wait for another process's lock) or the store
     is PostgreSQL, whose every query waits on the network."""
     if request.app.state.settings.database_url.startswith("sqlite") and \
-            log_head(request) <= getattr(request.app.state, "read_models_at", -1):
+            log_head(request) <= read_models_position(request):
         return read()
     return await run_in_threadpool(read)
 
@@ -88,6 +88,12 @@ def log_head(request: Request) -> int:
     if head is None:
         head = request.state.log_head = get_tracker(request).recorder.max_notification_id() or 0
     return head
+
+
+def read_models_position(request: Request) -> int:
+    """A position every view of this process's read models is known to include (-1: none yet):
+    what is read from them after this call is at least that new."""
+    return getattr(request.app.state, "read_models_at", -1)
 
 
 def read_models_reached(request: Request, position: int) -> None:

@@ -40,6 +40,7 @@ from web.deps import (
     PhotosDep,
     TrackerDep,
     get_read_models,
+    read_models_position,
     read_models_reached,
     render,
     wants_fragment,
@@ -53,6 +54,7 @@ from web.reading import party_filter, photo_response
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 PAGE_SIZE = 50
+WORKSPACE_ENTRIES = 64  # pages of rows (and case lists) kept: a few dialogues, filters, pages
 HISTORY_SHOWN = 30  # latest timeline entries on a commitment page; ?history=all shows every one
 STATUSES = tuple(s.value for s in Status)
 COMMITMENT_CHANGED = {"HX-Trigger": "commitment-changed"}
@@ -229,11 +231,20 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
                       dialogue: dict, filters: dict[str, Any], page: int,
                       refused: Refused | None = None) -> dict[str, Any]:
     today = tracker.today()
-    rows, total = read_models.commitments(
-        dialogue["id"], today=today, status=filters["status"], party=filters["party"],
-        overdue=filters["overdue"], q=filters["q"], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    # The page's rows, their count and the cases are the same for every member of the dialogue
+    # between two changes: read once per position the read models are known to include (the
+    # route brought them to the log's end, or to its own command's event) and shared until the
+    # next event moves it.
+    kept = figures_cache(request, "workspace_lists", WORKSPACE_ENTRIES)
+    head = read_models_position(request)
+    rows, total = kept.get(
+        ("rows", dialogue["id"], head, today, tuple(filters.items()), page),
+        lambda: read_models.commitments(
+            dialogue["id"], today=today, status=filters["status"], party=filters["party"],
+            overdue=filters["overdue"], q=filters["q"], limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE))
     query = {k: ("1" if v is True else v) for k, v in filters.items() if v}
-    cases = read_models.cases(dialogue["id"])
+    cases = kept.get(("cases", dialogue["id"], head), lambda: read_models.cases(dialogue["id"]))
     return {
         **waiting_context(request, principal, tracker, read_models, dialogue, today,
                           everything=request.query_params.get("waiting") == "all"),

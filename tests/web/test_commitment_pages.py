@@ -325,3 +325,30 @@ def test_a_party_with_no_part_in_a_commitment_adds_a_note_from_its_page(site: Si
     assert "added a note" in response.text and "The market road needs lights too" in response.text
     refused = site.post("women", f"/commitments/{result.id}/comment", {"note": " "}, htmx=True)
     assert refused.status_code == 422 and 'id="err-comment-note"' in refused.text
+
+
+def test_the_workspace_lists_kept_between_changes_are_always_current(site: Site):
+    """The page's rows, count and cases are read once per position of the read models and shared
+    by the dialogue's members; whatever moves the log (behind the app, a form, another member)
+    shows on the very next page."""
+    def listing(who: str = "member") -> str:
+        page = site.get(who, "/dialogues/saaba").text
+        return page[page.index('id="commitment-list"'):]
+
+    propose(site.tracker, site.world, title="Street lights near the market")
+    first = listing()
+    assert "Street lights" in first and listing("vigilante").count("Street lights") == 1
+    assert "Street lights" in listing()  # nothing moved: the same rows, kept
+    propose(site.tracker, site.world, title="Patrols at night")  # behind the app's back
+    assert "Patrols at night" in listing("vigilante") and "Patrols at night" in listing()
+    answer = site.post("vigilante", "/dialogues/saaba/commitments",
+                       {"title": "Lights at the bus station",
+                        "required_parties": [site.world.parties["police"]]}, htmx=True)
+    assert answer.status_code == 200 and "Lights at the bus station" in answer.text
+    assert "Lights at the bus station" in listing()
+    assert "Water at the market" not in site.get("member", "/dialogues/saaba").text
+    answer = site.post("member", "/dialogues/saaba/cases",
+                       {"title": "Water at the market", "category": "other"}, htmx=True)
+    assert answer.status_code == 200, answer.text
+    assert "Water at the market" in site.get("vigilante", "/dialogues/saaba").text
+    assert "Patrols at night" not in site.get("other", "/dialogues/dakar").text
