@@ -106,18 +106,17 @@ class LedgerView(View):
                 checkpoint["position"], checkpoint["head_hash"], checkpoint["signed_at"],
                 checkpoint["signature"], checkpoint["public_key"]))
 
-    def checkpoints(self) -> list[dict[str, Any]]:
-        """Every checkpoint written, newest first."""
+    def checkpoints(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every checkpoint written (or the first `limit`), newest first."""
         rows = self.store.fetchall("SELECT * FROM rm_checkpoints ORDER BY signed_at DESC, "
-                                   "position DESC")
+                                   "position DESC" + (f" LIMIT {int(limit)}" if limit else ""))
         return [dict(r, position=int(r["position"])) for r in rows]
 
     def latest_checkpoint(self) -> dict[str, Any] | None:
-        """The newest checkpoint (the first of `checkpoints()`), read alone: every public answer
-        asks for it, and the history only grows."""
-        rows = self.store.fetchall("SELECT * FROM rm_checkpoints ORDER BY signed_at DESC, "
-                                   "position DESC LIMIT 1")
-        return dict(rows[0], position=int(rows[0]["position"])) if rows else None
+        """The newest checkpoint, read alone: every public answer asks for it, and the history
+        only grows."""
+        rows = self.checkpoints(limit=1)
+        return rows[0] if rows else None
 
 
 # --- signing ------------------------------------------------------------------------------------------
