@@ -286,14 +286,11 @@ def _public_dialogue(read_models: ReadModels, slug: str) -> dict[str, Any]:
     return dialogue
 
 
-def public_dialogue(request: Request, public: PublicQueries, slug: str,
+def public_dialogue(request: Request, read_models: ReadModels, slug: str,
                     position: int) -> dict[str, Any]:
-    """The dialogue with this slug (its parties, counts and meetings) as of this public
-    position; NotFound when there is none."""
-    dialogue = page_cache(request).get(("dialogue", slug, position), lambda: public.dialogue(slug))
-    if dialogue is None:
-        raise NotFound(f"no public dialogue is called {slug[:60]!r}")
-    return dialogue
+    """`_public_dialogue` read once per public position."""
+    return page_cache(request).get(("dialogue", slug, position),
+                                   lambda: _public_dialogue(read_models, slug))
 
 
 # --- pages ------------------------------------------------------------------------------------------------
@@ -361,7 +358,7 @@ def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
     public = read_models.public
     ledger = public_ledger(public)
     position = ledger["public_position"]
-    dialogue = public_dialogue(request, public, slug, position)
+    dialogue = public_dialogue(request, read_models, slug, position)
     found = revalidated(request, tracker, ledger, personal=True)
     today = tracker.today()
 
@@ -447,7 +444,7 @@ def feed(request: Request, slug: str, read_models: FreshReadModelsDep, tracker: 
     public = read_models.public
     ledger = public_ledger(public)
     position = ledger["public_position"]
-    dialogue = public_dialogue(request, public, slug, position)
+    dialogue = public_dialogue(request, read_models, slug, position)
     found = revalidated(request, tracker, ledger, personal=False)
     today = tracker.today()
     # The latest changes read once per position (a timeline query for each of 30 commitments).
