@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from domain.account import SECOND_FACTOR_ROLES
+from projections.database import is_postgres
 from projections.readmodels import ReadModels
 from projections.tree import ProofService
 from tracker.application import Principal, Tracker
@@ -75,7 +76,7 @@ async def read_hop(request: Request, read: Callable[[], T]) -> T:
     loop again took a quarter of a cached API read's CPU); in the thread pool when the read
     models must first catch up (writes, which may wait for another process's lock) or the store
     is PostgreSQL, whose every query waits on the network."""
-    if request.app.state.settings.database_url.startswith("sqlite") and \
+    if not is_postgres(request.app.state.settings.database_url) and \
             log_head(request) <= read_models_position(request):
         return read()
     return await run_in_threadpool(read)
