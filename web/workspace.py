@@ -159,15 +159,14 @@ def waiting_context(request: Request, principal: Principal, tracker: Tracker,
                     everything: bool = False) -> dict[str, Any]:
     """What waits for the member's party in this dialogue (the list the reminders use: its first
     WAITING_SHOWN unless `everything`, and how many in all), whether the account watches the
-    dialogue, and how it is told. The list is kept per position of the commitments view (read
-    before the rows, so a kept list is never older than its key): between two changes the members
-    of a party share one read of it."""
+    dialogue, and how it is told. The list is kept per position the read models are known to
+    include (`read_models_position`, taken before the rows are read, so a kept list is never
+    older than its key): between two changes the members of a party share one read of it."""
     party = principal.party_in(dialogue["id"])
     waiting = []
     if party:
-        at = read_models.positions(["commitments"])["commitments"]
         waiting = figures_cache(request, "waiting_lists").get(
-            ("waiting", dialogue["id"], party, at, today),
+            ("waiting", dialogue["id"], party, read_models_position(request), today),
             lambda: notices.waiting_for(party, read_models.open_commitments(dialogue["id"], party),
                                         today))
     return {"waiting": waiting if everything else waiting[:WAITING_SHOWN],
