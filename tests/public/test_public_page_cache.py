@@ -18,11 +18,6 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def world(world_people):
-    return world_people[0]
-
-
-@pytest.fixture
 def done(tracker_of, world):
     cid = propose(tracker_of, world, title="Joint night patrols").id
     advance(tracker_of, world, cid, "verified")

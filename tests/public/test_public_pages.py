@@ -17,11 +17,6 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
-def world(world_people):
-    return world_people[0]
-
-
-@pytest.fixture
 def done_and_late(tracker_of, world):
     """One verified commitment, one overdue, one private."""
     done = propose(tracker_of, world, title="Joint night patrols").id
