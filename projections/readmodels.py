@@ -25,9 +25,9 @@ class ReadModels(CatchUpRunner, PrivateQueries):
     """Every read model of one application, in the same database as its events."""
 
     def __init__(self, app: Application[UUID], store: Store, batch: int = BATCH,
-                 default_timeout: float = 5.0,
+                 default_timeout: float = 5.0, gather: float = 0.0,
                  extra_views: Sequence[Callable[[Store, Feed], View]] = ()) -> None:
         CatchUpRunner.__init__(self, app, store, batch=batch, default_timeout=default_timeout,
-                               extra_views=extra_views)
+                               gather=gather, extra_views=extra_views)
         PrivateQueries.__init__(self, store, self.ledger, self.tree)
         self.public = PublicQueries(store, self.ledger, self.tree)

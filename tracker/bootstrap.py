@@ -62,6 +62,7 @@ def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
 
     return ReadModels(app, open_sealed_store(settings, app),
                       default_timeout=settings.read_your_writes_timeout,
+                      gather=settings.catch_up_gather_seconds,
                       extra_views=(outbox_view, states_view))
 
 

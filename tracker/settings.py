@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # How long a command waits for the read models to include its event (read-your-writes).
     read_your_writes_timeout: float = 5.0
+    # After an API command is answered, the read models take its event this long later, with
+    # those of the commands answered meanwhile (one batch; every read catches up first anyway).
+    catch_up_gather_seconds: float = Field(default=0.02, ge=0, le=1)
     # A signed-in session ends after this long without a request, and this long after sign-in.
     session_idle_seconds: int = Field(default=60 * 60, ge=60, le=7 * 24 * 3600)
     session_lifetime_seconds: int = Field(default=12 * 60 * 60, ge=60, le=90 * 24 * 3600)

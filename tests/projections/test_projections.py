@@ -449,3 +449,45 @@ def test_catching_up_after_commands_takes_what_arrives_meanwhile_in_one_more_rou
     assert set(models.positions().values()) == {head}
     models.catch_up_coalesced()  # and the next call, alone, runs a round itself
     assert len(rounds) == 3
+
+
+def test_catching_up_after_commands_first_gathers_the_commands_that_land_meanwhile(
+        tracker, models, monkeypatch):
+    """With `gather` set (the server's `catch_up_gather_seconds`), a round of
+    `catch_up_coalesced` waits that long before it catches up: the commands answered during the
+    wait are applied in the same round, not one round each."""
+    import threading
+    import time
+
+    world = make_world(tracker)
+    models.catch_up()
+    models.gather = 0.25
+    rounds, waiting, release = [], threading.Event(), threading.Event()
+    real_catch_up, real_sleep = models.catch_up, time.sleep
+
+    def watched(*args, **kwargs):
+        rounds.append(tracker.recorder.max_notification_id())
+        return real_catch_up(*args, **kwargs)
+
+    def sleep(seconds):
+        if seconds != 0.25:
+            return real_sleep(seconds)
+        waiting.set()
+        assert release.wait(10)
+        return None
+
+    monkeypatch.setattr(models, "catch_up", watched)
+    monkeypatch.setattr(time, "sleep", sleep)
+    first = threading.Thread(target=models.catch_up_coalesced)
+    first.start()
+    assert waiting.wait(10)
+    assert rounds == []  # it waits before its first round
+    for _ in range(3):  # three commands are answered meanwhile
+        propose(tracker, world)
+        models.catch_up_coalesced()  # each returns at once
+    release.set()
+    first.join(10)
+    head = tracker.recorder.max_notification_id()
+    # One round for all three; then one more (asked meanwhile) that finds nothing new.
+    assert rounds == [head, head]
+    assert set(models.positions().values()) == {head}
