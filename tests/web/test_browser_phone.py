@@ -125,8 +125,9 @@ def visitors(browser, base: str, locale: str = "fr-FR") -> Iterator[tuple[str | 
             device.context.close()
 
 
-# With every <details> open: the page's width, its header's height, and the checkboxes not on the
-# line of their label's text.
+# With every <details> open: the page's width, its header's height, the checkboxes not on the
+# line of their label's text, and the cells of row tables shown without their column's name (a
+# row is a block of "name: value" lines at 360 px; its first cell, the title, needs none).
 LAYOUT = """() => (document.querySelectorAll("details").forEach((d) => { d.open = true; }), {
   width: document.documentElement.scrollWidth,
   header: document.querySelector("header.site").getBoundingClientRect().height,
@@ -138,19 +139,24 @@ LAYOUT = """() => (document.querySelectorAll("details").forEach((d) => { d.open 
     const beside = t && Math.abs(t.top + t.bottom - b.top - b.bottom) <= 2 * b.height && t.left >= b.right;
     return b.width && !beside;
   }).map((box) => box.parentElement.textContent.trim()),
+  unnamed: [...document.querySelectorAll("table.rows td:not([data-label]):not(:first-child)")]
+    .filter((td) => td.getClientRects().length && td.textContent.trim())
+    .map((td) => td.textContent.trim()),
 })"""
 
 
 def test_no_page_of_the_crawl_scrolls_sideways_at_360_px(demo, chromium):
     """Nor has a header taller than 96 px (an eighth of the screen), nor a checkbox on a line of
-    its own above its label."""
+    its own above its label, nor a row's value without its column's name (the public dialogue's
+    milestones showed as a bare "0/0")."""
     bad, count = [], 0
     for name, device, pages in visitors(chromium, demo.url):
         for url in pages:
             device.page.goto(demo.url + url, wait_until="domcontentloaded")
             layout = device.page.evaluate(LAYOUT)
             count += 1
-            if layout["width"] > WIDTH or layout["header"] > 96 or layout["apart"]:
+            if layout["width"] > WIDTH or layout["header"] > 96 or layout["apart"] or \
+                    layout["unnamed"]:
                 bad.append((name, url, layout))
     assert count > 150, count
     assert bad == []
