@@ -352,3 +352,30 @@ def test_the_workspace_lists_kept_between_changes_are_always_current(site: Site)
     assert answer.status_code == 200, answer.text
     assert "Water at the market" in site.get("vigilante", "/dialogues/saaba").text
     assert "Patrols at night" not in site.get("other", "/dialogues/dakar").text
+
+
+def test_the_workspace_counts_kept_between_changes_are_always_current(site: Site):
+    """The dialogue behind the workspace page (its counts per status, its parties, its meetings)
+    is read once per position of the read models and shared by its members; a change behind the
+    app or through a form shows in the counts on the very next page, and a visitor who may not
+    read the dialogue is still refused."""
+    def counts(who: str = "member") -> dict[str, int]:
+        page = site.get(who, "/dialogues/saaba").text
+        block = page[page.index('id="counts"'):page.index("</ul>", page.index('id="counts"'))]
+        return {status: int(n) for status, n in
+                re.findall(r'\?status=(\w+)">.*?<strong>(\d+)</strong>', block, re.S)}
+
+    before = counts()
+    assert counts("vigilante") == before  # the kept one, for another member
+    first = propose(site.tracker, site.world)  # behind the app's back
+    assert counts("vigilante")["proposed"] == before["proposed"] + 1
+    assert counts()["proposed"] == before["proposed"] + 1
+    advance(site.tracker, site.world, first.id, "in_progress")
+    assert counts()["in_progress"] == before["in_progress"] + 1
+    answer = site.post("vigilante", "/dialogues/saaba/commitments",
+                       {"title": "Lights at the bus station",
+                        "required_parties": [site.world.parties["police"]]}, htmx=True)
+    assert answer.status_code == 200
+    assert counts()["proposed"] == before["proposed"] + 1  # the first one is in progress now
+    assert counts("vigilante")["proposed"] == before["proposed"] + 1
+    assert site.get("other", "/dialogues/saaba").status_code == 403
