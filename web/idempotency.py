@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import N_
 from tracker.idempotency import Answer, IdempotencyStore
+from web.deps import optional_principal
 from web.security import CSRF_FIELD, CSRF_HEADER, csrf_exempt, csrf_matches
 
 HEADER = "idempotency-key"
@@ -114,6 +115,12 @@ def account_scope(scope: Scope) -> str | None:
     return f"account:{account_id}" if account_id else None
 
 
+def _still_signed_in(scope: Scope) -> bool:
+    """Whether the keys' owner may still act: a kept answer is given again only to a token or
+    session that works now (not once the token is revoked or the account deactivated)."""
+    return optional_principal(Request(scope), scope["app"].state.tracker) is not None
+
+
 class IdempotencyKeys:
     """The middleware (see the module's text)."""
 
@@ -166,6 +173,9 @@ class IdempotencyKeys:
                 await _refuse(scope, send, 422, "idempotency_key_reused", KEY_REUSED)
                 return
             if found.answer is not None:
+                if not await run_in_threadpool(_still_signed_in, scope):
+                    await self.app(scope, receive, send)  # which refuses it (401, sign-in page)
+                    return
                 await _send_answer(send, found.answer)
                 return
             if store.clock() - found.created_at > STALE_SECONDS and await run_in_threadpool(

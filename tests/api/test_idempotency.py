@@ -38,6 +38,23 @@ def test_the_same_key_and_body_answer_the_first_answer_and_record_nothing_more(c
     assert listed["total"] == 1
 
 
+def test_a_kept_answer_is_not_given_again_to_a_token_that_no_longer_works(client, world, as_):
+    """Once the account is deactivated its token gets 401, a command sent again with a key
+    included: the kept answer is for someone still signed in."""
+    from tracker.application import SYSTEM
+
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    url = f"/api/v1/dialogues/{world.slug}/commitments"
+    first = client.post(url, json=propose_body(world), headers={**as_("police"), **key})
+    assert first.status_code == 201, first.text
+    client.app.state.tracker.deactivate_account(SYSTEM, f"{world.slug}-police", reason="left")
+    size = log_size(client)
+    again = client.post(url, json=propose_body(world), headers={**as_("police"), **key})
+    assert again.status_code == 401, again.text
+    assert "idempotent-replayed" not in again.headers
+    assert log_size(client) == size
+
+
 def test_the_same_key_with_another_body_is_refused_and_records_nothing(client, world, as_):
     key = {"Idempotency-Key": "report-1"}
     cid = client.post(f"/api/v1/dialogues/{world.slug}/commitments", json=propose_body(world),
