@@ -51,7 +51,7 @@ from web.deps import (
 from web.errors import error_json, error_response
 from web.forms import command_from_form
 from web.public import figures_cache
-from web.reading import ledger_summary, party_filter, table_download
+from web.reading import ledger_summary, party_filter, readable_dialogue, table_download
 
 logger = logging.getLogger(__name__)
 
@@ -151,14 +151,6 @@ def _check_reader(principal: Principal, dialogue_id: str) -> None:
     policy.require_read(principal, dialogue_id)
 
 
-def _readable_dialogue(read_models: ReadModels, principal: Principal, slug: str) -> dict[str, Any]:
-    dialogue = read_models.dialogue(slug)
-    if dialogue is None:
-        raise NotFound(f"no dialogue is called {slug[:60]!r}")
-    _check_reader(principal, dialogue["id"])
-    return dialogue
-
-
 def commitment_out(state: dict[str, Any], dialogue: dict[str, Any] | None,
                    today: date) -> dict[str, Any]:
     """A commitment's state (now or in the past) in the contract's shape."""
@@ -188,7 +180,7 @@ def list_dialogues(principal: CurrentPrincipal, read_models: FreshReadModelsDep)
 
 @v1.get("/dialogues/{slug}", response_model=m.DialogueOut, tags=["dialogues"])
 def get_dialogue(slug: str, principal: CurrentPrincipal, read_models: FreshReadModelsDep) -> dict[str, Any]:
-    return _readable_dialogue(read_models, principal, slug)
+    return readable_dialogue(read_models, principal, slug)
 
 
 @v1.post("/dialogues", response_model=m.CommandAnswer, status_code=201, tags=["dialogues"])
@@ -221,7 +213,7 @@ def record_meeting(slug: str, body: c.RecordMeeting, principal: CurrentPrincipal
 @v1.get("/dialogues/{slug}/meetings", response_model=list[m.MeetingOut], tags=["meetings"])
 def list_meetings(slug: str, principal: CurrentPrincipal,
                   read_models: FreshReadModelsDep) -> list[dict[str, Any]]:
-    return _readable_dialogue(read_models, principal, slug)["meetings"]
+    return readable_dialogue(read_models, principal, slug)["meetings"]
 
 
 @v1.get("/dialogues/{slug}/meetings/{meeting_id}", response_model=m.MeetingWithDecisions,
@@ -229,7 +221,7 @@ def list_meetings(slug: str, principal: CurrentPrincipal,
 def get_meeting(slug: str, meeting_id: str, principal: CurrentPrincipal,
                 read_models: FreshReadModelsDep) -> dict[str, Any]:
     """The meeting with its decisions: every event recorded as decided there, in log order."""
-    dialogue = _readable_dialogue(read_models, principal, slug)
+    dialogue = readable_dialogue(read_models, principal, slug)
     meeting = read_models.meeting(dialogue["id"], meeting_id)
     if meeting is None:
         raise NotFound(f"this dialogue has no meeting {meeting_id[:60]!r}")
@@ -277,7 +269,7 @@ def export_decisions(slug: str, principal: CurrentPrincipal, read_models: FreshR
                      format: Annotated[Literal["csv", "xlsx"], Query()] = "csv") -> Response:  # noqa: A002
     """The dialogue's commitments as a table of decisions, in the format the import reads: edit
     it and send it back to `POST .../import`."""
-    dialogue = _readable_dialogue(read_models, principal, slug)
+    dialogue = readable_dialogue(read_models, principal, slug)
     return table_download(read_models.decision_rows(dialogue["id"]), format, f"{slug}-decisions")
 
 
@@ -334,7 +326,7 @@ def list_commitments(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
-    dialogue = _readable_dialogue(read_models, principal, slug)
+    dialogue = readable_dialogue(read_models, principal, slug)
     items, total = read_models.commitments(dialogue["id"], today=tracker.today(), status=status,
                                            party=party_filter(dialogue, party), overdue=overdue,
                                            q=q, limit=limit, offset=offset)

@@ -33,8 +33,8 @@ from web.deps import (
     read_models_reached,
     render,
 )
-from web.reading import table_download
-from web.workspace import FormDep, flash, party_names, readable_dialogue, text
+from web.reading import readable_dialogue, table_download
+from web.workspace import FormDep, flash, party_names, text
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

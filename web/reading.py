@@ -10,8 +10,23 @@ from fastapi.responses import Response
 
 from domain.errors import InvalidInput, NotFound
 from projections.readmodels import ReadModels
+from tracker import policy
+from tracker.application import Principal
 from tracker.photos import PhotoStore
 from tracker.sheets import CSV_TYPE, XLSX_TYPE, escape, write_table
+
+
+def may_read(dialogue: dict[str, Any] | None, principal: Principal, slug: str) -> dict[str, Any]:
+    """The dialogue read for `slug`, if this account may read it (NotFound when there is none)."""
+    if dialogue is None:
+        raise NotFound(f"no dialogue is called {slug[:60]!r}")
+    policy.require_read(principal, dialogue["id"])
+    return dialogue
+
+
+def readable_dialogue(read_models: ReadModels, principal: Principal, slug: str) -> dict[str, Any]:
+    """The dialogue (parties, counts, meetings) if this account may read it."""
+    return may_read(read_models.dialogue(slug), principal, slug)
 
 
 def ledger_summary(read_models: ReadModels) -> dict[str, Any]:

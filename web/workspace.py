@@ -8,7 +8,7 @@ re-render the form with what was typed, next to the field concerned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -49,7 +49,7 @@ from web.errors import status_of
 from web.forms import ActionForm, action_form, command_from_form, typed_values
 from web.labels import CATEGORY_LABELS
 from web.public import figures_cache
-from web.reading import party_filter, photo_response
+from web.reading import may_read, party_filter, photo_response, readable_dialogue
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -81,26 +81,15 @@ def errors_of(error: InvalidInput) -> dict[str, str]:
 
 # --- reading ------------------------------------------------------------------------------------
 
-def readable_dialogue(read_models: ReadModels, principal: Principal, slug: str,
-                      read: Callable[[], dict | None] | None = None) -> dict:
-    """The dialogue (parties, counts, meetings) if this account may read it; `read`: how to read
-    it instead of asking the read models."""
-    dialogue = read() if read is not None else read_models.dialogue(slug)
-    if dialogue is None:
-        raise NotFound(f"no dialogue is called {slug[:60]!r}")
-    policy.require_read(principal, dialogue["id"])
-    return dialogue
-
-
 def kept_dialogue(request: Request, read_models: ReadModels, principal: Principal,
                   slug: str) -> dict:
     """`readable_dialogue`, the dialogue read once per read-model position (its counts are a
     GROUP BY over every commitment of the dialogue: on PostgreSQL, a quarter of the workspace
     page's time at 10,000 commitments) and shared by its members, like the page's rows; who may
     read it is checked on every request."""
-    return readable_dialogue(read_models, principal, slug, lambda: figures_cache(
-        request, "workspace_lists", WORKSPACE_ENTRIES).get(
-            ("dialogue", slug, read_models_position(request)), lambda: read_models.dialogue(slug)))
+    dialogue = figures_cache(request, "workspace_lists", WORKSPACE_ENTRIES).get(
+        ("dialogue", slug, read_models_position(request)), lambda: read_models.dialogue(slug))
+    return may_read(dialogue, principal, slug)
 
 
 def dialogue_by_id(read_models: ReadModels, dialogue_id: str) -> dict:
