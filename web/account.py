@@ -14,10 +14,11 @@ from domain.errors import DomainError, InvalidInput
 from tracker.application import Principal, new_second_factor_secret, provisioning_uri
 from web.auth import pending, safe_next
 from web.deps import CurrentPrincipal, OptionalPrincipal, TrackerDep, render
+from web.routing import QuickRoute
 from web.security import client_address, start_session
 from web.workspace import flash
 
-router = APIRouter(prefix="/account", tags=["pages"], include_in_schema=False)
+router = APIRouter(route_class=QuickRoute, prefix="/account", tags=["pages"], include_in_schema=False)
 
 
 @router.get("/password")

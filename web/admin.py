@@ -23,9 +23,10 @@ from tracker.commands import AddParty, StartDialogue
 from web.deps import CurrentPrincipal, FreshReadModelsDep, TrackerDep, render, wants_fragment
 from web.errors import status_of
 from web.forms import command_from_form, typed_values
+from web.routing import QuickRoute
 from web.workspace import FormDep, errors_of, flash, settled, text
 
-router = APIRouter(prefix="/admin", tags=["pages"], include_in_schema=False)
+router = APIRouter(route_class=QuickRoute, prefix="/admin", tags=["pages"], include_in_schema=False)
 
 
 def admin_only(principal: Principal) -> None:

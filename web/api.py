@@ -52,6 +52,7 @@ from web.errors import error_json, error_response
 from web.forms import command_from_form
 from web.public import figures_cache
 from web.reading import ledger_summary, party_filter, readable_dialogue, table_download
+from web.routing import QuickRoute
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ async def _body_too_large(request: Request) -> bool:
     return False
 
 
-class ApiRoute(APIRoute):
+class ApiRoute(QuickRoute):
     """An API route whose errors, body-size limit included, are answered by `error_response`."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -167,7 +168,7 @@ def commitment_out(state: dict[str, Any], dialogue: dict[str, Any] | None,
 # --- the routers -----------------------------------------------------------------------------------
 
 v1 = APIRouter(prefix=API_PREFIX, route_class=ApiRoute, responses=ERROR_RESPONSES)
-router = APIRouter()  # v1 plus the JSON 404 for every other path under /api
+router = APIRouter(route_class=QuickRoute)  # v1 plus the JSON 404 for every other path under /api
 
 
 # dialogues ------------------------------------------------------------------------------------------

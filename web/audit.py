@@ -30,8 +30,9 @@ from tracker.transfer import export_log
 from web.deps import CurrentPrincipal, FreshReadModelsDep, SettingsDep, TrackerDep, render
 from web.public import programme_context
 from web.reading import csv_cell, page_of
+from web.routing import QuickRoute
 
-router = APIRouter(prefix="/audit", tags=["audit"], include_in_schema=False)
+router = APIRouter(route_class=QuickRoute, prefix="/audit", tags=["audit"], include_in_schema=False)
 
 ACTIVITY_LIMIT = 500
 LIST_LIMIT = 200

@@ -14,10 +14,11 @@ from tracker.application import Principal
 from web.deps import OptionalPrincipal, TrackerDep, needs_second_factor, pending_sign_in, render
 from web.errors import in_reader_language
 from web.i18n import LANGUAGES
+from web.routing import QuickRoute
 from web.security import TooManyAttempts, client_address, end_session, start_session
 from web.workspace import own_workspace
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(route_class=QuickRoute, tags=["pages"], include_in_schema=False)
 
 
 def safe_next(target: str | None) -> str:

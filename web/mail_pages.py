@@ -15,10 +15,11 @@ from domain.errors import InvalidInput, NotFound
 from tracker.mailer import Subscriptions, TooManyRequests
 from web.deps import CurrentPrincipal, FreshReadModelsDep, ReadModelsDep, TrackerDep, render
 from web.i18n import request_language
+from web.routing import QuickRoute
 from web.security import address_block, client_address
 from web.workspace import flash
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=QuickRoute, include_in_schema=False)
 
 def subscriptions(request: Request) -> Subscriptions:
     return request.app.state.subscriptions

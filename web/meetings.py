@@ -34,9 +34,10 @@ from web.deps import (
     render,
 )
 from web.reading import readable_dialogue, table_download
+from web.routing import QuickRoute
 from web.workspace import FormDep, flash, party_names, text
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(route_class=QuickRoute, tags=["pages"], include_in_schema=False)
 
 ROWS_SHOWN = 5  # empty rows of a new entry form; "Add rows" adds as many
 MAX_ENTRY_ROWS = 100  # rows typed on the page (a bigger table: upload it)

@@ -36,9 +36,10 @@ from web import api_models as m
 from web.deps import FreshReadModelsDep, OptionalPrincipal, PhotosDep, ProofsDep, TrackerDep, render
 from web.i18n import format_locale, request_language, translator
 from web.reading import csv_cell, ledger_summary, page_of, photo_response
+from web.routing import QuickRoute
 from web.security import csrf_token
 
-router = APIRouter(prefix="/public", tags=["public pages"], include_in_schema=False)
+router = APIRouter(route_class=QuickRoute, prefix="/public", tags=["public pages"], include_in_schema=False)
 
 PAGE_SIZE = 50
 TIMELINE_PAGE = 60

@@ -24,8 +24,9 @@ from web.public import (
     status_chart,
     summary,
 )
+from web.routing import QuickRoute
 
-router = APIRouter(prefix="/public", tags=["public"], include_in_schema=False)
+router = APIRouter(route_class=QuickRoute, prefix="/public", tags=["public"], include_in_schema=False)
 
 LATEST_CHANGES = 200  # commitments whose latest public change the report names
 

@@ -50,8 +50,9 @@ from web.forms import ActionForm, action_form, command_from_form, typed_values
 from web.labels import CATEGORY_LABELS
 from web.public import figures_cache
 from web.reading import may_read, party_filter, photo_response, readable_dialogue
+from web.routing import QuickRoute
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(route_class=QuickRoute, tags=["pages"], include_in_schema=False)
 
 PAGE_SIZE = 50
 WORKSPACE_ENTRIES = 64  # pages of rows (and case lists) kept: a few dialogues, filters, pages
