@@ -90,3 +90,23 @@ def test_answers_made_on_request_are_packed_at_brotli_quality_5(site):
         data = brotli.decompress(body)
         assert len(data) > 500 and body == brotli.compress(data, quality=5)
         assert body != brotli.compress(data, quality=10)
+
+
+def test_the_same_answer_is_compressed_once_and_each_answer_gets_its_own_bytes():
+    """KeptCompression: bodies kept by their bytes, so an answer kept per position is compressed
+    once; any other body is compressed for itself; the oldest entries go first."""
+    from web.compression import KeptCompression
+
+    kept = KeptCompression(entries=2, largest=10_000)
+    first = b'{"title": "Terrain pour le commissariat"}' * 20
+    second = b'{"title": "Entree du stade deplacee"}' * 20
+    packed = kept.compressed(first, 5)
+    assert brotli.decompress(packed) == first
+    assert kept.compressed(bytes(first), 5) is packed  # equal bytes: the kept result
+    assert brotli.decompress(kept.compressed(second, 5)) == second
+    assert kept.compressed(first, 9) is not packed  # another quality is another entry
+    assert kept.compressed(first, 5) is not packed  # the oldest (quality 5) has gone
+    large = b"x" * 10_001
+    assert brotli.decompress(kept.compressed(large, 5)) == large
+    assert kept.compressed(large, 5) is not kept.compressed(large, 5)  # too large to keep
+
