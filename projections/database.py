@@ -226,3 +226,54 @@ def create_tables(*recorders: Any) -> None:
     """Create the recorders' tables (`idempotent_ddl`)."""
     for recorder in recorders:
         idempotent_ddl(recorder.create_table, attempts=10)
+
+
+class AsyncLogHead:
+    """The log's last position on PostgreSQL, asked on the event loop (psycopg's async
+    connection) instead of from a thread-pool worker: a read that finds the read models already
+    there is then answered without leaving the loop (`web.deps.read_hop`).
+
+    One connection per process, opened on first use and again after a failure. Callers that
+    arrive while a query runs share the next query's answer (one started after they arrived,
+    so it sees every commit before them), not the running one's. `ask` answers None when the
+    database cannot be asked this way; the caller then asks through the event store, whose
+    reads retry."""
+
+    def __init__(self, url: str, statement: Any) -> None:
+        params = postgres_params(url)
+        self._connect = {key: params[key] for key in ("user", "password", "host", "port", "dbname")}
+        self._statement = statement  # the event store's own (its schema and table)
+        self._connection: Any = None
+        self._lock: Any = None
+        self._started = 0  # queries started so far
+        self._last: tuple[int, int] = (0, 0)  # (which query, its answer)
+
+    async def ask(self) -> int | None:
+        import asyncio
+
+        import psycopg
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        arrived = self._started
+        async with self._lock:
+            if self._last[0] > arrived:  # a query started after this caller arrived
+                return self._last[1]
+            self._started += 1
+            query = self._started
+            try:
+                if self._connection is None or self._connection.closed:
+                    self._connection = await psycopg.AsyncConnection.connect(
+                        **self._connect, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+                cursor = await self._connection.execute(self._statement)
+                row = await cursor.fetchone()
+            except psycopg.Error:
+                await self.close()
+                return None
+            self._last = (query, (row[0] if row else None) or 0)
+            return self._last[1]
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.closed:
+            await connection.close()

@@ -1071,6 +1071,17 @@ class Tracker(Application[UUID]):
             self._token_heads[token_id] = (head, principal)
         return principal
 
+    def kept_token_principal(self, token: str, head: int) -> tuple[bool, Principal | None]:
+        """(True, `principal_for_token(token, head)`) when that is known without asking the
+        store (the token was checked when the log's last position was `head`), else
+        (False, None)."""
+        if not token or len(token) > 200:
+            return True, None
+        checked = self._token_heads.get(ApiToken.create_id(token_digest(token)))
+        if checked is not None and checked[0] == head:
+            return True, checked[1]
+        return False, None
+
     def _token_principal(self, token_id: UUID) -> Principal | None:
         kept = self._tokens.get(token_id)
         # The token's and (when known) its account's last versions, in one query.

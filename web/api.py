@@ -37,14 +37,17 @@ from tracker.sheets import XLSX_TYPE, read_table
 from web import api_models as m
 from web.audit import Auditor
 from web.deps import (
+    NOT_KEPT,
     CurrentPrincipal,
     DeferredPrincipal,
     FreshReadModelsDep,
+    NotSignedIn,
     PhotosDep,
     ProofsDep,
     TrackerDep,
     get_fresh_read_models,
     get_read_models,
+    kept_principal,
     log_head,
     read_hop,
 )
@@ -355,23 +358,37 @@ async def get_commitment(
     if len(asked) > 1:
         raise InvalidInput(f"ask for one point in time, not {' and '.join(asked)}", asked[1])
 
+    answers = figures_cache(request, "commitment_answers", PRESENT_ANSWERS)
+
+    def answer(reader: Principal, kept: tuple[str, bytes]) -> Response:
+        _check_reader(reader, kept[0])
+        return Response(kept[1], media_type="application/json")
+
     def read() -> dict[str, Any] | Response:  # (the database work, who asks included, one hop)
         reader = principal()
         read_models = get_fresh_read_models(request)
         today = tracker.today()
         if not asked:  # the present: one answer per position of the log, for every reader
-            dialogue_id, body = figures_cache(request, "commitment_answers", PRESENT_ANSWERS).get(
-                (commitment_id, log_head(request), today),
-                lambda: present_answer(read_models, commitment_id, today))
-            _check_reader(reader, dialogue_id)
-            return Response(body, media_type="application/json")
+            return answer(reader, answers.get((commitment_id, log_head(request), today),
+                                              lambda: present_answer(read_models, commitment_id,
+                                                                     today)))
         state, dialogue = present_state(read_models, commitment_id)
         _check_reader(reader, state["dialogue_id"])
         state = tracker.state_as_of(commitment_id, version=version, as_of=as_of,
                                     as_of_date=as_of_date)
         return commitment_out(state, dialogue, as_of_date or (as_of.date() if as_of else today))
 
-    return await read_hop(request, read)
+    def from_memory() -> Response | None:  # the present, kept, for a reader known at this head
+        reader = kept_principal(request)
+        kept = None if asked or reader is NOT_KEPT else answers.peek(
+            (commitment_id, log_head(request), tracker.today()))
+        if kept is None:
+            return None
+        if reader is None:
+            raise NotSignedIn()
+        return answer(reader, kept)  # type: ignore[arg-type]
+
+    return await read_hop(request, read, from_memory)
 
 
 PRESENT_ANSWERS = 256  # commitments whose present answer is kept (each a few KB)

@@ -26,6 +26,7 @@ from starlette.types import Scope
 from domain.errors import DomainError
 from projections import ReadModelTimeout
 from projections.binding import UnboundEvent
+from projections.database import AsyncLogHead, is_postgres
 from tracker.bootstrap import (
     build_application,
     build_idempotency,
@@ -241,9 +242,14 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.photos = build_photos(settings, read_models)
         app.state.proofs = build_proofs(settings, read_models)
         app.state.subscriptions = build_subscriptions(settings, read_models)
+        app.state.log_head_asker = AsyncLogHead(
+            settings.database_url, tracker.recorder.max_notification_id_statement) \
+            if is_postgres(settings.database_url) else None
         try:
             yield
         finally:
+            if app.state.log_head_asker is not None:
+                await app.state.log_head_asker.close()
             read_models.close()
             tracker.close()
 

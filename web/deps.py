@@ -69,17 +69,39 @@ def get_fresh_read_models(request: Request) -> ReadModels:
     return read_models
 
 
-async def read_hop(request: Request, read: Callable[[], T]) -> T:
+async def read_hop(request: Request, read: Callable[[], T],
+                   from_memory: Callable[[], T | None] | None = None) -> T:
     """`read()`, a read of fresh read models, where it costs least: on the event loop when the
-    store is SQLite and the read models already include the log's head, so that it only queries
-    a local file, in microseconds from the page cache (waking a thread-pool worker and then the
-    loop again took a quarter of a cached API read's CPU); in the thread pool when the read
-    models must first catch up (writes, which may wait for another process's lock) or the store
-    is PostgreSQL, whose every query waits on the network."""
-    if not is_postgres(request.app.state.settings.database_url) and \
-            log_head(request) <= read_models_position(request):
-        return read()
+    read models already include the log's head (asked on the loop: `ask_log_head`) and the store
+    is SQLite, so that it only queries a local file, in microseconds from the page cache (waking
+    a thread-pool worker and then the loop again took a quarter of a cached API read's CPU), or
+    `from_memory()` has the answer without asking the database (None when it has not); in the
+    thread pool when the read models must first catch up (writes, which may wait for another
+    process's lock) or the store is PostgreSQL, whose every query waits on the network."""
+    if await ask_log_head(request) <= read_models_position(request):
+        if not is_postgres(request.app.state.settings.database_url):
+            return read()
+        found = from_memory() if from_memory else None
+        if found is not None:
+            return found
     return await run_in_threadpool(read)
+
+
+async def ask_log_head(request: Request) -> int:
+    """`log_head`, asked without a thread-pool hop: on PostgreSQL on the event loop (its async
+    connection, `projections.database.AsyncLogHead`), on SQLite from the local file at once;
+    through the event store in the thread pool when PostgreSQL cannot be asked that way."""
+    head = getattr(request.state, "log_head", None)
+    if head is None:
+        asker = getattr(request.app.state, "log_head_asker", None)
+        head = await asker.ask() if asker is not None else None
+        if head is not None:
+            request.state.log_head = head
+        elif asker is not None:
+            head = await run_in_threadpool(log_head, request)
+        else:
+            head = log_head(request)
+    return head
 
 
 def log_head(request: Request) -> int:
@@ -118,15 +140,39 @@ def optional_principal(request: Request, tracker: TrackerDep) -> Principal | Non
     """The acting account: a bearer token (`Authorization: Bearer ...`) or the session cookie."""
     if hasattr(request.state, "principal"):  # resolved once per request
         return request.state.principal
-    header = request.headers.get("authorization", "")
+    token = bearer_token(request)
     principal = None
-    if header.lower().startswith("bearer "):
+    if token is not None:
         # A read asks for the log's head anyway; a command moves it, so it checks versions.
         head = log_head(request) if request.method in ("GET", "HEAD") else None
-        principal = tracker.principal_for_token(header[7:].strip(), head=head)
+        principal = tracker.principal_for_token(token, head=head)
     else:
         principal = session_principal(request, tracker)
     request.state.principal = principal  # for the page layout (who is signed in)
+    return principal
+
+
+def bearer_token(request: Request) -> str | None:
+    """The API token of `Authorization: Bearer ...`, if the request has one."""
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+NOT_KEPT = object()
+
+
+def kept_principal(request: Request) -> Principal | None | object:
+    """`optional_principal` when it is known without asking the database (a token already
+    checked at the log's head, asked by `ask_log_head`), else NOT_KEPT."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal
+    token, head = bearer_token(request), getattr(request.state, "log_head", None)
+    if token is None or head is None:
+        return NOT_KEPT
+    known, principal = get_tracker(request).kept_token_principal(token, head)
+    if not known:
+        return NOT_KEPT
+    request.state.principal = principal
     return principal
 
 
@@ -184,7 +230,7 @@ async def deferred_principal(request: Request) -> Callable[[], Principal]:
     hop instead of one of its own. A request with no credentials at all is refused here, before
     its body is read (401, as with `CurrentPrincipal`)."""
     session = request.scope.get("session")
-    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    bearer = bearer_token(request) is not None
     if not bearer and not (session is not None and session.get("account_id")):
         raise NotSignedIn()
     tracker = get_tracker(request)

@@ -212,6 +212,11 @@ class FiguresCache:
         self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
 
+    def peek(self, key: tuple[Any, ...]) -> Any:
+        """The entry kept under `key`, or None."""
+        with self._lock:
+            return self._entries.get(key)
+
     def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._entries:

@@ -3,7 +3,8 @@ the library's cache with fast-forward). Commands sent to each in turn must act o
 the other one stored: each names the version the last answer gave and is accepted (a process
 acting on the version it kept would refuse it: 409), a stale version is refused by either one,
 and commands without a version, sent to both at once, all land: none is lost. A token both
-keep (tracker/application.py keeps tokens per version) stops working in both once revoked.
+keep (tracker/application.py keeps tokens per version, and each process its answer to a read per
+position of the log) stops working in both once revoked.
 """
 
 from __future__ import annotations
@@ -88,9 +89,14 @@ def test_two_processes_caching_one_commitment_never_act_on_a_stale_version(store
 
         # A token both processes keep, revoked by a third (the command line's way): refused by
         # both at their next request.
+        # (A commitment read twice: the second answer is the one each process keeps for this
+        # position of the log, given to a token it checked at that position: web.deps.read_hop.)
         vigilante = bearer(seeded.tokens["vigilante"])
+        read_url = f"/api/v1/commitments/{commitment_id}"
         for url in urls:
             assert httpx.get(f"{url}/api/v1/dialogues", headers=vigilante).status_code == 200
+            for _ in range(2):
+                assert httpx.get(url + read_url, headers=vigilante).json()["version"] == version
         other = build_application(settings)
         try:
             other.revoke_tokens(SYSTEM, f"{seeded.slug}-vigilante")
@@ -98,6 +104,7 @@ def test_two_processes_caching_one_commitment_never_act_on_a_stale_version(store
             other.close()
         for url in urls:
             assert httpx.get(f"{url}/api/v1/dialogues", headers=vigilante).status_code == 401
+            assert httpx.get(url + read_url, headers=vigilante).status_code == 401
     finally:
         for server in servers:
             server.stop()
