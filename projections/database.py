@@ -152,17 +152,44 @@ class WriteLock:
     @contextmanager
     def held(self) -> Iterator[None]:
         with self._threads:
-            if self._depth == 0 and self.path is not None:
-                if self._fd is None:
-                    self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
-            self._depth += 1
+            self._take(wait=True)
             try:
                 yield
             finally:
-                self._depth -= 1
-                if self._depth == 0 and self._fd is not None:
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                self._give_back()
+
+    @contextmanager
+    def held_if_free(self) -> Iterator[bool]:
+        """`held` without waiting: True inside when this thread holds it now, False (not held)
+        when another thread or process does."""
+        if not self._threads.acquire(blocking=False):
+            yield False
+            return
+        try:
+            taken = self._take(wait=False)
+            try:
+                yield taken
+            finally:
+                if taken:
+                    self._give_back()
+        finally:
+            self._threads.release()
+
+    def _take(self, *, wait: bool) -> bool:
+        if self._depth == 0 and self.path is not None:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return False
+        self._depth += 1
+        return True
+
+    def _give_back(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 _write_locks: dict[str, WriteLock] = {}
@@ -189,14 +216,19 @@ def write_lock(path: str) -> WriteLock:
         return _write_locks[key]
 
 
+def datastore_write_lock(datastore: Any) -> WriteLock | None:
+    """The `WriteLock` of an eventsourcing datastore's database (None: not SQLite)."""
+    from eventsourcing.sqlite import SQLiteDatastore
+
+    return write_lock(datastore.pool.db_name) if isinstance(datastore, SQLiteDatastore) else None
+
+
 def serialize_writes(datastore: Any) -> None:
     """Make every writing transaction of this eventsourcing datastore wait on the database's
     `WriteLock` (SQLite only: PostgreSQL's writers already wait on its row and table locks)."""
-    from eventsourcing.sqlite import SQLiteDatastore
-
-    if not isinstance(datastore, SQLiteDatastore):
+    lock = datastore_write_lock(datastore)
+    if lock is None:
         return
-    lock = write_lock(datastore.pool.db_name)
     transaction = datastore.transaction
 
     @contextmanager

@@ -45,6 +45,7 @@ from web.deps import (
     PhotosDep,
     ProofsDep,
     TrackerDep,
+    command_hop,
     get_fresh_read_models,
     get_read_models,
     kept_principal,
@@ -300,9 +301,11 @@ def _command_route(command: type[c.Command], tag: str) -> None:
     (`answer`); its description says who may give it (the policy's rule)."""
     path = f"/{tag}s/{{{tag}_id}}/{command.action}"
 
-    def endpoint(target: Annotated[str, Path(alias=f"{tag}_id")], body: command,  # type: ignore[valid-type]
-                 principal: DeferredPrincipal, tracker: TrackerDep) -> dict[str, Any]:
-        return _answer(tracker.execute(principal(), target, body))
+    async def endpoint(target: Annotated[str, Path(alias=f"{tag}_id")], body: command,  # type: ignore[valid-type]
+                       request: Request, principal: DeferredPrincipal,
+                       tracker: TrackerDep) -> dict[str, Any]:
+        return _answer(await command_hop(request, lambda: tracker.execute(principal(), target,
+                                                                          body)))
 
     rule = policy.POLICY[command]
     name = f"{tag}_{command.action.replace('-', '_')}"

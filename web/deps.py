@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from domain.account import SECOND_FACTOR_ROLES
-from projections.database import is_postgres
+from projections.database import datastore_write_lock, is_postgres
 from projections.readmodels import ReadModels
 from projections.tree import ProofService
 from tracker.application import Principal, Tracker
@@ -85,6 +85,23 @@ async def read_hop(request: Request, read: Callable[[], T],
         if found is not None:
             return found
     return await run_in_threadpool(read)
+
+
+async def command_hop(request: Request, command: Callable[[], T]) -> T:
+    """`command()`, a command given to the tracker, where it costs least: on SQLite on the
+    event loop when this process can take the database's write lock at once (held for the
+    whole command, so no other writer makes the loop wait: the command reads and writes a local
+    file, under a millisecond with its fsync), and in the thread pool when another thread or
+    process holds it, or on PostgreSQL, whose every statement waits on the network. On the
+    loop a command took 1.9 to 2.3 ms of the server's CPU instead of 3.0 to 3.3 in a worker
+    thread (bench command): the worker and the loop passing the interpreter lock back and forth
+    cost more than the command itself."""
+    lock = datastore_write_lock(getattr(get_tracker(request).factory, "datastore", None))
+    if lock is not None:
+        with lock.held_if_free() as held:
+            if held:
+                return command()
+    return await run_in_threadpool(command)
 
 
 async def ask_log_head(request: Request) -> int:
