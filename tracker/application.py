@@ -57,7 +57,12 @@ from domain.commitment import Commitment
 from domain.dialogue import Dialogue, check_slug
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from projections.binding import Binder, BindingMapper
-from projections.database import ConfigurationError, create_tables, serialize_writes
+from projections.database import (
+    ConfigurationError,
+    create_tables,
+    datastore_write_lock,
+    serialize_writes,
+)
 from tracker import policy
 from tracker.commands import (
     CASE_COMMANDS,
@@ -251,7 +256,9 @@ class Tracker(Application[UUID]):
         # `follow` worker) start at once, and PostgreSQL refuses all but one of their DDL.
         super().__init__(env={**(env or {}), "CREATE_TABLE": "false"})
         create_tables(self.recorder, *([self.snapshots.recorder] if self.snapshots else []))
-        serialize_writes(getattr(self.factory, "datastore", None))  # SQLite: writers queue, no sleeps
+        # SQLite: writers queue on the database's write lock, no sleeps (None on PostgreSQL)
+        self.write_lock = datastore_write_lock(getattr(self.factory, "datastore", None))
+        serialize_writes(getattr(self.factory, "datastore", None))
         self.today = today
         # account id -> (the account's version, its principal); see principal_by_id
         self._principals: dict[str, tuple[int, Principal | None]] = {}

@@ -119,13 +119,21 @@ class ApiRoute(QuickRoute):
         return guarded
 
 
-def catch_up_after_command(request: Request) -> None:
+async def catch_up_after_command(request: Request) -> None:
     """After an API command's answer is sent: the read models take its event (with those of
     the commands that arrived meanwhile, in one batch). The answer does not wait for them: it
     carries the event's position, and every read first brings the read models to the log's end,
-    so what a command did shows in the next read all the same."""
+    so what a command did shows in the next read all the same. While a round is under way (it
+    gathers for 20 ms first) this only asks it to go round again, on the event loop: no thread
+    is woken for it."""
+    read_models = get_read_models(request)
+    if not read_models.join_running_catch_up():
+        await run_in_threadpool(catch_up_soon, read_models)
+
+
+def catch_up_soon(read_models: ReadModels) -> None:
     try:
-        get_read_models(request).catch_up_coalesced()
+        read_models.catch_up_coalesced()
     except Exception:  # the next read catches up again and answers the cause
         logger.exception("the read models could not take the last command's event yet")
 
@@ -172,7 +180,7 @@ def commitment_out(state: dict[str, Any], dialogue: dict[str, Any] | None,
 # --- the routers -----------------------------------------------------------------------------------
 
 v1 = APIRouter(prefix=API_PREFIX, route_class=ApiRoute, responses=ERROR_RESPONSES)
-router = APIRouter(route_class=QuickRoute)  # v1 plus the JSON 404 for every other path under /api
+router = APIRouter(route_class=QuickRoute)  # the JSON 404 for every other path under /api
 
 
 # dialogues ------------------------------------------------------------------------------------------
@@ -561,8 +569,8 @@ def events_proof(principal: Auditor, proofs: ProofsDep,
 
 
 # unknown paths under /api -----------------------------------------------------------------------------
-
-router.include_router(v1)
+# (`router` holds only these; the app includes `v1` itself and then `router`: FastAPI tries the
+# routes of an included router once more for each level of inclusion.)
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 

@@ -305,7 +305,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     from web import account, admin, api, audit, auth, mail_pages, meetings, public, report, workspace
 
-    app.include_router(api.router)
+    app.include_router(api.v1)
+    app.include_router(api.router)  # (after v1: the JSON 404 of any other path under /api)
     app.include_router(report.router)  # before public: /public/report.pdf
     app.include_router(public.router)
     app.include_router(audit.router)

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from domain.account import SECOND_FACTOR_ROLES
-from projections.database import datastore_write_lock, is_postgres
+from projections.database import is_postgres
 from projections.readmodels import ReadModels
 from projections.tree import ProofService
 from tracker.application import Principal, Tracker
@@ -96,7 +96,7 @@ async def command_hop(request: Request, command: Callable[[], T]) -> T:
     loop a command took 1.9 to 2.3 ms of the server's CPU instead of 3.0 to 3.3 in a worker
     thread (bench command): the worker and the loop passing the interpreter lock back and forth
     cost more than the command itself."""
-    lock = datastore_write_lock(getattr(get_tracker(request).factory, "datastore", None))
+    lock = get_tracker(request).write_lock
     if lock is not None:
         with lock.held_if_free() as held:
             if held:
