@@ -116,11 +116,8 @@ class CatchUpRunner:
         answered before its event is applied) is taken a few at a time too: a round's fixed
         cost (the positions, their locks, a statement or two per view, the commit) was most of
         the command path's CPU when every command had a round of its own."""
-        with self._soon:
-            if self._soon_running:
-                self._soon_again = True
-                return
-            self._soon_running = True
+        if self.join_running_catch_up(start=True):
+            return
         while True:
             try:
                 if self.gather:
@@ -135,6 +132,18 @@ class CatchUpRunner:
                     self._soon_running = False
                     return
                 self._soon_again = False
+
+    def join_running_catch_up(self, *, start: bool = False) -> bool:
+        """True when a `catch_up_coalesced` is under way: it is asked to go round once more (and
+        so takes the caller's events), and the caller need not start one. Without waiting, so
+        the web app asks on its event loop before it hops to a thread for a catch-up of its own.
+        `start`: when none is under way, this caller's is (`catch_up_coalesced` itself)."""
+        with self._soon:
+            if self._soon_running:
+                self._soon_again = True
+                return True
+            self._soon_running = start
+            return False
 
     def _catch_up(self, views: Sequence[str] | None, limit: int | None,
                   known: dict[str, int] | None = None) -> tuple[int, dict[str, int]]:

@@ -438,15 +438,18 @@ def test_catching_up_after_commands_takes_what_arrives_meanwhile_in_one_more_rou
     first = threading.Thread(target=models.catch_up_coalesced)
     first.start()
     assert inside.wait(10)
-    for _ in range(2):  # two commands land while the first round runs
-        propose(tracker, world)
-        models.catch_up_coalesced()  # returns at once: the running thread will take them
+    propose(tracker, world)  # two commands land while the first round runs
+    models.catch_up_coalesced()  # returns at once: the running thread will take them
+    propose(tracker, world)
+    assert models.join_running_catch_up()  # (the web app's check on its loop: the same)
     assert len(rounds) == 1
     release.set()
     first.join(10)
     head = tracker.recorder.max_notification_id()
     assert len(rounds) == 2 and rounds[1] == head  # one more round, for both commands
     assert set(models.positions().values()) == {head}
+    assert not models.join_running_catch_up()  # none under way now, and none started
+    assert len(rounds) == 2
     models.catch_up_coalesced()  # and the next call, alone, runs a round itself
     assert len(rounds) == 3
 
