@@ -297,7 +297,9 @@ class AsyncLogHead:
                 if self._connection is None or self._connection.closed:
                     self._connection = await psycopg.AsyncConnection.connect(
                         **self._connect, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-                cursor = await self._connection.execute(self._statement)
+                    if not isinstance(self._statement, str):  # composed once, prepared once
+                        self._statement = self._statement.as_string(self._connection)
+                cursor = await self._connection.execute(self._statement, prepare=True)
                 row = await cursor.fetchone()
             except psycopg.Error:
                 await self.close()
