@@ -7,6 +7,7 @@ neither reaches up to the other for it; it knows nothing of the settings class.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import threading
@@ -281,9 +282,7 @@ class AsyncLogHead:
         self._last: tuple[int, int] = (0, 0)  # (which query, its answer)
 
     async def ask(self) -> int | None:
-        import asyncio
-
-        import psycopg
+        import psycopg  # (PostgreSQL only)
 
         if self._lock is None:
             self._lock = asyncio.Lock()

@@ -257,8 +257,9 @@ class Tracker(Application[UUID]):
         super().__init__(env={**(env or {}), "CREATE_TABLE": "false"})
         create_tables(self.recorder, *([self.snapshots.recorder] if self.snapshots else []))
         # SQLite: writers queue on the database's write lock, no sleeps (None on PostgreSQL)
-        self.write_lock = datastore_write_lock(getattr(self.factory, "datastore", None))
-        serialize_writes(getattr(self.factory, "datastore", None))
+        datastore = getattr(self.factory, "datastore", None)
+        self.write_lock = datastore_write_lock(datastore)
+        serialize_writes(datastore)
         self.today = today
         # account id -> (the account's version, its principal); see principal_by_id
         self._principals: dict[str, tuple[int, Principal | None]] = {}
@@ -1065,13 +1066,13 @@ class Tracker(Application[UUID]):
         `head`: the log's last position, read by the caller just before (a read asks for it
         anyway, to catch the read models up): when the log has not grown since this token was
         last checked, nothing can have changed it or its account, and no query is needed."""
-        if not token or len(token) > 200:
+        token_id = _token_id(token)
+        if token_id is None:
             return None
-        token_id = ApiToken.create_id(token_digest(token))
         if head is not None:
-            checked = self._token_heads.get(token_id)
-            if checked is not None and checked[0] == head:
-                return checked[1]
+            known, principal = self._checked_at(token_id, head)
+            if known:
+                return principal
         principal = self._token_principal(token_id)
         if head is not None:
             if len(self._token_heads) >= 10_000:
@@ -1083,12 +1084,12 @@ class Tracker(Application[UUID]):
         """(True, `principal_for_token(token, head)`) when that is known without asking the
         store (the token was checked when the log's last position was `head`), else
         (False, None)."""
-        if not token or len(token) > 200:
-            return True, None
-        checked = self._token_heads.get(ApiToken.create_id(token_digest(token)))
-        if checked is not None and checked[0] == head:
-            return True, checked[1]
-        return False, None
+        token_id = _token_id(token)
+        return (True, None) if token_id is None else self._checked_at(token_id, head)
+
+    def _checked_at(self, token_id: UUID, head: int) -> tuple[bool, Principal | None]:
+        checked = self._token_heads.get(token_id)
+        return (True, checked[1]) if checked is not None and checked[0] == head else (False, None)
 
     def _token_principal(self, token_id: UUID) -> Principal | None:
         kept = self._tokens.get(token_id)
@@ -1109,6 +1110,11 @@ class Tracker(Application[UUID]):
         if not kept[1]:
             return None
         return self.principal_by_id(kept[1], latest.get(UUID(kept[1])) if account else None)
+
+
+def _token_id(token: str) -> UUID | None:
+    """The id of an API token's aggregate (None: empty or too long to be a token)."""
+    return ApiToken.create_id(token_digest(token)) if token and len(token) <= 200 else None
 
 
 @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # (as the library's reads)

@@ -309,7 +309,8 @@ def _command_route(command: type[c.Command], tag: str) -> None:
     (`answer`); its description says who may give it (the policy's rule)."""
     path = f"/{tag}s/{{{tag}_id}}/{command.action}"
 
-    async def endpoint(target: Annotated[str, Path(alias=f"{tag}_id")], body: command,  # type: ignore[valid-type]
+    async def endpoint(target: Annotated[str, Path(alias=f"{tag}_id")],
+                       body: command,  # type: ignore[valid-type]
                        request: Request, principal: DeferredPrincipal,
                        tracker: TrackerDep) -> dict[str, Any]:
         return _answer(await command_hop(request, lambda: tracker.execute(principal(), target,
@@ -371,6 +372,9 @@ async def get_commitment(
 
     answers = figures_cache(request, "commitment_answers", PRESENT_ANSWERS)
 
+    def present_key(today: date) -> tuple[str, int, date]:  # (one answer per log position)
+        return commitment_id, log_head(request), today
+
     def answer(reader: Principal, kept: tuple[str, bytes]) -> Response:
         _check_reader(reader, kept[0])
         return Response(kept[1], media_type="application/json")
@@ -380,9 +384,8 @@ async def get_commitment(
         read_models = get_fresh_read_models(request)
         today = tracker.today()
         if not asked:  # the present: one answer per position of the log, for every reader
-            return answer(reader, answers.get((commitment_id, log_head(request), today),
-                                              lambda: present_answer(read_models, commitment_id,
-                                                                     today)))
+            return answer(reader, answers.get(present_key(today), lambda: present_answer(
+                read_models, commitment_id, today)))
         state, dialogue = present_state(read_models, commitment_id)
         _check_reader(reader, state["dialogue_id"])
         state = tracker.state_as_of(commitment_id, version=version, as_of=as_of,
@@ -391,8 +394,7 @@ async def get_commitment(
 
     def from_memory() -> Response | None:  # the present, kept, for a reader known at this head
         reader = kept_principal(request)
-        kept = None if asked or reader is NOT_KEPT else answers.peek(
-            (commitment_id, log_head(request), tracker.today()))
+        kept = None if asked or reader is NOT_KEPT else answers.peek(present_key(tracker.today()))
         if kept is None:
             return None
         if reader is None:

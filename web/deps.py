@@ -93,7 +93,7 @@ async def command_hop(request: Request, command: Callable[[], T]) -> T:
     whole command, so no other writer makes the loop wait: the command reads and writes a local
     file, under a millisecond with its fsync), and in the thread pool when another thread or
     process holds it, or on PostgreSQL, whose every statement waits on the network. On the
-    loop a command took 1.9 to 2.3 ms of the server's CPU instead of 3.0 to 3.3 in a worker
+    loop a command took 1.7 to 2.3 ms of the server's CPU instead of 3.0 to 3.3 in a worker
     thread (bench command): the worker and the loop passing the interpreter lock back and forth
     cost more than the command itself."""
     lock = get_tracker(request).write_lock

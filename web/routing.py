@@ -1,7 +1,7 @@
 """Routes that refuse a path at a glance before FastAPI's full match.
 
 FastAPI (0.165) finds a request's route by trying every route in order, each with a regular
-expression, and tries them twice per request (once to choose the included router, once to
+expression, once more for each level of inclusion (to choose the included router, then to
 handle it): a read of a commitment tried about 80 routes, a public page every API route
 first, a fifth of a cached read's time. A route's path begins and ends with fixed text
 (`/api/v1/commitments/` and `/progress` around `{commitment_id}`): a path that does not begin
@@ -31,12 +31,10 @@ class QuickRoute(APIRoute):
     def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         self._head, self._tail = fixed_ends(self.path_format)
-        self._exact = "{" not in self.path_format
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http":
             path = get_route_path(scope)
-            if (path != self._head) if self._exact else not (
-                    path.startswith(self._head) and path.endswith(self._tail)):
+            if not (path.startswith(self._head) and path.endswith(self._tail)):
                 return Match.NONE, {}
         return super().matches(scope)
