@@ -14,7 +14,7 @@ from eventsourcing.application import Application
 
 from projections.feed import Feed
 from projections.queries import PrivateQueries, PublicQueries
-from projections.runner import BATCH, CatchUpRunner, ReadModelTimeout
+from projections.runner import BATCH, CatchUpRunner, Helper, ReadModelTimeout
 from projections.store import Store
 from projections.views import View
 
@@ -26,8 +26,10 @@ class ReadModels(CatchUpRunner, PrivateQueries):
 
     def __init__(self, app: Application[UUID], store: Store, batch: int = BATCH,
                  default_timeout: float = 5.0, gather: float = 0.0,
-                 extra_views: Sequence[Callable[[Store, Feed], View]] = ()) -> None:
+                 extra_views: Sequence[Callable[[Store, Feed], View]] = (),
+                 helper: Helper | None = None, ensure: bool = True) -> None:
         CatchUpRunner.__init__(self, app, store, batch=batch, default_timeout=default_timeout,
-                               gather=gather, extra_views=extra_views)
+                               gather=gather, extra_views=extra_views, helper=helper,
+                               ensure=ensure)
         PrivateQueries.__init__(self, store, self.ledger, self.tree)
         self.public = PublicQueries(store, self.ledger, self.tree)

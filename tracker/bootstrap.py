@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING
 
 from projections.database import describe, event_store_env
@@ -52,10 +55,12 @@ def check_encryption(settings: Settings, app: Tracker) -> None:
     close_store(open_sealed_store(settings, app))
 
 
-def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
+def build_read_models(settings: Settings, app: Tracker, *, helper: bool = True) -> ReadModels:
     """The read models and the ledger, in the same database as the application's events; with
     the outbox (who is to be told of what: `tracker.notices`) and the commitments' present
-    states (`projections.states`)."""
+    states (`projections.states`). A rebuild of a long log shares its views with a helper process
+    (`helper_process`); `helper=False`: the helper's own read models (none of its own, and its
+    caller made the tables)."""
     from projections.readmodels import ReadModels
     from projections.states import states_view
     from tracker.notices import outbox_view
@@ -63,7 +68,81 @@ def build_read_models(settings: Settings, app: Tracker) -> ReadModels:
     return ReadModels(app, open_sealed_store(settings, app),
                       default_timeout=settings.read_your_writes_timeout,
                       gather=settings.catch_up_gather_seconds,
-                      extra_views=(outbox_view, states_view))
+                      extra_views=(outbox_view, states_view),
+                      helper=partial(helper_process, settings) if helper else None,
+                      ensure=helper)
+
+
+@contextmanager
+def helper_process(settings: Settings, names: Sequence[str]) -> Iterator[Callable[[], int]]:
+    """A process of its own (a new interpreter: its own connections, nothing inherited, and the
+    caller's main module not imported again) catching up these views while the caller does the
+    others; gives the function that waits for it and returns how many events it applied. A
+    refused event is raised again here as it was there; any other failure of the helper is one
+    `ChildProcessError` naming it. Stopped if the caller fails first."""
+    import json
+    import subprocess
+    import sys
+
+    from projections.binding import UnboundEvent
+
+    path = os.pathsep.join(entry for entry in sys.path if entry)
+    helper = subprocess.Popen(
+        [sys.executable, "-c", "from tracker.bootstrap import catch_up_views; catch_up_views()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
+    assert helper.stdin is not None and helper.stdout is not None
+    helper.stdin.write(json.dumps({"settings": settings.model_dump(mode="json"),
+                                   "names": list(names)}).encode())
+    helper.stdin.close()
+
+    def result() -> int:
+        answer = helper.stdout.read()  # type: ignore[union-attr]
+        helper.wait()
+        try:
+            kind, value = json.loads(answer)
+        except ValueError:  # (it died before answering)
+            kind, value = "failed", f"it ended with exit status {helper.returncode}"
+        if kind == "applied":
+            return int(value)
+        if kind == "refused":
+            raise UnboundEvent(value)
+        raise ChildProcessError(f"the process catching up {', '.join(names)} failed: {value}")
+
+    try:
+        yield result
+    finally:
+        if helper.poll() is None:  # (the caller failed first)
+            helper.kill()
+            helper.wait()
+        helper.stdout.close()
+
+
+def catch_up_views() -> None:
+    """A helper process (`helper_process`): the settings and the views' names from standard
+    input, then those views caught up, and on standard output how many events that applied, or
+    why not."""
+    import json
+    import sys
+
+    from projections.binding import UnboundEvent
+
+    asked = json.loads(sys.stdin.buffer.read())
+    settings, names = Settings(**asked["settings"]), asked["names"]
+    try:
+        app = build_application(settings)
+        try:
+            models = build_read_models(settings, app, helper=False)
+            try:
+                answer: tuple[str, object] = ("applied", models.catch_up(names))
+            finally:
+                models.close()
+        finally:
+            app.close()
+    except UnboundEvent as error:
+        answer = ("refused", str(error))
+    except Exception as error:  # (told to the caller, which raises it)
+        answer = ("failed", f"{type(error).__name__}: {error}")
+    sys.stdout.write(json.dumps(answer))
 
 
 def build_sessions(settings: Settings, read_models: ReadModels) -> SessionStore:
