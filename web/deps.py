@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from domain.account import SECOND_FACTOR_ROLES
@@ -274,21 +275,46 @@ def wants_fragment(request: Request) -> bool:
             and headers.get("hx-history-restore-request") != "true")
 
 
-def page_context(request: Request) -> dict[str, Any]:
-    """What every template may use: the language, the CSRF token, who is signed in, where we are."""
+def language_context(request: Request) -> dict[str, Any]:
+    """The reader's language as the templates use it (words, numbers and dates, direction), and
+    nothing else of the reader."""
     language = request_language(request)
     return {
-        "request": request,
         "locale": language,
         "format_locale": format_locale(request, language),
         "direction": direction(language),
         "languages": LANGUAGE_NAMES,
         "translations": translator(request.app.state.catalogues, language),
+    }
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What every template may use: the language, the CSRF token, who is signed in, where we are."""
+    return {
+        "request": request,
+        **language_context(request),
         "csrf_token": csrf_token(request) if "session" in request.scope else "",
         "principal": getattr(request.state, "principal", None),
         "flash": request.session.pop("flash", None) if "session" in request.scope else None,
         "current_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
+
+
+def shared_block(request: Request, kept: Any, key: tuple, name: str, block: str,
+                 context: Callable[[], Mapping[str, Any]]) -> Markup:
+    """One block of a template, rendered alone from `context()` and the reader's language, and
+    from nothing else of the reader (no request, CSRF token, account or flash: the template
+    cannot show them), so it is the same HTML for every reader in that language: kept in `kept`
+    (a `FiguresCache`) under `key` and the language. `key` must name everything `context()`
+    depends on (the position the rows were read at, the day, the filters)."""
+    from jinja2_fragments import render_block
+
+    language = language_context(request)
+    env = request.app.state.templates.env
+    html = lambda: render_block(env, name, block, {**language, **context()})  # noqa: E731
+    # (an autoescaped template's output: already HTML)
+    return kept.get((*key, language["locale"], language["format_locale"]),
+                    lambda: Markup(html()))  # noqa: S704
 
 
 def render(request: Request, name: str, context: Mapping[str, Any] | None = None, *,

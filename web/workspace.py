@@ -43,6 +43,7 @@ from web.deps import (
     read_models_position,
     read_models_reached,
     render,
+    shared_block,
     wants_fragment,
 )
 from web.errors import status_of
@@ -248,6 +249,13 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
             offset=(page - 1) * PAGE_SIZE))
     query = {k: ("1" if v is True else v) for k, v in filters.items() if v}
     cases = kept.get(("cases", dialogue["id"], head), lambda: read_models.cases(dialogue["id"]))
+    pages = max(1, -(-total // PAGE_SIZE))
+    # Its HTML too: the same for every reader in one language (the rest of the page is theirs).
+    listed = shared_block(
+        request, kept, ("list", dialogue["id"], head, today, tuple(filters.items()), page),
+        "workspace.html", "commitment_list",
+        lambda: {"dialogue": dialogue, "parties": party_names(dialogue), "commitments": rows,
+                 "total": total, "page": page, "pages": pages, "query": query})
     return {
         **waiting_context(request, principal, tracker, read_models, dialogue, today,
                           everything=request.query_params.get("waiting") == "all"),
@@ -256,7 +264,8 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
         "commitments": rows,
         "total": total,
         "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
+        "pages": pages,
+        "commitment_list": listed,
         "filters": filters,
         "query": query,
         "statuses": STATUSES,

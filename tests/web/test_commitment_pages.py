@@ -162,6 +162,40 @@ def test_the_workspace_filters_and_counts(site: Site):
     assert re.search(r"s-in_progress.*?<strong>1</strong>", counts, re.S)
 
 
+def test_the_workspace_list_kept_for_every_reader_is_in_each_one_s_language_and_current(
+        site: Site):
+    """The list's HTML is rendered once per position and language and shared by the members
+    (web.deps.shared_block): each still sees it in their own language, with the latest
+    commitment, and what is kept holds nothing of a reader."""
+    first = propose(site.tracker, site.world, title="Street lights near the market")
+    advance(site.tracker, site.world, first.id, "in_progress")
+    site.settle()
+
+    def listing(who: str, language: str) -> str:
+        page = site.get(who, "/dialogues/saaba", headers={"Accept-Language": language}).text
+        start = page.index('id="commitment-list"')
+        return page[start:page.index("</div>", start)]
+
+    english = listing("member", "en")
+    assert "Street lights near the market" in english and ">in progress<" in english
+    french = listing("vigilante", "fr")
+    assert "Street lights near the market" in french and ">en cours<" in french
+    assert ">in progress<" not in french
+    assert listing("women", "en") == english, "the same HTML for another member"
+
+    propose(site.tracker, site.world, title="Patrols at night")
+    site.settle()
+    assert "Patrols at night" in listing("vigilante", "fr"), "a change is shown at once"
+
+    kept = site.app.state.workspace_lists._entries
+    shared = [html for key, html in kept.items() if key[0] == "list"]
+    assert shared, "the list is kept"
+    for who in ("member", "vigilante", "women"):
+        token = site.tokens[who]
+        assert not any(token in html for html in shared), "no reader's CSRF token is kept"
+    assert not any("saaba-police" in html or "saaba-vigilante" in html for html in shared)
+
+
 def test_proposing_with_htmx_shows_the_new_commitment_and_pushes_its_address(site: Site):
     response = site.post("member", "/dialogues/saaba/commitments",
                          {"title": "Lights at the bus station",
