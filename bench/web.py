@@ -5,7 +5,8 @@ read models caught up, a member signed in through the login form. Then, through 
 TestClient: ASGI in process, no network): the workspace page (first page of 50, counts, cases,
 meetings), the same page filtered by text, and a progress report posted as htmx does (the route waits
 for the read models before answering). For comparison, a static template of the same size served
-through the same stack: the ratio says what the page's own work costs over the framework's.
+through the same stack, in turn with the page (one request of each per round): the ratio says
+what the page's own work costs over the framework's.
 
 Run: `python -m bench web` (SQLite; PostgreSQL too when TRACKER_BENCH_POSTGRES_URL is set).
 BENCH_COMMITMENTS=1000 makes a quick run.
@@ -41,6 +42,22 @@ def timed(call: Callable[[], object], samples: int = SAMPLES) -> list[float]:
         start = time.perf_counter()
         call()
         durations.append((time.perf_counter() - start) * 1000)
+    return durations
+
+
+def timed_side_by_side(calls: list[Callable[[], object]],
+                       samples: int = SAMPLES) -> list[list[float]]:
+    """`timed` for several calls taken in turn, one sample of each per round: the ratios between
+    them then compare the same moments of a shared machine."""
+    for call in calls:
+        for _ in range(5):  # warm up
+            call()
+    durations: list[list[float]] = [[] for _ in calls]
+    for _ in range(samples):
+        for call, found in zip(calls, durations, strict=True):
+            start = time.perf_counter()
+            call()
+            found.append((time.perf_counter() - start) * 1000)
     return durations
 
 
@@ -108,14 +125,15 @@ def measure(database_url: str, var_dir: Path) -> list[str]:
 
         app.add_api_route("/bench-static", static_page, methods=["GET"])
 
-        workspace = timed(lambda: client.get("/dialogues/bench"))
+        # The page and its static copy in turn, so that their ratio compares the same moments.
+        workspace, baseline = timed_side_by_side([lambda: client.get("/dialogues/bench"),
+                                                  lambda: client.get("/bench-static")])
         filtered = timed(lambda: client.get("/dialogues/bench?q=quarter+7&status=proposed"))
         percent = iter(range(10**6))
         action = timed(lambda: client.post(
             f"/commitments/{ids['commitment_id']}/progress",
             data={"percent": str(next(percent) % 101), "public": "on"},
             headers={"HX-Request": "true", "X-CSRF-Token": token}))
-        baseline = timed(lambda: client.get("/bench-static"))
         # httpx decodes the body: compress it again to know what travels over the network
         transferred = len(gzip.compress(client.get("/dialogues/bench").content))
 

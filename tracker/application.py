@@ -111,6 +111,7 @@ class Principal:
     language: str | None = None
     session_epoch: int = 0  # sessions started at another epoch of the account have ended
     second_factor: bool = False  # the account signs in with a TOTP code too
+    mail: str | None = None  # how the account is told (its mail choice; None: no address)
 
     @property
     def is_admin(self) -> bool:
@@ -878,11 +879,9 @@ class Tracker(Application[UUID]):
             mode=mode, meta=self._meta(principal)))
 
     def mail_mode(self, principal: Principal) -> str | None:
-        """How the signed-in account is told (None: no account, or no address to tell)."""
-        if principal.account_id is None:
-            return None
-        account = self._load(Account, principal.account_id, "account")
-        return account.mail if account.email else None
+        """How the signed-in account is told (None: no account, or no address to tell): read
+        with the principal (kept per account version, so nothing is loaded for it)."""
+        return principal.mail
 
     def stop_mail(self, account_id_: str) -> CommandResult | None:
         """An unsubscribe link followed (its signed token names the account): no more mail. The
@@ -928,7 +927,8 @@ class Tracker(Application[UUID]):
         return Principal(account_id=str(account.id), name=account.name, role=account.role,
                          memberships=dict(account.memberships), language=account.language,
                          session_epoch=account.session_epoch,
-                         second_factor=account.totp_secret is not None)
+                         second_factor=account.totp_secret is not None,
+                         mail=account.mail if account.email else None)
 
     def latest_versions(self, ids: Sequence[UUID]) -> dict[UUID, int]:
         """The last stored version of each of these aggregates (none stored: absent), in one
