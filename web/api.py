@@ -46,7 +46,7 @@ from web.deps import (
     ProofsDep,
     TrackerDep,
     command_hop,
-    get_fresh_read_models,
+    fresh_read_models,
     get_read_models,
     kept_principal,
     log_head,
@@ -381,7 +381,7 @@ async def get_commitment(
 
     def read() -> dict[str, Any] | Response:  # (the database work, who asks included, one hop)
         reader = principal()
-        read_models = get_fresh_read_models(request)
+        read_models = fresh_read_models(request)
         today = tracker.today()
         if not asked:  # the present: one answer per position of the log, for every reader
             return answer(reader, answers.get(present_key(today), lambda: present_answer(

@@ -58,7 +58,16 @@ TrackerDep = Annotated[Tracker, Depends(_tracker)]
 ReadModelsDep = Annotated[ReadModels, Depends(_read_models)]
 
 
-def get_fresh_read_models(request: Request) -> ReadModels:
+async def get_fresh_read_models(request: Request) -> ReadModels:
+    """`fresh_read_models` as a dependency: the log's head asked without a thread-pool hop
+    (`ask_log_head`), and a hop only when the read models must catch up (a page's sync
+    dependency had cost one on every request)."""
+    if await ask_log_head(request) > read_models_position(request):
+        return await run_in_threadpool(fresh_read_models, request)
+    return get_read_models(request)
+
+
+def fresh_read_models(request: Request) -> ReadModels:
     """The read models, first brought up to the end of the log, so that events written by another
     worker or by the command line show at once. When the log has not grown since the last catch-up
     this costs one query (the log's last position) instead of one per view."""
