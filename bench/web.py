@@ -35,20 +35,14 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 
 def timed(call: Callable[[], object], samples: int = SAMPLES) -> list[float]:
-    for _ in range(5):  # warm up
-        call()
-    durations = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        call()
-        durations.append((time.perf_counter() - start) * 1000)
-    return durations
+    return timed_side_by_side([call], samples)[0]
 
 
 def timed_side_by_side(calls: list[Callable[[], object]],
                        samples: int = SAMPLES) -> list[list[float]]:
-    """`timed` for several calls taken in turn, one sample of each per round: the ratios between
-    them then compare the same moments of a shared machine."""
+    """Milliseconds of each call, `samples` times after 5 warm-ups, the calls taken in turn (one
+    sample of each per round): the ratios between them then compare the same moments of a shared
+    machine."""
     for call in calls:
         for _ in range(5):  # warm up
             call()

@@ -878,11 +878,6 @@ class Tracker(Application[UUID]):
         return self._change(Account, principal.account_id, "account", lambda a: a.choose_mail(
             mode=mode, meta=self._meta(principal)))
 
-    def mail_mode(self, principal: Principal) -> str | None:
-        """How the signed-in account is told (None: no account, or no address to tell): read
-        with the principal (kept per account version, so nothing is loaded for it)."""
-        return principal.mail
-
     def stop_mail(self, account_id_: str) -> CommandResult | None:
         """An unsubscribe link followed (its signed token names the account): no more mail. The
         account itself is the actor. None if it already gets none."""

@@ -335,6 +335,7 @@ def shared_block(request: Request, kept: Any, key: tuple, name: str, block: str,
 
     language = language_context(request)
     env = request.app.state.templates.env
+
     def html() -> str:
         values = {**language, **context()}
         return render_block(env, name, block, {**values, "m": Macros(env, values)})

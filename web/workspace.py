@@ -177,7 +177,7 @@ def waiting_context(request: Request, principal: Principal, tracker: Tracker,
     return {"waiting": waiting if everything else waiting[:WAITING_SHOWN],
             "waiting_total": len(waiting), "cause_text": notices.CAUSE_TEXT,
             "watching": read_models.watching(principal.account_id),
-            "mail_mode": tracker.mail_mode(principal)}
+            "mail_mode": principal.mail}
 
 
 def own_workspace(principal: Principal, dialogues: list[dict]) -> str | None:
@@ -204,7 +204,7 @@ def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadM
                                          "today": today, "waiting_by_dialogue": waiting,
                                          "cause_text": notices.CAUSE_TEXT,
                                          "watching": read_models.watching(principal.account_id),
-                                         "mail_mode": tracker.mail_mode(principal)})
+                                         "mail_mode": principal.mail})
 
 
 # --- the workspace of one dialogue ----------------------------------------------------------------
@@ -241,8 +241,9 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
     # next event moves it.
     kept = figures_cache(request, "workspace_lists", WORKSPACE_ENTRIES)
     head = read_models_position(request)
+    listing = (dialogue["id"], head, today, tuple(filters.items()), page)  # (rows and their HTML)
     rows, total = kept.get(
-        ("rows", dialogue["id"], head, today, tuple(filters.items()), page),
+        ("rows", *listing),
         lambda: read_models.commitments(
             dialogue["id"], today=today, status=filters["status"], party=filters["party"],
             overdue=filters["overdue"], q=filters["q"], limit=PAGE_SIZE,
@@ -252,7 +253,7 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
     pages = max(1, -(-total // PAGE_SIZE))
     # Its HTML too: the same for every reader in one language (the rest of the page is theirs).
     listed = shared_block(
-        request, kept, ("list", dialogue["id"], head, today, tuple(filters.items()), page),
+        request, kept, ("list", *listing),
         "workspace.html", "commitment_list",
         lambda: {"dialogue": dialogue, "parties": party_names(dialogue), "commitments": rows,
                  "total": total, "page": page, "pages": pages, "query": query})
