@@ -95,10 +95,8 @@ class LedgerView(View):
     # --- checkpoints (a history kept apart from the view's own tables: a rebuild keeps it) -------
 
     def ensure_checkpoints(self) -> None:
-        with self.store.transaction(commit=True) as cursor:
-            cursor.execute(self.store.sql(
-                "CREATE TABLE IF NOT EXISTS rm_checkpoints (position BIGINT, head_hash TEXT, "
-                "signed_at TEXT, signature TEXT, public_key TEXT)"))
+        self.store.ensure_tables({"rm_checkpoints": "position BIGINT, head_hash TEXT, "
+                                  "signed_at TEXT, signature TEXT, public_key TEXT"})
 
     def record_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         with self.store.transaction(commit=True) as cursor:

@@ -24,7 +24,6 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from projections.binding import Binder, UnboundEvent
-from projections.database import idempotent_ddl
 from projections.feed import Feed
 from projections.ledger import LedgerView
 from projections.store import Store, close_store
@@ -115,7 +114,7 @@ class CatchUpRunner:
         self.tree: TreeView = self.views["tree"]  # type: ignore[assignment]
         if ensure:
             for view in self.views.values():
-                idempotent_ddl(view.ensure)
+                view.ensure()
             self.ledger.ensure_checkpoints()
         self._lock = threading.Lock()
         self._soon = threading.Lock()  # guards the two flags of catch_up_coalesced

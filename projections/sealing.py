@@ -141,9 +141,7 @@ def claim(store: Any, key: str, events_table: str, where: str) -> None:
     `where` names the database for the message. A database from before this check (events but
     no check value) is recognised by its first stored event: the key must decrypt it."""
     sealer = store.sealer
-    with store.transaction(commit=True) as cursor:
-        cursor.execute(store.sql(f"CREATE TABLE IF NOT EXISTS {TABLE} "
-                                 "(key_id TEXT PRIMARY KEY, check_value TEXT)"))
+    store.ensure_tables({TABLE: "key_id TEXT PRIMARY KEY, check_value TEXT"})
     known = [row["key_id"] for row in store.fetchall(f"SELECT key_id FROM {TABLE}")]  # noqa: S608
     if not key:
         if known:

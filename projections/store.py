@@ -16,7 +16,7 @@ is time order), lists and dicts as JSON text, booleans as 0/1.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,6 +44,8 @@ _PLACEHOLDER = re.compile(r"\?")
 _VALUES = re.compile(r"VALUES \(([?,]+)\)")
 _MAX_PARAMETERS = 60_000  # PostgreSQL takes at most 65,535 parameters in one statement
 _PLAIN_INSERT = re.compile(r"INSERT INTO (\w+)( \([\w, ]+\))? VALUES \([?,]+\)")
+# The key of PostgreSQL's advisory lock that the tracker's own DDL queues on (Store.schema_change).
+SCHEMA_LOCK = 0x6A73_6474
 _COPY_FROM = 50  # rows: fewer go as one INSERT (a COPY costs a few round trips more)
 
 
@@ -65,6 +67,24 @@ class Store(TrackingRecorder):
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Any]:
         raise NotImplementedError
+
+    @contextmanager
+    def schema_change(self) -> Iterator[Any]:
+        """A transaction that creates (or drops) tables and indexes. Processes starting at once
+        each create the same tables: on PostgreSQL they queue on one lock for the length of the
+        transaction (`PostgresStore`), so the next finds the tables there instead of failing on
+        a name the first has just taken; SQLite's writers already queue (`WriteLock`)."""
+        with self.transaction(commit=True) as cursor:
+            yield cursor
+
+    def ensure_tables(self, tables: Mapping[str, str], indexes: Sequence[str] = ()) -> None:
+        """Create the tables (name: columns) and indexes ("name ON table (columns)") that are
+        not there yet, in one `schema_change`."""
+        with self.schema_change() as cursor:
+            for table, columns in tables.items():
+                cursor.execute(self.sql(f"CREATE TABLE IF NOT EXISTS {table} ({columns})"))
+            for index in indexes:
+                cursor.execute(self.sql(f"CREATE INDEX IF NOT EXISTS {index}"))
 
     def sql(self, statement: str) -> str:
         return statement
@@ -226,6 +246,12 @@ class PostgresStore(PostgresTrackingRecorder, Store):
         with self.datastore.transaction(commit=commit) as cursor:
             cursor.execute(SQL("SET LOCAL search_path TO {}").format(
                 Identifier(self.datastore.schema)))
+            yield cursor
+
+    @contextmanager
+    def schema_change(self) -> Iterator[Any]:
+        with self.transaction(commit=True) as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
             yield cursor
 
     def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

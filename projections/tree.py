@@ -88,13 +88,9 @@ class TreeView(View):
 
     def ensure(self) -> None:
         super().ensure()
-        with self.store.transaction(commit=True) as cursor:
-            for table, columns in self.history.items():
-                cursor.execute(self.store.sql(f"CREATE TABLE IF NOT EXISTS {table} ({columns})"))
-            for table, columns in (("rm_tree_heads", "tree_size, signed_at"),
-                                   ("rm_tree_cosignatures", "tree_size")):
-                cursor.execute(self.store.sql(f"CREATE INDEX IF NOT EXISTS {table}_by_size "
-                                              f"ON {table} ({columns})"))
+        self.store.ensure_tables(self.history, [
+            f"{table}_by_size ON {table} ({columns})" for table, columns in (
+                ("rm_tree_heads", "tree_size, signed_at"), ("rm_tree_cosignatures", "tree_size"))])
 
     # --- reading stored hashes -------------------------------------------------------------------
 

@@ -85,7 +85,7 @@ class View(Projection[Store]):
     def ensure(self) -> None:
         """Create the tables; if this version of the view has no position yet, start it afresh."""
         store = self.store
-        with store.transaction(commit=True) as cursor:
+        with store.schema_change() as cursor:
             cursor.execute(store.sql(f"INSERT INTO {store.tracking_table} VALUES (?, 0) "
                                      "ON CONFLICT DO NOTHING RETURNING application_name"),
                            (self.key,))
@@ -101,7 +101,7 @@ class View(Projection[Store]):
     def reset(self) -> None:
         """Empty the view and set its position back to the start (rebuild replays from there)."""
         store = self.store
-        with store.transaction(commit=True) as cursor:
+        with store.schema_change() as cursor:
             store.lock_position(cursor, self.key)
             self._drop(cursor)
             self._create(cursor)

@@ -25,9 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
-from eventsourcing.utils import retry
-
 from projections.sealing import derived_aead
 from projections.store import Store
 
@@ -35,10 +32,10 @@ KEEP_SECONDS = 7 * 24 * 3600
 PRUNE_EVERY = 3600.0  # seconds between two prunings by one process
 PENDING = 0  # the status of a row whose command has not been answered yet
 
-TABLE = ("idempotency_keys", "scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
-                             "status INTEGER NOT NULL, answer TEXT, created_at DOUBLE PRECISION, "
-                             "PRIMARY KEY (scope, key)")
-INDEX = "ix_idempotency_keys_created ON idempotency_keys(created_at)"
+TABLES = {"idempotency_keys": "scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+                              "status INTEGER NOT NULL, answer TEXT, created_at DOUBLE PRECISION, "
+                              "PRIMARY KEY (scope, key)"}
+INDEXES = ("ix_idempotency_keys_created ON idempotency_keys(created_at)",)
 
 
 class AnswerCipher:
@@ -89,13 +86,7 @@ class IdempotencyStore:
         self.clock = clock
         self.cipher = answer_cipher(encryption_key)
         self._pruned_at = 0.0
-        retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(
-            self._create)()
-
-    def _create(self) -> None:
-        with self.store.transaction(commit=True) as cursor:
-            cursor.execute(self.store.sql(f"CREATE TABLE IF NOT EXISTS {TABLE[0]} ({TABLE[1]})"))
-            cursor.execute(self.store.sql(f"CREATE INDEX IF NOT EXISTS {INDEX}"))
+        store.ensure_tables(TABLES, INDEXES)
 
     def _write(self, statement: str, params: tuple[Any, ...]) -> int:
         with self.store.transaction(commit=True) as cursor:

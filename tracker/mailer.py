@@ -47,8 +47,6 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
-from eventsourcing.utils import retry
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from domain.account import check_email
@@ -626,14 +624,7 @@ class Mailer:
 
 
 def ensure_tables(store: Store) -> None:
-    def create() -> None:
-        with store.transaction(commit=True) as cursor:
-            for table, columns in TABLES.items():
-                cursor.execute(store.sql(f"CREATE TABLE IF NOT EXISTS {table} ({columns})"))
-            for index in INDEXES:
-                cursor.execute(store.sql(f"CREATE INDEX IF NOT EXISTS {index}"))
-
-    retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(create)()
+    store.ensure_tables(TABLES, INDEXES)
 
 
 # --- the public's subscriptions ------------------------------------------------------------------

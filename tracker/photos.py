@@ -22,9 +22,6 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
-from eventsourcing.utils import retry
-
 from domain.errors import N_, InvalidInput, NotFound, TooLarge
 from projections.database import ConfigurationError
 from projections.sealing import derived_aead
@@ -113,16 +110,10 @@ class PhotoStore:
         # With a key, the images are sealed as the read models' private text is (a photo can show
         # people): AES-GCM with a key of their own, the image's digest as associated data.
         self._aead = derived_aead(encryption_key, b"evidence photos v1") if encryption_key else None
-        retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(
-            self._create)()
-
-    def _create(self) -> None:
-        blob = "BYTEA" if isinstance(self.store, PostgresStore) else "BLOB"
-        with self.store.transaction(commit=True) as cursor:
-            cursor.execute(self.store.sql(
-                f"CREATE TABLE IF NOT EXISTS evidence_photos (sha256 TEXT PRIMARY KEY, "
-                f"media_type TEXT, width INTEGER, height INTEGER, image {blob}, "
-                f"thumbnail {blob}, kept_at DOUBLE PRECISION)"))
+        blob = "BYTEA" if isinstance(store, PostgresStore) else "BLOB"
+        store.ensure_tables({"evidence_photos": (
+            f"sha256 TEXT PRIMARY KEY, media_type TEXT, width INTEGER, height INTEGER, "
+            f"image {blob}, thumbnail {blob}, kept_at DOUBLE PRECISION")})
 
     def keep(self, photo: Photo) -> None:
         with self.store.transaction(commit=True) as cursor:

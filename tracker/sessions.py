@@ -26,9 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
-from eventsourcing.utils import retry
-
 from projections.store import Store
 
 TABLES = {
@@ -67,16 +64,7 @@ class SessionStore:
         self.idle = idle
         self.lifetime = lifetime
         self.clock = clock
-        retry((InternalError, IntegrityError, ProgrammingError), max_attempts=5, wait=0.2)(
-            self._create)()
-
-    def _create(self) -> None:
-        sql = self.store.sql
-        with self.store.transaction(commit=True) as cursor:
-            for table, columns in TABLES.items():
-                cursor.execute(sql(f"CREATE TABLE IF NOT EXISTS {table} ({columns})"))
-            for index in INDEXES:
-                cursor.execute(sql(f"CREATE INDEX IF NOT EXISTS {index}"))
+        store.ensure_tables(TABLES, INDEXES)
 
     def _write(self, statement: str, params: Sequence[Any]) -> int:
         with self.store.transaction(commit=True) as cursor:

@@ -1,7 +1,9 @@
 """Processes that start at once on one new store (the web workers, `tracker projections follow`,
-`tracker notify`, as a process manager starts them) all start: the event store's tables are
-created by each of them, and PostgreSQL refuses all but one of simultaneous DDL ("tuple
-concurrently updated"), which the losers try again."""
+`tracker notify`, as a process manager starts them) all start: each creates the event store's
+tables and the tracker's own (read models, sessions, idempotency keys, photos, subscriptions, the
+sealing check). PostgreSQL refuses all but one of simultaneous DDL on one name ("tuple
+concurrently updated", or a duplicate key in pg_type): the library's tables are tried again, the
+tracker's are created one process after another (`Store.schema_change`)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,26 @@ import multiprocessing
 
 import pytest
 
-from tracker.bootstrap import build_application
+from tracker.bootstrap import (
+    build_application,
+    build_idempotency,
+    build_photos,
+    build_read_models,
+    build_sessions,
+    build_subscriptions,
+)
 
 PROCESSES = 6
 
 
 def start(settings, started) -> None:
     try:
-        build_application(settings).close()
+        app = build_application(settings)
+        read_models = build_read_models(settings, app)
+        for build in (build_sessions, build_idempotency, build_photos, build_subscriptions):
+            build(settings, read_models)
+        read_models.close()
+        app.close()
         started.put("started")
     except Exception as error:  # (said in the test's failure)
         started.put(repr(error)[:300])
