@@ -267,8 +267,9 @@ class Tracker(Application[UUID]):
         # token id -> (the token's version, its account id or None once revoked); see
         # principal_for_token
         self._tokens: dict[UUID, tuple[int, str | None]] = {}
-        # token id -> (the log's last position when it was checked, its principal then)
-        self._token_heads: dict[UUID, tuple[int, Principal | None]] = {}
+        # token or account id -> (the log's last position when it was checked, its principal
+        # then); see checked_at
+        self._checked_heads: dict[UUID, tuple[int, Principal | None]] = {}
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper, binding every event written and checking every event read
@@ -930,17 +931,22 @@ class Tracker(Application[UUID]):
         query that reads no event's body."""
         return _latest_versions(self.recorder, list(ids))
 
-    def principal_by_id(self, account_id_: str, latest: int | None = None) -> Principal | None:
+    def principal_by_id(self, account_id_: str, latest: int | None = None,
+                        head: int | None = None) -> Principal | None:
         """The principal of a signed-in account (None if it is gone or deactivated).
 
         Asked on every request, so it is kept per account version: an account changes only by
         its own events (deactivated, access granted or revoked: each a new version), so when its
         last stored version is the one kept, one query replaces loading and decoding it.
-        `latest`: that version, when the caller has just asked for it."""
+        `latest`: that version, when the caller has just asked for it. `head`: the log's last
+        position, read by the caller just before; when the log has not grown since this account
+        was last checked, no query at all (`checked_at`)."""
         try:
             uid = parse_uuid(account_id_, "account")
         except NotFound:
             return None
+        if head is not None:
+            return self.checked_at(uid, head, lambda: self.principal_by_id(account_id_, latest))
         if latest is None:
             latest = self.latest_versions([uid]).get(uid)
         kept = self._principals.get(str(account_id_))
@@ -1065,14 +1071,22 @@ class Tracker(Application[UUID]):
         if token_id is None:
             return None
         if head is not None:
-            known, principal = self._checked_at(token_id, head)
-            if known:
-                return principal
-        principal = self._token_principal(token_id)
-        if head is not None:
-            if len(self._token_heads) >= 10_000:
-                self._token_heads.clear()
-            self._token_heads[token_id] = (head, principal)
+            return self.checked_at(token_id, head, lambda: self._token_principal(token_id))
+        return self._token_principal(token_id)
+
+    def checked_at(self, uid: UUID, head: int,
+                   check: Callable[[], Principal | None]) -> Principal | None:
+        """`check()`, the principal of a token or account, asked once per position of the log:
+        at `head` (the log's last position, asked before), the answer kept from the last check
+        at that same position, else `check()`'s, kept. Nothing can change a token or an account
+        but its own events, and every event moves the head."""
+        known, principal = self._checked_at(uid, head)
+        if known:
+            return principal
+        principal = check()
+        if len(self._checked_heads) >= 10_000:
+            self._checked_heads.clear()
+        self._checked_heads[uid] = (head, principal)
         return principal
 
     def kept_token_principal(self, token: str, head: int) -> tuple[bool, Principal | None]:
@@ -1083,7 +1097,7 @@ class Tracker(Application[UUID]):
         return (True, None) if token_id is None else self._checked_at(token_id, head)
 
     def _checked_at(self, token_id: UUID, head: int) -> tuple[bool, Principal | None]:
-        checked = self._token_heads.get(token_id)
+        checked = self._checked_heads.get(token_id)
         return (True, checked[1]) if checked is not None and checked[0] == head else (False, None)
 
     def _token_principal(self, token_id: UUID) -> Principal | None:

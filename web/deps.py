@@ -170,13 +170,17 @@ def optional_principal(request: Request, tracker: TrackerDep) -> Principal | Non
     token = bearer_token(request)
     principal = None
     if token is not None:
-        # A read asks for the log's head anyway; a command moves it, so it checks versions.
-        head = log_head(request) if request.method in ("GET", "HEAD") else None
-        principal = tracker.principal_for_token(token, head=head)
+        principal = tracker.principal_for_token(token, head=read_head(request))
     else:
         principal = session_principal(request, tracker)
     request.state.principal = principal  # for the page layout (who is signed in)
     return principal
+
+
+def read_head(request: Request) -> int | None:
+    """The log's head for checking who acts (`Tracker.checked_at`): a read asks for it anyway
+    (its read models catch up to it); a command moves it, so it checks versions (None)."""
+    return log_head(request) if request.method in ("GET", "HEAD") else None
 
 
 def bearer_token(request: Request) -> str | None:
@@ -212,7 +216,7 @@ def session_principal(request: Request, tracker: Tracker) -> Principal | None:
     account_id = session.get("account_id") if session is not None else None
     if not account_id:
         return None
-    principal = tracker.principal_by_id(account_id)
+    principal = tracker.principal_by_id(account_id, head=read_head(request))
     if principal is None or principal.session_epoch != session.get("epoch"):
         end_session(request)
         return None

@@ -176,8 +176,16 @@ def waiting_context(request: Request, principal: Principal, tracker: Tracker,
                                         today))
     return {"waiting": waiting if everything else waiting[:WAITING_SHOWN],
             "waiting_total": len(waiting), "cause_text": notices.CAUSE_TEXT,
-            "watching": read_models.watching(principal.account_id),
+            "watching": watched(request, read_models, principal),
             "mail_mode": principal.mail}
+
+
+def watched(request: Request, read_models: ReadModels, principal: Principal) -> frozenset[str]:
+    """The commitments and dialogues the account watches, kept per position the read models
+    include (as the waiting list is): the outbox's rows change only as events are applied."""
+    return figures_cache(request, "watched", WORKSPACE_ENTRIES).get(
+        ("watched", principal.account_id, read_models_position(request)),
+        lambda: frozenset(read_models.watching(principal.account_id)))
 
 
 def own_workspace(principal: Principal, dialogues: list[dict]) -> str | None:
@@ -203,7 +211,7 @@ def home(request: Request, principal: OptionalPrincipal, read_models: FreshReadM
     return render(request, "home.html", {"dialogues": dialogues, "statuses": STATUSES,
                                          "today": today, "waiting_by_dialogue": waiting,
                                          "cause_text": notices.CAUSE_TEXT,
-                                         "watching": read_models.watching(principal.account_id),
+                                         "watching": watched(request, read_models, principal),
                                          "mail_mode": principal.mail})
 
 
@@ -491,7 +499,7 @@ def commitment_context(request: Request, principal: Principal, tracker: Tracker,
     parties = party_names(dialogue)
     timeline = read_models.timeline(commitment_id)
     return {
-        "watching": read_models.watching(principal.account_id),
+        "watching": watched(request, read_models, principal),
         "commitment": row,
         # Milestones and evidence come with the aggregate the offers are computed from.
         "details": aggregate.state(),

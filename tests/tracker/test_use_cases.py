@@ -544,6 +544,35 @@ def test_a_signed_in_account_follows_changes_made_through_another_server(tracker
         other.close()
 
 
+def test_a_signed_in_account_checked_at_the_log_s_head_is_asked_again_once_the_log_grows(
+        tracker, settings, monkeypatch):
+    """A read gives the log's head it has just asked (`head=`): at the same head the account is
+    not asked for again (nothing but an event can change it, and every event moves the head);
+    a change made through another server moves it, and counts at once."""
+    world = make_world(tracker)
+    police = world.members["police"].account_id
+    admin = account(tracker, "admin-1", "admin")
+    asked = []
+    latest_versions = tracker.latest_versions
+    monkeypatch.setattr(tracker, "latest_versions",
+                        lambda ids: asked.append(ids) or latest_versions(ids))
+    other = build_application(settings)
+    try:
+        head = tracker.recorder.max_notification_id()
+        assert tracker.principal_by_id(police, head=head).name == "saaba-police"
+        assert len(asked) == 1
+        assert tracker.principal_by_id(police, head=head).name == "saaba-police"
+        assert len(asked) == 1  # the same head: not asked again
+        assert tracker.principal_by_id(police) is not None
+        assert len(asked) == 2  # no head: asked
+
+        other.deactivate_account(admin, "saaba-police", reason="Transferred")
+        assert tracker.principal_by_id(police, head=tracker.recorder.max_notification_id()) is None
+        assert len(asked) == 3
+    finally:
+        other.close()
+
+
 def test_an_api_token_is_shown_once_and_only_its_digest_is_stored(tracker):
     world = make_world(tracker)
     token = tracker.create_token(SYSTEM, "saaba-police", label="phone")
