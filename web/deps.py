@@ -341,7 +341,7 @@ def shared_block(request: Request, kept: Any, key: tuple, name: str, block: str,
     env = request.app.state.templates.env
 
     def html() -> str:
-        values = {**language, **context()}
+        values = {**language, "drawn": {}, **context()}  # (drawn alone: all of it, see workspace)
         return render_block(env, name, block, {**values, "m": Macros(env, values)})
 
     # (an autoescaped template's output: already HTML)

@@ -9,11 +9,12 @@ the responsible party, today's date) or, when a refused form comes back, from wh
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from uuid import uuid4
 
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from tracker.commands import Command, FormField
@@ -93,6 +94,22 @@ class ActionForm:
     def one_tap(self) -> bool:
         """Nothing to fill in: the button alone sends it (date and note stay optional)."""
         return not self.fields
+
+
+# A form drawn once and shown again (`keyless`, then `with_fresh_keys` each time it is shown)
+# carries this in place of its idempotency key: every showing gets keys of its own.
+KEY_SLOT = "idempotency-key-slot"
+
+
+def keyless(form: ActionForm | None) -> ActionForm | None:
+    """The form with KEY_SLOT for its key, to be drawn once and shown with fresh keys."""
+    return None if form is None else replace(form, key=KEY_SLOT)
+
+
+def with_fresh_keys(html: str) -> Markup:
+    """Drawn forms (HTML, already escaped) with a new idempotency key in each KEY_SLOT."""
+    *pieces, last = str(html).split(KEY_SLOT)
+    return Markup("".join(piece + uuid4().hex for piece in pieces) + last)  # noqa: S704
 
 
 def _prefilled(spec: FormField, record: Mapping[str, Any], today: date) -> Any:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 
 from domain.case import CASE_LIFECYCLE, CATEGORIES, CLOSED
@@ -47,11 +48,12 @@ from web.deps import (
     wants_fragment,
 )
 from web.errors import status_of
-from web.forms import ActionForm, action_form, command_from_form, typed_values
+from web.forms import ActionForm, action_form, command_from_form, keyless, typed_values, with_fresh_keys
 from web.labels import CATEGORY_LABELS
 from web.public import figures_cache
 from web.reading import may_read, party_filter, photo_response, readable_dialogue
 from web.routing import QuickRoute
+from web.security import csrf_token
 
 router = APIRouter(route_class=QuickRoute, tags=["pages"], include_in_schema=False)
 
@@ -265,23 +267,57 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
         "workspace.html", "commitment_list",
         lambda: {"dialogue": dialogue, "parties": party_names(dialogue), "commitments": rows,
                  "total": total, "page": page, "pages": pages, "query": query})
+    # Blocks drawn before the page (the template shows them as they are): the list and the
+    # counts, the same for every reader; the forms, this reader's (not when one was refused).
+    drawn = {"commitment_list": listed}
+    if refused is None:
+        drawn.update(reader_forms(request, principal, dialogue, cases, head, today))
+        drawn["counts"] = shared_block(request, kept, ("counts", dialogue["id"], head),
+                                       "workspace.html", "counts",
+                                       lambda: {"dialogue": dialogue, "statuses": STATUSES})
     return {
         **waiting_context(request, principal, tracker, read_models, dialogue, today,
                           everything=request.query_params.get("waiting") == "all"),
+        "drawn": drawn,
         "dialogue": dialogue,
         "parties": party_names(dialogue),
         "commitments": rows,
         "total": total,
         "page": page,
         "pages": pages,
-        "commitment_list": listed,
         "filters": filters,
         "query": query,
         "statuses": STATUSES,
         "cases": cases,
-        "forms": workspace_forms(principal, dialogue, cases, today, refused),
+        "forms": {} if refused is None else workspace_forms(principal, dialogue, cases, today,
+                                                             refused),
         "today": today,
     }
+
+
+FORM_BLOCKS = ("propose", "cases", "meetings")  # the workspace's blocks that hold its forms
+
+
+def reader_forms(request: Request, principal: Principal, dialogue: dict, cases: list[dict],
+                 head: int, today: date) -> dict[str, Markup]:
+    """The workspace's blocks with forms, as this reader (account and session) was last shown
+    them at this position of the read models and day: drawn once (`keyless`), then shown with
+    fresh idempotency keys (`with_fresh_keys`). Nothing else of the reader is in them."""
+    token = csrf_token(request)
+    forms: list[dict] = []
+
+    def context() -> dict[str, Any]:
+        if not forms:
+            forms.append({name: keyless(form) for name, form in
+                          workspace_forms(principal, dialogue, cases, today).items()})
+        return {"forms": forms[0], "cases": cases, "dialogue": dialogue,
+                "parties": party_names(dialogue), "csrf_token": token}
+
+    kept = figures_cache(request, "workspace_forms", len(FORM_BLOCKS) * WORKSPACE_ENTRIES)
+    reader = (principal.account_id, token, dialogue["id"], head, today)
+    return {block: with_fresh_keys(shared_block(request, kept, (block, *reader), "workspace.html",
+                                                block, context))
+            for block in FORM_BLOCKS}
 
 
 LIST_TARGETS = {"commitment-list": "commitment_list", "main": "content"}

@@ -196,6 +196,35 @@ def test_the_workspace_list_kept_for_every_reader_is_in_each_one_s_language_and_
     assert not any("saaba-police" in html or "saaba-vigilante" in html for html in shared)
 
 
+def test_a_reader_s_kept_forms_come_with_fresh_keys_and_show_each_change_at_once(site: Site):
+    """The workspace's forms are drawn once per reader, session and position
+    (web.workspace.reader_forms) and shown with new idempotency keys each time: two showings
+    share no key, another reader is never shown this one's (its CSRF token), a new case is in
+    them at once, and a refused form is not kept."""
+    def keys(page: str) -> list[str]:
+        return re.findall(r'name="idempotency_key" value="([0-9a-f]{32})"', page)
+
+    first = site.get("member", "/dialogues/saaba").text
+    second = site.get("member", "/dialogues/saaba").text
+    assert len(keys(first)) == 3, "propose, raise a case, record a meeting"
+    assert len(set(keys(first) + keys(second))) == 6, "every showing has keys of its own"
+    assert "idempotency-key-slot" not in first + second
+    assert first.count(site.tokens["member"]) == second.count(site.tokens["member"]) > 3
+    other = site.get("vigilante", "/dialogues/saaba").text
+    assert site.tokens["member"] not in other and site.tokens["vigilante"] in other
+
+    site.tracker.raise_case(site.world.members["police"], "saaba", title="Cattle thefts",
+                            category="theft_burglary")
+    site.settle()
+    page = site.get("member", "/dialogues/saaba").text
+    cases = page[page.index('id="cases"'):]
+    assert "Cattle thefts" in cases[:cases.index("<form")], "the new case is listed"
+
+    refused = site.post("member", "/dialogues/saaba/commitments", {"title": ""}, htmx=True)
+    assert refused.status_code == 422 and 'aria-invalid="true"' in refused.text
+    assert 'aria-invalid="true"' not in site.get("member", "/dialogues/saaba").text
+
+
 def test_proposing_with_htmx_shows_the_new_commitment_and_pushes_its_address(site: Site):
     response = site.post("member", "/dialogues/saaba/commitments",
                          {"title": "Lights at the bus station",
