@@ -54,7 +54,7 @@ def test_static_files_are_compressed_at_the_highest_level_and_ours_without_comme
     assert "last-modified" not in answer.headers  # the ETag revalidates alone
     assert brotli.decompress(body) == htmx  # a library's file exactly as it is
     assert len(body) <= len(brotli.compress(htmx, quality=11))  # quality 11, not a page's 5
-    for name in ("offline-1.js", "site-4.css"):
+    for name in ("offline-1.js", "site-5.css"):
         source = (STATIC / name).read_bytes()
         answer, body = raw_get(client, f"/static/{name}", "br")
         served = brotli.decompress(body)
@@ -65,13 +65,13 @@ def test_static_files_are_compressed_at_the_highest_level_and_ours_without_comme
         answer, body = raw_get(client, f"/static/{name}", "identity")
         assert body == source and "content-encoding" not in answer.headers
     # a conditional request still gets its 304
-    etag = client.get("/static/site-4.css").headers["etag"]
-    assert client.get("/static/site-4.css", headers={"If-None-Match": etag}).status_code == 304
+    etag = client.get("/static/site-5.css").headers["etag"]
+    assert client.get("/static/site-5.css", headers={"If-None-Match": etag}).status_code == 304
 
 
 def test_scripts_and_styles_carry_no_page_policy_pages_and_the_service_worker_do(site):
     client = TestClient(site.app)
-    for path in ("/static/htmx-2.0.4.min.js", "/static/site-4.css", "/favicon.ico"):
+    for path in ("/static/htmx-2.0.4.min.js", "/static/site-5.css", "/favicon.ico"):
         headers = client.get(path).headers
         assert "content-security-policy" not in headers and "x-frame-options" not in headers
         assert headers["x-content-type-options"] == "nosniff"

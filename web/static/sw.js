@@ -5,9 +5,9 @@
  * - The site's versioned static files are kept on install and answered from the cache.
  * Actions are not its business: a POST always goes to the network (offline-1.js keeps them).
  */
-const ASSETS = "assets-4";
+const ASSETS = "assets-5";
 const PAGES = "pages";
-const PRECACHE = ["/static/site-4.css", "/static/offline-1.js", "/static/htmx-2.0.4.min.js"];
+const PRECACHE = ["/static/site-5.css", "/static/offline-1.js", "/static/htmx-2.0.4.min.js"];
 const MEMBER_PAGE = /^\/(dialogues|commitments|cases)\//;
 
 self.addEventListener("install", (event) => {
