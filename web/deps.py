@@ -334,7 +334,9 @@ def shared_block(request: Request, kept: Any, key: tuple, name: str, block: str,
     from nothing else of the reader (no request, CSRF token, account or flash: the template
     cannot show them), so it is the same HTML for every reader in that language: kept in `kept`
     (a `FiguresCache`) under `key` and the language. `key` must name everything `context()`
-    depends on (the position the rows were read at, the day, the filters)."""
+    depends on (the position the rows were read at, the day, the filters); a context that holds
+    something of one reader (a CSRF token) makes it that reader's, named in `key` too
+    (`web.workspace.reader_forms`)."""
     from jinja2_fragments import render_block
 
     language = language_context(request)
