@@ -97,8 +97,9 @@ class ActionForm:
 
 
 # A form drawn once and shown again (`keyless`, then `with_fresh_keys` each time it is shown)
-# carries this in place of its idempotency key: every showing gets keys of its own.
-KEY_SLOT = "idempotency-key-slot"
+# carries this in place of its idempotency key: every showing gets keys of its own. Control
+# characters are refused in every text field, so no text typed into a record can hold it.
+KEY_SLOT = "\x1eidempotency-key\x1e"
 
 
 def keyless(form: ActionForm | None) -> ActionForm | None:

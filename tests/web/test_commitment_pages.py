@@ -8,6 +8,7 @@ import re
 from tests.factories import advance, propose
 from tests.web.support import Site, position
 from tracker import policy
+from web.forms import KEY_SLOT
 
 HTMX = {"HX-Request": "true"}
 
@@ -208,7 +209,7 @@ def test_a_reader_s_kept_forms_come_with_fresh_keys_and_show_each_change_at_once
     second = site.get("member", "/dialogues/saaba").text
     assert len(keys(first)) == 3, "propose, raise a case, record a meeting"
     assert len(set(keys(first) + keys(second))) == 6, "every showing has keys of its own"
-    assert "idempotency-key-slot" not in first + second
+    assert KEY_SLOT not in first + second
     assert first.count(site.tokens["member"]) == second.count(site.tokens["member"]) > 3
     other = site.get("vigilante", "/dialogues/saaba").text
     assert site.tokens["member"] not in other and site.tokens["vigilante"] in other
