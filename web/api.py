@@ -45,12 +45,14 @@ from web.deps import (
     PhotosDep,
     ProofsDep,
     TrackerDep,
+    bearer_token,
     command_hop,
     fresh_read_models,
     get_read_models,
     kept_principal,
     log_head,
     read_hop,
+    token_identifies_no_one,
 )
 from web.errors import error_json, error_response
 from web.forms import command_from_form
@@ -108,6 +110,9 @@ class ApiRoute(QuickRoute):
             try:
                 response = await handler(request)
             except Exception as exc:
+                if isinstance(exc, RequestValidationError) and bearer_token(request) and \
+                        await run_in_threadpool(token_identifies_no_one, request):
+                    exc = NotSignedIn()  # (the credentials come before the body)
                 response = error_response(exc, request)
                 if response is None:
                     raise

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
@@ -40,7 +39,7 @@ from tracker.bootstrap import (
 from tracker.settings import Settings
 from web import i18n
 from web.compression import Compression, PrecompressedStatic
-from web.deps import NotSignedIn, current_principal, deferred_principal, render, wants_fragment
+from web.deps import NotSignedIn, needs_account, render, wants_fragment
 from web.errors import described, error_json, in_reader_language
 from web.idempotency import IdempotencyKeys
 from web.limits import BodyLimit
@@ -161,12 +160,6 @@ def install_offline_files(app: FastAPI) -> None:
                             headers={"cache-control": "public, max-age=86400"})
 
 
-def _needs_account(dependant: Dependant) -> bool:
-    """Whether answering needs a signed-in account: `current_principal` among its dependencies."""
-    return any(d.call in (current_principal, deferred_principal) or _needs_account(d)
-               for d in dependant.dependencies)
-
-
 def install_bearer_scheme(app: FastAPI) -> None:
     """The OpenAPI document declares the bearer token (`Authorization: Bearer TOKEN`) and asks for it
     on every operation that needs a signed-in account (read from its dependencies, so a new route
@@ -182,7 +175,7 @@ def install_bearer_scheme(app: FastAPI) -> None:
         from web.api import v1  # every operation of the schema is one of its routes
 
         secured = {(route.path_format, method.lower()) for route in v1.routes
-                   if isinstance(route, APIRoute) and _needs_account(route.dependant)
+                   if isinstance(route, APIRoute) and needs_account(route.dependant)
                    for method in route.methods or ()}
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():

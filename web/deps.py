@@ -278,6 +278,30 @@ async def deferred_principal(request: Request) -> Callable[[], Principal]:
 DeferredPrincipal = Annotated[Callable[[], Principal], Depends(deferred_principal)]
 
 
+def needs_account(dependant: Any) -> bool:
+    """Whether answering needs a signed-in account: `current_principal` or `deferred_principal`
+    among a route's (FastAPI `Dependant`) dependencies."""
+    return any(d.call in (current_principal, deferred_principal) or needs_account(d)
+               for d in dependant.dependencies)
+
+
+def token_identifies_no_one(request: Request) -> bool:
+    """Whether the request's bearer token identifies no one on a route that needs someone: its
+    body's faults then come second, since the caller could fix them only to be refused again
+    (web.api: 401 instead of 400 or 422)."""
+    route = getattr(request.scope.get("route"), "dependant", None)
+    return (bearer_token(request) is not None and route is not None and needs_account(route)
+            and optional_principal(request, get_tracker(request)) is None)
+    route = getattr(request.scope.get("route"), "dependant", None)
+    pending = list(route.dependencies) if route is not None else []
+    while pending:
+        dependant = pending.pop()
+        if dependant.call in (current_principal, deferred_principal):
+            return optional_principal(request, get_tracker(request)) is None
+        pending.extend(dependant.dependencies)
+    return False
+
+
 # --- rendering ------------------------------------------------------------------------------------
 
 def wants_fragment(request: Request) -> bool:

@@ -28,6 +28,20 @@ def test_an_anonymous_call_is_a_401_asking_for_a_token(client):
     assert error_of(client.post("/api/v1/dialogues", json={"slug": "x"}), 401)
 
 
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/api/v1/dialogues"),  # its principal looked up before the body is validated
+    ("post", f"/api/v1/commitments/{uuid.uuid4()}/progress"),  # looked up in the endpoint
+    ("post", f"/api/v1/commitments/{uuid.uuid4()}/attach-evidence"),  # the body read inside
+])
+def test_a_token_that_identifies_no_one_is_a_401_whatever_the_body(client, method, path):
+    """The credentials are wrong before the body is: a caller with a bad token is told so, not
+    that its body does not parse (which it could only fix to be refused again)."""
+    headers = {"Authorization": "Bearer nope", "Content-Type": "application/json"}
+    for body in ("{not json", '{"percent": "many"}', "[]"):
+        response = getattr(client, method)(path, content=body, headers=headers)
+        assert error_of(response, 401)["code"] == "not_signed_in", body
+
+
 def test_an_unknown_route_under_api_is_a_json_404(client):
     assert error_of(client.get("/api/v1/no-such-thing"), 404)["code"] == "not_found"
     assert error_of(client.post("/api/v2/dialogues", json={}), 404)["code"] == "not_found"
