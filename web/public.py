@@ -33,7 +33,15 @@ from projections.readmodels import ReadModels
 from tracker.application import Tracker
 from tracker.photos import evidence_photo
 from web import api_models as m
-from web.deps import FreshReadModelsDep, OptionalPrincipal, PhotosDep, ProofsDep, TrackerDep, render
+from web.deps import (
+    FreshReadModelsDep,
+    OptionalPrincipal,
+    PhotosDep,
+    ProofsDep,
+    TrackerDep,
+    render,
+    shared_block,
+)
 from web.i18n import format_locale, request_language, translator
 from web.reading import csv_cell, ledger_summary, page_of, photo_response
 from web.routing import QuickRoute
@@ -281,7 +289,8 @@ def page_cache(request: Request) -> FiguresCache:
     dialogue, a page of its rows, a commitment and its timeline, the programme), shared by every
     reader until the next public change. Every key holds the position (and `today` where the
     answer depends on the day), so a hit is always current; nothing of a reader (language, CSRF
-    token, who is signed in) is kept: that is drawn at each request."""
+    token, who is signed in) is kept but the language of HTML kept for every reader in it
+    (`web.deps.shared_block`): the rest is drawn at each request."""
     return figures_cache(request, "public_pages", PAGE_ENTRIES)
 
 
@@ -385,9 +394,13 @@ def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
     # What the page reads depends on the dialogue, the position, the page, the filter and the
     # day only: one read per position for every reader (the layout's per-reader parts are drawn
     # by render at each request).
-    context = page_cache(request).get(("dialogue page", dialogue["id"], position, today, page,
-                                       status), compute)
-    return render(request, "public_dialogue.html", {**context, "ledger": ledger},
+    key = (dialogue["id"], position, today, page, status)
+    context = page_cache(request).get(("dialogue page", *key), compute)
+    # Its table too, as HTML for every reader in one language.
+    rows = shared_block(request, page_cache(request), ("dialogue rows", *key),
+                        "public_dialogue.html", "commitments", lambda: context)
+    return render(request, "public_dialogue.html",
+                  {**context, "ledger": ledger, "drawn": {"commitments": rows}},
                   block="commitments", headers=found.headers())
 
 

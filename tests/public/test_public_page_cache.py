@@ -94,6 +94,12 @@ def test_readers_in_different_languages_each_get_their_own(client, world, done):
     dialogue = f"/public/dialogues/{world.slug}"
     assert "Party scorecards" in client.get(dialogue, headers={"Accept-Language": "en"}).text
     assert "Bilan par partie prenante" in client.get(dialogue, headers={"Accept-Language": "fr"}).text
+    # The table is kept as HTML per language (web.deps.shared_block): each reader's own still.
+    for _ in range(2):
+        for language, header in (("en", "Milestones"), ("fr", "Étapes"), ("en", "Milestones")):
+            table = client.get(dialogue, headers={"Accept-Language": language}).text
+            table = table[table.index('id="public-commitments"'):]
+            assert f'<th class="hide-narrow">{header}</th>' in table, language
 
 
 def test_one_visitors_csrf_token_never_appears_in_anothers_page(client, world, done):
