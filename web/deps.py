@@ -292,14 +292,6 @@ def token_identifies_no_one(request: Request) -> bool:
     route = getattr(request.scope.get("route"), "dependant", None)
     return (bearer_token(request) is not None and route is not None and needs_account(route)
             and optional_principal(request, get_tracker(request)) is None)
-    route = getattr(request.scope.get("route"), "dependant", None)
-    pending = list(route.dependencies) if route is not None else []
-    while pending:
-        dependant = pending.pop()
-        if dependant.call in (current_principal, deferred_principal):
-            return optional_principal(request, get_tracker(request)) is None
-        pending.extend(dependant.dependencies)
-    return False
 
 
 # --- rendering ------------------------------------------------------------------------------------
