@@ -289,7 +289,7 @@ def page_cache(request: Request) -> FiguresCache:
     dialogue, a page of its rows, a commitment and its timeline, the programme), shared by every
     reader until the next public change. Every key holds the position (and `today` where the
     answer depends on the day), so a hit is always current; nothing of a reader (language, CSRF
-    token, who is signed in) is kept but the language of HTML kept for every reader in it
+    token, who is signed in) is kept, but for HTML kept per language for all its readers
     (`web.deps.shared_block`): the rest is drawn at each request."""
     return figures_cache(request, "public_pages", PAGE_ENTRIES)
 

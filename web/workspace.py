@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -269,12 +270,12 @@ def workspace_context(request: Request, principal: Principal, tracker: Tracker, 
                  "total": total, "page": page, "pages": pages, "query": query})
     # Blocks drawn before the page (the template shows them as they are): the list and the
     # counts, the same for every reader; the forms, this reader's (not when one was refused).
-    drawn = {"commitment_list": listed}
+    drawn = {"commitment_list": listed,
+             "counts": shared_block(request, kept, ("counts", dialogue["id"], head),
+                                    "workspace.html", "counts",
+                                    lambda: {"dialogue": dialogue, "statuses": STATUSES})}
     if refused is None:
         drawn.update(reader_forms(request, principal, dialogue, cases, head, today))
-        drawn["counts"] = shared_block(request, kept, ("counts", dialogue["id"], head),
-                                       "workspace.html", "counts",
-                                       lambda: {"dialogue": dialogue, "statuses": STATUSES})
     return {
         **waiting_context(request, principal, tracker, read_models, dialogue, today,
                           everything=request.query_params.get("waiting") == "all"),
@@ -304,14 +305,13 @@ def reader_forms(request: Request, principal: Principal, dialogue: dict, cases: 
     them at this position of the read models and day: drawn once (`keyless`), then shown with
     fresh idempotency keys (`with_fresh_keys`). Nothing else of the reader is in them."""
     token = csrf_token(request)
-    forms: list[dict] = []
 
+    @cache  # (the three blocks share one drawing of the forms)
     def context() -> dict[str, Any]:
-        if not forms:
-            forms.append({name: keyless(form) for name, form in
-                          workspace_forms(principal, dialogue, cases, today).items()})
-        return {"forms": forms[0], "cases": cases, "dialogue": dialogue,
-                "parties": party_names(dialogue), "csrf_token": token}
+        return {"forms": {name: keyless(form) for name, form in
+                          workspace_forms(principal, dialogue, cases, today).items()},
+                "cases": cases, "dialogue": dialogue, "parties": party_names(dialogue),
+                "csrf_token": token}
 
     kept = figures_cache(request, "workspace_forms", len(FORM_BLOCKS) * WORKSPACE_ENTRIES)
     reader = (principal.account_id, token, dialogue["id"], head, today)
