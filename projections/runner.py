@@ -271,12 +271,13 @@ class CatchUpRunner:
         locked in ONE statement, each view's rows, and their new positions written in ONE
         statement; `positions` is updated to what was committed. Every view's rows still
         commit with its own position, so each event is applied once per view, however many
-        processes catch up at once (they queue on the tracking rows' locks)."""
+        processes catch up at once (they queue on the tracking rows' locks). The commit does
+        not wait for the disk (`durable=False`): a crash loses whole batches, applied again."""
         behind = [view for view in chosen if items[-1].position > positions[view.name]]
         if not behind:
             return
         store = self.store
-        with store.transaction(commit=True) as cursor:
+        with store.transaction(commit=True, durable=False) as cursor:
             locked = store.lock_positions(cursor, [view.key for view in behind])
             moved: dict[str, int] = {}
             now: dict[str, int] = {}

@@ -46,6 +46,8 @@ _MAX_PARAMETERS = 60_000  # PostgreSQL takes at most 65,535 parameters in one st
 _PLAIN_INSERT = re.compile(r"INSERT INTO (\w+)( \([\w, ]+\))? VALUES \([?,]+\)")
 # The key of PostgreSQL's advisory lock that the tracker's own DDL queues on (Store.schema_change).
 SCHEMA_LOCK = 0x6A73_6474
+_SET_LOCAL = "SET LOCAL search_path TO {}"
+_SET_LOCAL_ASYNC = _SET_LOCAL + "; SET LOCAL synchronous_commit TO OFF"
 _COPY_FROM = 50  # rows: fewer go as one INSERT (a COPY costs a few round trips more)
 
 
@@ -65,7 +67,11 @@ class Store(TrackingRecorder):
     sealer: Plain = PLAIN
 
     @contextmanager
-    def transaction(self, commit: bool) -> Iterator[Any]:
+    def transaction(self, commit: bool, durable: bool = True) -> Iterator[Any]:
+        """A transaction on the store. `durable=False`: its commit may return before it is on
+        disk (a crash may then lose it, rows and position together, never half of it): for the
+        views' batches only, which the log gives again. Nothing else (sessions, idempotency keys,
+        deliveries) is written so. A later durable commit makes every earlier one durable too."""
         raise NotImplementedError
 
     @contextmanager
@@ -168,7 +174,8 @@ class SQLiteStore(SQLiteTrackingRecorder, Store):
         return statement.replace("BIGINT PRIMARY KEY", "INTEGER PRIMARY KEY")
 
     @contextmanager
-    def transaction(self, commit: bool) -> Iterator[Any]:
+    def transaction(self, commit: bool, durable: bool = True) -> Iterator[Any]:
+        # (the read models' connections already commit without an fsync: _ReadModelPool)
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
@@ -242,9 +249,11 @@ class PostgresStore(PostgresTrackingRecorder, Store):
             raw.execute(head + groups + tail, [value for row in chunk for value in row])
 
     @contextmanager
-    def transaction(self, commit: bool) -> Iterator[Any]:
+    def transaction(self, commit: bool, durable: bool = True) -> Iterator[Any]:
+        # Not durable: the commit does not wait for PostgreSQL's write-ahead log to reach the
+        # disk (`synchronous_commit`, for this transaction only), set in the same round trip.
         with self.datastore.transaction(commit=commit) as cursor:
-            cursor.execute(SQL("SET LOCAL search_path TO {}").format(
+            cursor.execute(SQL(_SET_LOCAL if durable else _SET_LOCAL_ASYNC).format(
                 Identifier(self.datastore.schema)))
             yield cursor
 

@@ -119,7 +119,7 @@ class View(Projection[Store]):
         reset it meanwhile) nothing is applied; if another process applied some of the items
         already, only the rest are. Returns the view's position afterwards.
         """
-        with self.store.transaction(commit=True) as cursor:
+        with self.store.transaction(commit=True, durable=False) as cursor:
             return self.apply_locked(cursor, items, after)
 
     def apply_locked(self, cursor: Any, items: Sequence[Item], after: int) -> int:

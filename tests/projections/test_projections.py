@@ -494,3 +494,33 @@ def test_catching_up_after_commands_first_gathers_the_commands_that_land_meanwhi
     # One round for all three; then one more (asked meanwhile) that finds nothing new.
     assert rounds == [head, head]
     assert set(models.positions().values()) == {head}
+
+
+def _synchronous(cursor, postgres: bool) -> str:
+    """How this transaction commits: PostgreSQL's `synchronous_commit`, SQLite's `synchronous`
+    (1: NORMAL, no fsync at each commit in WAL mode)."""
+    cursor.execute("SHOW synchronous_commit" if postgres else "PRAGMA synchronous")
+    row = cursor.fetchone()
+    return str(row["synchronous_commit"] if postgres else row[0])
+
+
+def test_only_the_views_batches_commit_without_waiting_for_the_disk(tracker, models, store_url,
+                                                                   monkeypatch):
+    """A crash may lose a view's last batches, rows and position together (the log gives them
+    again); every other write of the store (sessions, idempotency keys, deliveries) waits."""
+    postgres = store_url.startswith("postgresql")
+    seen = []
+    timeline = models.views["timeline"]
+    apply = timeline.apply
+
+    def probe(cursor, items):
+        seen.append(_synchronous(cursor, postgres))
+        apply(cursor, items)
+
+    monkeypatch.setattr(timeline, "apply", probe)
+    world = make_world(tracker)
+    models.wait_for(propose(tracker, world).position, timeout=5)
+    with models.store.transaction(commit=True) as cursor:
+        other = _synchronous(cursor, postgres)
+    assert seen and set(seen) == {"off" if postgres else "1"}
+    assert other == ("on" if postgres else "1")
