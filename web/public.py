@@ -395,9 +395,10 @@ def dialogue_page(request: Request, slug: str, principal: OptionalPrincipal,
     # day only: one read per position for every reader (the layout's per-reader parts are drawn
     # by render at each request).
     key = (dialogue["id"], position, today, page, status)
-    context = page_cache(request).get(("dialogue page", *key), compute)
+    kept = page_cache(request)
+    context = kept.get(("dialogue page", *key), compute)
     # Its table too, as HTML for every reader in one language.
-    rows = shared_block(request, page_cache(request), ("dialogue rows", *key),
+    rows = shared_block(request, kept, ("dialogue rows", *key),
                         "public_dialogue.html", "commitments", lambda: context)
     return render(request, "public_dialogue.html",
                   {**context, "ledger": ledger, "drawn": {"commitments": rows}},
