@@ -2,11 +2,13 @@
 
 Every module of this package that defines `run() -> list[str]` is a bench module. They run in the
 order of FIRST, then the others by name; name modules on the command line to run only those.
+Each module's figures are headed by the time and the machine's load average when it started.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 import time
@@ -34,7 +36,10 @@ def main(argv: Sequence[str]) -> int:
         run = getattr(module, "run", None)
         if run is None:
             continue  # a helper module
-        print(f"== bench.{name} ==", flush=True)
+        # (the load average at the start: the README's figures give it with the date)
+        load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(f"== bench.{name} == {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, "
+              f"load average {load}", flush=True)
         started = time.perf_counter()
         for line in run():
             print(f"  {line}", flush=True)
