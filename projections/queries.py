@@ -302,20 +302,29 @@ class PrivateQueries(Queries):
 
     tables = PRIVATE
 
-    def open_commitments(self, dialogue_id: str, party: str | None = None) -> list[dict[str, Any]]:
-        """The dialogue's commitments that may wait for a party (proposed, in progress,
-        completed), with what `tracker.notices.waiting_for` reads, soonest due first. With
-        `party`, only those that concern it (its responsibility, or it is required): a superset
-        of what waits for it, which `waiting_for` narrows (a workspace need not read the whole
-        dialogue)."""
-        statement = ("SELECT id, title, status, required_parties, endorsements, "
-                     "responsible_party, due_date, completed_by FROM rm_commitments "
-                     "WHERE dialogue_id=? AND status IN ('proposed','in_progress','completed')")
-        params: list[Any] = [dialogue_id]
-        if party is not None:  # (required_parties is JSON text: the id stands in quotes)
-            statement += " AND (responsible_party=? OR required_parties LIKE ?)"
-            params += [party, f'%"{party}"%']
-        return self._all(statement + " ORDER BY due_date, title", params)
+    def waiting(self, dialogue_id: str, party: str, limit: int | None = None
+                ) -> tuple[list[dict[str, Any]], int]:
+        """The dialogue's commitments that wait for the party, with what
+        `tracker.notices.waiting_for` reads, soonest due first (the first `limit`; None: all),
+        and how many wait in all. `waiting_for`'s rule, in SQL, picks the rows and `waiting_for`
+        gives each its cause: a workspace shows ten, and a party may have thousands in progress
+        (tests/tracker/test_notices.py checks the two agree on generated commitments)."""
+        member = f'%"{party}"%'  # (the JSON lists hold the id in quotes)
+        statement = (
+            "SELECT id, title, status, required_parties, endorsements, responsible_party, "
+            "due_date, completed_by, count(*) OVER () AS n FROM rm_commitments "
+            "WHERE dialogue_id=? AND ("
+            "(status='proposed' AND required_parties LIKE ? "
+            "AND COALESCE(endorsements, '') NOT LIKE ?) "
+            "OR (status='in_progress' AND responsible_party=?) "
+            "OR (status='completed' AND required_parties LIKE ? "
+            "AND (completed_by IS NULL OR completed_by<>?))) ORDER BY due_date, title, id")
+        params: list[Any] = [dialogue_id, member, member, party, member, party]
+        if limit is not None:
+            statement += " LIMIT ?"
+            params.append(limit)
+        rows = self._all(statement, params)
+        return rows, int(rows[0]["n"]) if rows else 0
 
     def watching(self, account_id: str | None) -> set[str]:
         """The ids of the commitments and dialogues the account watches (the outbox's rows)."""

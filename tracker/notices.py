@@ -147,7 +147,10 @@ def waiting_for(party: str, commitments: Iterable[Mapping[str, Any]],
     to endorse (proposed, required, not yet endorsed by it), overdue or due within seven days
     (in progress, its responsibility), to report on (in progress, its responsibility), to verify
     (completed by another party, it is required). Rows need `status`, `required_parties`,
-    `endorsements`, `responsible_party`, `due_date`, `completed_by` (lists, or JSON text)."""
+    `endorsements`, `responsible_party`, `due_date`, `completed_by` (lists, or JSON text).
+    `projections.queries.PrivateQueries.waiting` picks the same rows in SQL (a workspace counts
+    them there and reads ten): a change to this rule is made there too, and
+    tests/projections/test_waiting_query.py fails until it is."""
     import json
 
     found = []

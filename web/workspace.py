@@ -171,16 +171,20 @@ def waiting_context(request: Request, principal: Principal, tracker: Tracker,
     include (`read_models_position`, taken before the rows are read, so a kept list is never
     older than its key): between two changes the members of a party share one read of it."""
     party = principal.party_in(dialogue["id"])
-    waiting = []
+    waiting, total = [], 0
     if party:
-        waiting = figures_cache(request, "waiting_lists").get(
-            ("waiting", dialogue["id"], party, read_models_position(request), today),
-            lambda: notices.waiting_for(party, read_models.open_commitments(dialogue["id"], party),
-                                        today))
-    return {"waiting": waiting if everything else waiting[:WAITING_SHOWN],
-            "waiting_total": len(waiting), "cause_text": notices.CAUSE_TEXT,
+        waiting, total = figures_cache(request, "waiting_lists").get(
+            ("waiting", dialogue["id"], party, read_models_position(request), today, everything),
+            lambda: _waiting(read_models, dialogue["id"], party, today, everything))
+    return {"waiting": waiting, "waiting_total": total, "cause_text": notices.CAUSE_TEXT,
             "watching": watched(request, read_models, principal),
             "mail_mode": principal.mail}
+
+
+def _waiting(read_models: ReadModels, dialogue_id: str, party: str, today: date,
+             everything: bool) -> tuple[list, int]:
+    rows, total = read_models.waiting(dialogue_id, party, None if everything else WAITING_SHOWN)
+    return notices.waiting_for(party, rows, today), total
 
 
 def watched(request: Request, read_models: ReadModels, principal: Principal) -> frozenset[str]:
