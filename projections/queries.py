@@ -308,23 +308,23 @@ class PrivateQueries(Queries):
         `tracker.notices.waiting_for` reads, soonest due first (the first `limit`; None: all),
         and how many wait in all. `waiting_for`'s rule, in SQL, picks the rows and `waiting_for`
         gives each its cause: a workspace shows ten, and a party may have thousands in progress
-        (tests/tracker/test_notices.py checks the two agree on generated commitments)."""
+        (tests/projections/test_waiting_query.py checks the two agree on generated commitments)."""
         member = f'%"{party}"%'  # (the JSON lists hold the id in quotes)
-        statement = (
-            "SELECT id, title, status, required_parties, endorsements, responsible_party, "
-            "due_date, completed_by, count(*) OVER () AS n FROM rm_commitments "
-            "WHERE dialogue_id=? AND ("
-            "(status='proposed' AND required_parties LIKE ? "
-            "AND COALESCE(endorsements, '') NOT LIKE ?) "
-            "OR (status='in_progress' AND responsible_party=?) "
-            "OR (status='completed' AND required_parties LIKE ? "
-            "AND (completed_by IS NULL OR completed_by<>?))) ORDER BY due_date, title, id")
+        where = ("FROM rm_commitments WHERE dialogue_id=? AND ("
+                 "(status='proposed' AND required_parties LIKE ? "
+                 "AND COALESCE(endorsements, '') NOT LIKE ?) "
+                 "OR (status='in_progress' AND responsible_party=?) "
+                 "OR (status='completed' AND required_parties LIKE ? "
+                 "AND (completed_by IS NULL OR completed_by<>?)))")
         params: list[Any] = [dialogue_id, member, member, party, member, party]
-        if limit is not None:
-            statement += " LIMIT ?"
-            params.append(limit)
-        rows = self._all(statement, params)
-        return rows, int(rows[0]["n"]) if rows else 0
+        rows = self._all("SELECT id, title, status, required_parties, endorsements, "
+                         f"responsible_party, due_date, completed_by {where} "
+                         "ORDER BY due_date, title, id"
+                         + ("" if limit is None else f" LIMIT {int(limit)}"), params)
+        if limit is None or len(rows) < limit:
+            return rows, len(rows)
+        # (a count of its own: `count(*) OVER ()` sorted every row that waits, 8 times slower)
+        return rows, self._count(f"SELECT count(*) AS n {where}", params)
 
     def watching(self, account_id: str | None) -> set[str]:
         """The ids of the commitments and dialogues the account watches (the outbox's rows)."""
