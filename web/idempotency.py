@@ -22,10 +22,12 @@ import asyncio
 import hashlib
 import json
 import time
+from contextlib import suppress
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -85,19 +87,23 @@ async def fingerprint_and_fields(scope: Scope, body: bytes) -> tuple[str, dict[s
     `idempotency_key` and `csrf_token` fields when it has them."""
     content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1").lower()
     fields: dict[str, str] = {}
+    canonical = None
     if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        items: list[tuple[str, str]] | None
         if content_type.startswith("multipart/"):
-            items = await _form_items(scope, body)
+            try:
+                items = await _form_items(scope, body)
+            except (HTTPException, MultiPartException):
+                items = None  # (no form at all: its bytes; the route refuses it, 400)
         else:
             items = parse_qsl(body.decode("ascii", "replace"), keep_blank_values=True)
-        fields = {k: v for k, v in items if k in IGNORED_FIELDS}
-        canonical = json.dumps(sorted((k, v) for k, v in items if k not in IGNORED_FIELDS))
+        if items is not None:
+            fields = {k: v for k, v in items if k in IGNORED_FIELDS}
+            canonical = json.dumps(sorted((k, v) for k, v in items if k not in IGNORED_FIELDS))
     elif content_type.startswith("application/json"):
-        try:
+        with suppress(ValueError):
             canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-        except ValueError:
-            canonical = body.hex()
-    else:
+    if canonical is None:
         canonical = body.hex()
     seen = f"{scope['method']}\n{scope['path']}\n{scope.get('query_string', b'').decode()}\n"
     return hashlib.sha256((seen + canonical).encode()).hexdigest(), fields

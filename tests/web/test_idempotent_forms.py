@@ -64,3 +64,18 @@ def test_a_kept_answer_is_not_shown_without_the_sessions_csrf_token(site: Site):
                                         data={**form, "csrf_token": "forged"},
                                         follow_redirects=False)
     assert forged.status_code == 403
+
+
+def test_a_malformed_multipart_body_sent_with_a_key_is_refused_and_records_nothing(site: Site):
+    # (a bare CR inside a part's header: schemathesis sent one, and the key's fingerprint, which
+    # reads the form before any route does, answered 500)
+    cid = in_progress(site)
+    size = position(site.tracker)
+    body = (b'--b\r\nContent-Disposition: form-data; name="percent"\r\nX\rY: z\r\n\r\n40\r\n'
+            b"--b--\r\n")
+    answer = site.client("member").post(
+        f"/commitments/{cid}/progress", content=body, follow_redirects=False,
+        headers={"Content-Type": "multipart/form-data; boundary=b", "HX-Request": "true",
+                 "X-CSRF-Token": site.tokens["member"], "Idempotency-Key": "malformed-1"})
+    assert answer.status_code == 400, answer.text
+    assert position(site.tracker) == size
