@@ -46,15 +46,6 @@ def insert_row(tamper, position, originator_id, version, topic, state):
 
 
 @pytest.fixture
-def models(settings, tracker):
-    read_models = build_read_models(settings, tracker)
-    try:
-        yield read_models
-    finally:
-        read_models.close()
-
-
-@pytest.fixture
 def completed(tracker, models):
     """Two commitments: one verified (its Verified event is the forger's model), one completed,
     waiting for another party to verify it. Fully projected."""

@@ -17,15 +17,6 @@ from tracker.cli import main
 
 
 @pytest.fixture
-def models(settings, tracker):
-    read_models = build_read_models(settings, tracker)
-    try:
-        yield read_models
-    finally:
-        read_models.close()
-
-
-@pytest.fixture
 def history(tracker, models):
     """A small log (dialogue, members, two commitments), fully projected."""
     world = make_world(tracker)

@@ -21,15 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "the informant lives behind the mosque"
 
 
-@pytest.fixture
-def models(settings, tracker):
-    read_models = build_read_models(settings, tracker)
-    try:
-        yield read_models
-    finally:
-        read_models.close()
-
-
 def test_a_commitment_row_follows_its_lifecycle(tracker, models):
     world = make_world(tracker)
     result = propose(tracker, world, description="Every market day, two teams")

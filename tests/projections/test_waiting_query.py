@@ -8,11 +8,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.bootstrap import build_read_models
 from tracker.notices import waiting_for
 
 PARTIES = ("p-police", "p-vigilante", "p-women")
@@ -31,15 +29,6 @@ rows = st.lists(st.fixed_dictionaries({
     "completed_by": st.sampled_from(PARTIES) | st.none(),
     "due_date": st.sampled_from(("2026-03-01", "2026-03-12", "2026-05-01")) | st.none(),
 }), max_size=12)
-
-
-@pytest.fixture
-def models(settings, tracker):
-    read_models = build_read_models(settings, tracker)
-    try:
-        yield read_models
-    finally:
-        read_models.close()
 
 
 @settings(max_examples=40, deadline=None,
